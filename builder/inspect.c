@@ -1,0 +1,112 @@
+/* inspect.c: kiln inspect DISK, what virt-inspector tells, plus the
+ * libosinfo id that kiln register will use for the image. */
+#include <stdio.h>
+
+#include "kiln.h"
+#include "guest.h"
+#include "json.h"
+#include "msg.h"
+#include "opts.h"
+#include "osinfo.h"
+
+enum { OPT_FORMAT = 1 };
+
+const struct kiln_option kiln_inspect_options[] = {
+  { "format", 0, KILN_ARG_REQUIRED, "raw|qcow2", "the disk's format (default: detected by qemu-img)", OPT_FORMAT },
+  KILN_OPTION_END
+};
+
+static void
+print_text (const char *disk, const struct kiln_guest *gu, const struct kiln_osinfo_match *m)
+{
+  printf ("%-17s %s\n", "disk:", disk);
+  printf ("%-17s %s\n", "type:", gu->type ? gu->type : "unknown");
+  printf ("%-17s %s\n", "distro:", gu->distro ? gu->distro : "unknown");
+  printf ("%-17s %d.%d\n", "version:", gu->major, gu->minor);
+  printf ("%-17s %s\n", "product:", gu->product_name ? gu->product_name : "unknown");
+  printf ("%-17s %s\n", "hostname:", gu->hostname ? gu->hostname : "unknown");
+  printf ("%-17s %s\n", "arch:", gu->arch ? gu->arch : "unknown");
+  printf ("%-17s %s\n", "root:", gu->root);
+  printf ("%-17s %s\n", "package format:", gu->package_format ? gu->package_format : "unknown");
+  printf ("%-17s %s\n", "package manager:", gu->package_management ? gu->package_management : "unknown");
+  if (m->exact)
+    printf ("%-17s %s\n", "osinfo:", m->id);
+  else
+    printf ("%-17s %s (fallback: %s)\n", "osinfo:", m->id, m->note);
+}
+
+static void
+print_json (const char *disk, const struct kiln_guest *gu, const struct kiln_osinfo_match *m)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree char *version = g_strdup_printf ("%d.%d", gu->major, gu->minor);
+
+  json_builder_begin_object (b);
+  kiln_json_add_string (b, "disk", disk);
+  kiln_json_add_string (b, "type", gu->type);
+  kiln_json_add_string (b, "distro", gu->distro);
+  kiln_json_add_string (b, "version", version);
+  json_builder_set_member_name (b, "major");
+  json_builder_add_int_value (b, gu->major);
+  json_builder_set_member_name (b, "minor");
+  json_builder_add_int_value (b, gu->minor);
+  kiln_json_add_string (b, "product", gu->product_name);
+  kiln_json_add_string (b, "hostname", gu->hostname);
+  kiln_json_add_string (b, "arch", gu->arch);
+  kiln_json_add_string (b, "root", gu->root);
+  kiln_json_add_string (b, "package_format", gu->package_format);
+  kiln_json_add_string (b, "package_manager", gu->package_management);
+  kiln_json_add_string (b, "osinfo", m->id);
+  kiln_json_add_string (b, "osinfo_wanted", m->wanted);
+  json_builder_set_member_name (b, "osinfo_fallback");
+  json_builder_add_boolean_value (b, !m->exact);
+  kiln_json_add_string (b, "osinfo_note", m->note);
+  kiln_json_add_string (b, "accel", gu->accel == KILN_ACCEL_TCG ? "tcg" : "kvm");
+  json_builder_end_object (b);
+  kiln_json_print_builder (b);
+}
+
+int
+kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (kiln_opts) p = kiln_opts_new (ctx, argc, argv);
+  g_autoptr (kiln_guest) gu = kiln_guest_new (true);
+  g_autoptr (GError) err = NULL;
+  struct kiln_osinfo_match m = { 0 };
+  const char *format = NULL, *arg = NULL, *disk;
+  OsinfoDb *db;
+  int c, i;
+
+  while ((c = kiln_opts_next (p, &arg)) != 0) {
+    switch (c) {
+    case OPT_FORMAT:
+      if (g_strcmp0 (arg, "raw") != 0 && g_strcmp0 (arg, "qcow2") != 0)
+        return kiln_usage_error (ctx, "--format takes raw or qcow2, not '%s'", arg);
+      format = arg;
+      break;
+    }
+  }
+  i = kiln_opts_operand_index (p);
+  if (argc - i != 1)
+    return kiln_usage_error (ctx, argc - i == 0 ? "which disk? (kiln inspect DISK)"
+                                                : "one disk at a time");
+  disk = argv[i];
+
+  if (kiln_guest_add_disk (gu, disk, format, &err) == -1 ||
+      kiln_guest_launch (gu, &err) == -1 ||
+      kiln_guest_inspect (gu, &err) == -1)
+    return kiln_fail (err);
+  db = kiln_osinfo_db (&err);
+  if (db == NULL ||
+      kiln_osinfo_resolve (db, gu->osinfo, gu->distro, gu->major, gu->minor,
+                           gu->type, &m, &err) == -1)
+    return kiln_fail (err);
+  if (ctx->json)
+    print_json (disk, gu, &m);
+  else
+    print_text (disk, gu, &m);
+  kiln_osinfo_match_clear (&m);
+  if (kiln_guest_close (gu, &err) == -1)
+    return kiln_fail (err);
+  return KILN_EXIT_OK;
+}

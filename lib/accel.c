@@ -1,0 +1,246 @@
+/* accel.c: the KVM probe and the KVM -> TCG fallback. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "accel.h"
+#include "msg.h"
+
+#define PROBE_TIMEOUT_MS 5000
+
+static enum kiln_accel mode = KILN_ACCEL_AUTO;
+static bool mode_from_user;
+static enum kiln_accel resolved = KILN_ACCEL_AUTO;   /* AUTO: not probed yet */
+
+void
+kiln_accel_set_mode (enum kiln_accel m)
+{
+  mode = m;
+  mode_from_user = true;
+  resolved = m;
+}
+
+enum kiln_accel
+kiln_accel_mode (void)
+{
+  if (!mode_from_user) {
+    const char *env = g_getenv ("KILN_ACCEL");
+    enum kiln_accel m;
+
+    if (env && kiln_accel_parse (env, &m)) {
+      mode = m;
+      resolved = m;
+    }
+    mode_from_user = true;
+  }
+  return mode;
+}
+
+static bool
+kvm_device_usable (void)
+{
+  int fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+  if (fd < 0)
+    return false;
+  close (fd);
+  return true;
+}
+
+/* The newest kernel in /boot: the one the libguestfs appliance boots too. */
+static char *
+find_kernel (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/boot", 0, NULL);
+  const char *name;
+  char *best = NULL;
+
+  if (dir == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (dir)) != NULL) {
+    if (!g_str_has_prefix (name, "vmlinuz-"))
+      continue;
+    if (best == NULL || strverscmp (name, best) > 0) {
+      g_free (best);
+      best = g_strdup (name);
+    }
+  }
+  if (best) {
+    char *path = g_build_filename ("/boot", best, NULL);
+    g_free (best);
+    return path;
+  }
+  return NULL;
+}
+
+static const char *
+qemu_for_host (void)
+{
+  static char path[64];
+  struct utsname u;
+
+  if (uname (&u) != 0)
+    return "qemu-system-x86_64";
+  g_snprintf (path, sizeof path, "qemu-system-%s", u.machine);
+  return path;
+}
+
+bool
+kiln_accel_probe (const char *qemu, const char *kernel, const char *accel,
+                  int timeout_ms, char **why)
+{
+  g_autofree char *accel_arg = g_strdup (accel);
+  const char *argv[] = {
+    qemu, "-accel", accel_arg, "-cpu", "max,la57=off", "-nodefaults",
+    "-no-user-config", "-display", "none", "-m", "256", "-no-reboot",
+    "-serial", "stdio", "-kernel", kernel,
+    "-append", "console=ttyS0 panic=-1", NULL,
+  };
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (GString) errtext = g_string_new (NULL);
+  GPid pid;
+  int fd_out, fd_err;
+  bool seen = false, exited = false;
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  int status = 0;
+
+  if (!g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
+                                 G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                                 NULL, NULL, &pid, NULL, &fd_out, &fd_err, &err)) {
+    *why = g_strdup_printf ("cannot run %s: %s", qemu, err->message);
+    return false;
+  }
+  fcntl (fd_out, F_SETFL, O_NONBLOCK);
+  fcntl (fd_err, F_SETFL, O_NONBLOCK);
+  while (!seen) {
+    struct pollfd fds[2] = { { fd_out, POLLIN, 0 }, { fd_err, POLLIN, 0 } };
+    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+    char buf[4096];
+    ssize_t r;
+    int open_fds = 0;
+
+    if (left <= 0)
+      break;
+    if (poll (fds, 2, (int) left) < 0 && errno != EINTR)
+      break;
+    for (int i = 0; i < 2; i++) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+        continue;
+      r = read (fds[i].fd, buf, sizeof buf);
+      if (r > 0)
+        g_string_append_len (i == 0 ? out : errtext, buf, r);
+      else if (r == 0) {
+        if (i == 0) { close (fd_out); fd_out = -1; }
+        else { close (fd_err); fd_err = -1; }
+      }
+    }
+    if (strstr (out->str, "Linux version"))
+      seen = true;
+    open_fds = (fd_out >= 0) + (fd_err >= 0);
+    if (open_fds == 0) {
+      exited = true;
+      break;
+    }
+    if (fd_out < 0 && fd_err >= 0) {
+      /* qemu closed stdout: it is exiting; collect stderr and stop. */
+      continue;
+    }
+  }
+  kill (pid, SIGKILL);
+  waitpid (pid, &status, 0);
+  g_spawn_close_pid (pid);
+  if (fd_out >= 0)
+    close (fd_out);
+  if (fd_err >= 0)
+    close (fd_err);
+  if (seen)
+    return true;
+  g_strstrip (errtext->str);
+  if (exited || errtext->len > 0) {
+    char *nl = strchr (errtext->str, '\n');
+
+    if (nl)
+      *nl = '\0';
+    *why = g_strdup_printf ("qemu exited at start: %s",
+                            errtext->len ? errtext->str : "no message");
+  } else
+    *why = g_strdup_printf ("a kernel booted with %s printed nothing within %d s",
+                            accel, timeout_ms / 1000);
+  return false;
+}
+
+static void
+choose_tcg (const char *why)
+{
+  resolved = KILN_ACCEL_TCG;
+  kiln_warn ("KVM does not work here (%s); using TCG software emulation, "
+             "which is slower. --accel tcg skips this check.", why);
+}
+
+int
+kiln_accel_resolve (enum kiln_accel *out, GError **err)
+{
+  g_autofree char *kernel = NULL;
+  g_autofree char *why = NULL;
+
+  kiln_accel_mode ();
+  if (resolved != KILN_ACCEL_AUTO) {
+    if (resolved == KILN_ACCEL_KVM && !kvm_device_usable ()) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "--accel kvm: /dev/kvm cannot be opened (%s); use --accel tcg or auto",
+                   g_strerror (errno));
+      return -1;
+    }
+    *out = resolved;
+    return 0;
+  }
+  if (!kvm_device_usable ()) {
+    kiln_debug ("/dev/kvm is not usable; using TCG");
+    resolved = KILN_ACCEL_TCG;
+    *out = resolved;
+    return 0;
+  }
+  kernel = find_kernel ();
+  if (kernel == NULL) {
+    /* Nothing to boot: trust KVM and let a failed launch fall back. */
+    resolved = KILN_ACCEL_KVM;
+    *out = resolved;
+    return 0;
+  }
+  kiln_debug ("probing KVM by booting %s", kernel);
+  if (kiln_accel_probe (qemu_for_host (), kernel, "kvm", PROBE_TIMEOUT_MS, &why))
+    resolved = KILN_ACCEL_KVM;
+  else
+    choose_tcg (why);
+  *out = resolved;
+  return 0;
+}
+
+bool
+kiln_accel_fallback (const char *why)
+{
+  if (mode != KILN_ACCEL_AUTO || resolved != KILN_ACCEL_KVM)
+    return false;
+  choose_tcg (why);
+  return true;
+}
+
+bool
+kiln_accel_parse (const char *s, enum kiln_accel *out)
+{
+  if (g_strcmp0 (s, "auto") == 0)
+    *out = KILN_ACCEL_AUTO;
+  else if (g_strcmp0 (s, "kvm") == 0)
+    *out = KILN_ACCEL_KVM;
+  else if (g_strcmp0 (s, "tcg") == 0)
+    *out = KILN_ACCEL_TCG;
+  else
+    return false;
+  return true;
+}

@@ -1,0 +1,35 @@
+/* accel.h: choosing between KVM and TCG for the appliance and for domains.
+ *
+ * --accel auto (the default) boots a kernel under KVM once per command and
+ * takes KVM only if the kernel starts printing within a few seconds: on
+ * broken nested KVM qemu either aborts or hangs silently, and /dev/kvm
+ * being present tells nothing about that. */
+#ifndef KILN_ACCEL_H
+#define KILN_ACCEL_H
+
+#include <stdbool.h>
+#include "kiln.h"
+
+/* Parse "auto", "kvm" or "tcg". */
+bool kiln_accel_parse (const char *s, enum kiln_accel *out);
+
+void kiln_accel_set_mode (enum kiln_accel mode);
+enum kiln_accel kiln_accel_mode (void);
+
+/* KILN_ACCEL_KVM or KILN_ACCEL_TCG.  In auto mode the first call probes and
+ * says once (a warning) when it falls back to TCG; later calls return the
+ * same answer.  Forced kvm fails (-1 and ERR) when /dev/kvm is unusable. */
+int kiln_accel_resolve (enum kiln_accel *out, GError **err);
+
+/* The appliance failed to launch under KVM although the probe passed.
+ * Returns true (and records TCG for the rest of the command, saying so
+ * once) when the caller should retry under TCG, false when kvm is forced. */
+bool kiln_accel_fallback (const char *why);
+
+/* The probe itself, exposed for tests: boots KERNEL with QEMU under ACCEL
+ * ("kvm" or "tcg"), true when "Linux version" appears on the serial console
+ * within TIMEOUT_MS.  *WHY says what happened otherwise. */
+bool kiln_accel_probe (const char *qemu, const char *kernel, const char *accel,
+                       int timeout_ms, char **why);
+
+#endif

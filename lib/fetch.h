@@ -1,0 +1,41 @@
+/* fetch.h: getting a source image into the cache, verified.  SOURCE is a
+ * repository template name, an http(s):// or file:// URL, or a local path
+ * (a local path is trusted as it is and not copied). */
+#ifndef KILN_FETCH_H
+#define KILN_FETCH_H
+
+#include <stdint.h>
+#include "kiln.h"
+
+struct kiln_fetch_opts {
+  const char *checksum;     /* "sha512:HEX" / "sha256:HEX", or NULL */
+  const char *sums_url;     /* a SHA512SUMS/SHA256SUMS/CHECKSUM file, or NULL */
+  const char *arch;         /* NULL: the host's */
+  bool insecure;            /* allow http:// with nothing to verify against */
+};
+
+struct kiln_fetch_result {
+  char *path;               /* the verified image (in the cache, or the local path) */
+  char *format;             /* "qcow2", "raw" */
+  char *digest;             /* "sha512:HEX" of the image as stored */
+  char *source;             /* what it was fetched from (URL or path) */
+  char *source_digest;      /* digest of the bytes downloaded (compressed), or NULL */
+  char *osinfo;             /* from the repository index, or NULL */
+  uint64_t size;            /* bytes of the stored image */
+  bool from_cache;          /* already there: nothing downloaded */
+};
+
+int kiln_fetch (const struct kiln_ctx *ctx, const char *source,
+                const struct kiln_fetch_opts *o, struct kiln_fetch_result *r,
+                GError **err);
+void kiln_fetch_result_clear (struct kiln_fetch_result *r);
+
+/* Record that USER (an overlay or a template disk) has the cached image
+ * BASE as its backing file, so that kiln cache prune keeps BASE. */
+int kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
+                         const char *user, GError **err);
+
+/* The cache directory for CTX (created if absent). */
+char *kiln_cache_dir (const struct kiln_ctx *ctx, GError **err);
+
+#endif

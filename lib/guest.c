@@ -1,0 +1,329 @@
+/* guest.c: the libguestfs handle with kiln's launch policy. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <blkid.h>
+
+#include "accel.h"
+#include "guest.h"
+#include "msg.h"
+
+struct kiln_guest *
+kiln_guest_new (bool readonly)
+{
+  struct kiln_guest *gu = g_new0 (struct kiln_guest, 1);
+
+  gu->readonly = readonly;
+  gu->disks = g_ptr_array_new_with_free_func (g_free);
+  gu->formats = g_ptr_array_new_with_free_func (g_free);
+  return gu;
+}
+
+void
+kiln_guest_free (struct kiln_guest *gu)
+{
+  if (gu == NULL)
+    return;
+  if (gu->g)
+    guestfs_close (gu->g);
+  g_ptr_array_unref (gu->disks);
+  g_ptr_array_unref (gu->formats);
+  g_free (gu->root);
+  g_free (gu->type);
+  g_free (gu->distro);
+  g_free (gu->product_name);
+  g_free (gu->hostname);
+  g_free (gu->arch);
+  g_free (gu->package_format);
+  g_free (gu->package_management);
+  g_free (gu->osinfo);
+  g_free (gu);
+}
+
+void
+kiln_guest_set_error (struct kiln_guest *gu, GError **err, const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *ctx = NULL;
+  const char *msg = gu->g ? guestfs_last_error (gu->g) : NULL;
+
+  va_start (ap, fmt);
+  ctx = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST, "%s: %s", ctx,
+               msg ? msg : "unknown libguestfs error");
+}
+
+/* Does a raw file hold a partition table or a filesystem?  libblkid reads
+ * the few blocks that tell, so a text file is refused before a launch. */
+static bool
+raw_has_content (const char *path)
+{
+  blkid_probe pr = blkid_new_probe_from_filename (path);
+  int r;
+
+  if (pr == NULL)
+    return true;                /* let the appliance decide */
+  blkid_probe_enable_partitions (pr, 1);
+  blkid_probe_enable_superblocks (pr, 1);
+  r = blkid_do_safeprobe (pr);
+  blkid_free_probe (pr);
+  return r == 0 || r == -2;     /* found, or found but ambiguous */
+}
+
+int
+kiln_guest_add_disk (struct kiln_guest *gu, const char *path,
+                     const char *format, GError **err)
+{
+  struct stat st;
+  g_autofree char *detected = NULL;
+
+  if (stat (path, &st) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND, "%s: %s", path, g_strerror (errno));
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s: not a disk image (not a regular file or block device)", path);
+    return -1;
+  }
+  if (format == NULL) {
+    /* qemu-img's answer, through libguestfs, without a launch. */
+    guestfs_h *probe = guestfs_create_flags (GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
+    char *f;
+
+    if (probe == NULL) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST, "cannot create a libguestfs handle");
+      return -1;
+    }
+    guestfs_set_error_handler (probe, NULL, NULL);
+    f = guestfs_disk_format (probe, path);
+    if (f == NULL) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s: not a disk image: %s",
+                   path, guestfs_last_error (probe));
+      guestfs_close (probe);
+      return -1;
+    }
+    guestfs_close (probe);
+    detected = f;
+    if (strcmp (detected, "unknown") == 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                   "%s: not a disk image (qemu-img does not recognize its format)", path);
+      return -1;
+    }
+    format = detected;
+  }
+  if (strcmp (format, "raw") == 0 && S_ISREG (st.st_mode) && !raw_has_content (path)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s: not a disk image (no partition table or filesystem in it)", path);
+    return -1;
+  }
+  if (!gu->readonly && access (path, W_OK) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "%s: cannot write to it: %s", path, g_strerror (errno));
+    return -1;
+  }
+  g_ptr_array_add (gu->disks, g_strdup (path));
+  g_ptr_array_add (gu->formats, g_strdup (format));
+  return 0;
+}
+
+static guestfs_h *
+make_handle (struct kiln_guest *gu, enum kiln_accel accel, GError **err)
+{
+  guestfs_h *g = guestfs_create ();
+  g_auto (GStrv) settings = NULL;
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+
+  if (g == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST, "cannot create a libguestfs handle");
+    return NULL;
+  }
+  guestfs_set_error_handler (g, NULL, NULL);
+  /* Keep the user's LIBGUESTFS_BACKEND_SETTINGS, and say which accelerator. */
+  settings = guestfs_get_backend_settings (g);
+  for (char **s = settings; s && *s; s++)
+    if (strcmp (*s, "force_tcg") != 0 && strcmp (*s, "force_kvm") != 0)
+      g_strv_builder_add (b, *s);
+  g_strv_builder_add (b, accel == KILN_ACCEL_TCG ? "force_tcg" : "force_kvm");
+  {
+    g_auto (GStrv) nsettings = g_strv_builder_end (b);
+
+    guestfs_set_backend_settings (g, nsettings);
+  }
+  if (gu->network)
+    guestfs_set_network (g, 1);
+  for (guint i = 0; i < gu->disks->len; i++) {
+    if (guestfs_add_drive_opts (g, gu->disks->pdata[i],
+                                GUESTFS_ADD_DRIVE_OPTS_READONLY, gu->readonly ? 1 : 0,
+                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, gu->formats->pdata[i],
+                                -1) == -1) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST, "%s: %s",
+                   (char *) gu->disks->pdata[i], guestfs_last_error (g));
+      guestfs_close (g);
+      return NULL;
+    }
+  }
+  return g;
+}
+
+int
+kiln_guest_launch (struct kiln_guest *gu, GError **err)
+{
+  enum kiln_accel accel;
+  double t0;
+
+  if (kiln_accel_resolve (&accel, err) == -1)
+    return -1;
+  for (;;) {
+    gu->g = make_handle (gu, accel, err);
+    if (gu->g == NULL)
+      return -1;
+    kiln_info ("Launching the appliance (%s)", accel == KILN_ACCEL_TCG ? "TCG" : "KVM");
+    t0 = kiln_elapsed ();
+    if (guestfs_launch (gu->g) == 0)
+      break;
+    if (accel == KILN_ACCEL_KVM && kiln_accel_fallback (guestfs_last_error (gu->g))) {
+      guestfs_close (gu->g);
+      gu->g = NULL;
+      accel = KILN_ACCEL_TCG;
+      continue;
+    }
+    kiln_guest_set_error (gu, err, "cannot launch the libguestfs appliance");
+    guestfs_close (gu->g);
+    gu->g = NULL;
+    return -1;
+  }
+  gu->accel = accel;
+  gu->launch_seconds = kiln_elapsed () - t0;
+  kiln_debug ("appliance up in %.1f s", gu->launch_seconds);
+  return 0;
+}
+
+static char *
+inspect_str (guestfs_h *g, char *(*fn) (guestfs_h *, const char *), const char *root)
+{
+  char *s = fn (g, root);
+
+  if (s && (strcmp (s, "unknown") == 0 || s[0] == '\0')) {
+    free (s);
+    return NULL;
+  }
+  return s;
+}
+
+/* libguestfs strings are malloc'd; kiln frees with g_free, so copy. */
+static char *
+take (char *s)
+{
+  char *r = g_strdup (s);
+
+  free (s);
+  return r;
+}
+
+int
+kiln_guest_inspect (struct kiln_guest *gu, GError **err)
+{
+  g_autofree char *disk = g_strdup (gu->disks->len ? gu->disks->pdata[0] : "?");
+  char **roots = guestfs_inspect_os (gu->g);
+  size_t n;
+
+  if (roots == NULL) {
+    kiln_guest_set_error (gu, err, "%s: inspection failed", disk);
+    return -1;
+  }
+  n = g_strv_length (roots);
+  if (n == 0) {
+    char **fs = guestfs_list_filesystems (gu->g);
+    bool any = fs && fs[0] != NULL;
+
+    for (char **p = fs; p && *p; p++)
+      free (*p);
+    free (fs);
+    free (roots);
+    g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                 any ? "%s: no operating system found in this image (it holds only data filesystems)"
+                     : "%s: no operating system found in this image (it holds no filesystem)",
+                 disk);
+    return -1;
+  }
+  if (n > 1)
+    kiln_warn ("%s: %zu operating systems found; using the one on %s", disk, n, roots[0]);
+  gu->root = take (roots[0]);
+  for (size_t i = 1; i < n; i++)
+    free (roots[i]);
+  free (roots);
+
+  gu->type = take (inspect_str (gu->g, guestfs_inspect_get_type, gu->root));
+  gu->distro = take (inspect_str (gu->g, guestfs_inspect_get_distro, gu->root));
+  gu->product_name = take (inspect_str (gu->g, guestfs_inspect_get_product_name, gu->root));
+  gu->hostname = take (inspect_str (gu->g, guestfs_inspect_get_hostname, gu->root));
+  gu->arch = take (inspect_str (gu->g, guestfs_inspect_get_arch, gu->root));
+  gu->package_format = take (inspect_str (gu->g, guestfs_inspect_get_package_format, gu->root));
+  gu->package_management = take (inspect_str (gu->g, guestfs_inspect_get_package_management, gu->root));
+  gu->osinfo = take (inspect_str (gu->g, guestfs_inspect_get_osinfo, gu->root));
+  gu->major = guestfs_inspect_get_major_version (gu->g, gu->root);
+  gu->minor = guestfs_inspect_get_minor_version (gu->g, gu->root);
+  return 0;
+}
+
+static int
+cmp_mountpoint_len (const void *a, const void *b)
+{
+  const char *const *x = a, *const *y = b;
+
+  return (int) strlen (x[0]) - (int) strlen (y[0]);
+}
+
+int
+kiln_guest_mount (struct kiln_guest *gu, GError **err)
+{
+  char **mps = guestfs_inspect_get_mountpoints (gu->g, gu->root);
+  size_t n;
+
+  if (mps == NULL) {
+    kiln_guest_set_error (gu, err, "cannot read the mountpoints of %s", gu->root);
+    return -1;
+  }
+  /* Pairs (mountpoint, device); mount / before /boot before /boot/efi. */
+  n = g_strv_length (mps) / 2;
+  qsort (mps, n, 2 * sizeof (char *), cmp_mountpoint_len);
+  for (size_t i = 0; i < n; i++) {
+    int r = gu->readonly ? guestfs_mount_ro (gu->g, mps[2 * i + 1], mps[2 * i])
+                         : guestfs_mount (gu->g, mps[2 * i + 1], mps[2 * i]);
+
+    if (r == -1)
+      kiln_warn ("cannot mount %s on %s: %s", mps[2 * i + 1], mps[2 * i],
+                 guestfs_last_error (gu->g));
+  }
+  for (char **p = mps; *p; p++)
+    free (*p);
+  free (mps);
+  gu->mounted = true;
+  return 0;
+}
+
+int
+kiln_guest_close (struct kiln_guest *gu, GError **err)
+{
+  int r = 0;
+
+  if (gu->g == NULL)
+    return 0;
+  if (gu->mounted && guestfs_umount_all (gu->g) == -1) {
+    kiln_guest_set_error (gu, err, "cannot unmount the guest's filesystems");
+    r = -1;
+  }
+  gu->mounted = false;
+  if (guestfs_shutdown (gu->g) == -1 && r == 0) {
+    kiln_guest_set_error (gu, err, "the appliance did not shut down cleanly; "
+                          "the image may not hold every change");
+    r = -1;
+  }
+  guestfs_close (gu->g);
+  gu->g = NULL;
+  return r;
+}
