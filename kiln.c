@@ -19,10 +19,13 @@
 #endif
 
 extern const struct kiln_option kiln_inspect_options[];
+extern const struct kiln_option kiln_fetch_options[];
 
 const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
     kiln_inspect_options, NULL, NULL },
+  { "fetch", kiln_cmd_fetch, "Download, verify and cache an image", "[OPTIONS] TEMPLATE|URL|PATH",
+    kiln_fetch_options, NULL, NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
