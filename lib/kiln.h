@@ -83,5 +83,8 @@ extern const struct kiln_verb kiln_verbs[];
 /* Verb entry points, one per builder/, sysprep/ and clone/ file. */
 int kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_list (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_repo (struct kiln_ctx *ctx, int argc, char **argv);
 
 #endif

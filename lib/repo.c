@@ -139,7 +139,7 @@ parse_sections (const char *text, size_t len, const char *origin, GError **err)
   int lineno = 0;
 
   if (memchr (text, '\0', len)) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s: binary data, not a text file", origin);
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: binary data, not a text file", origin);
     return NULL;
   }
   while (p < end) {
@@ -155,7 +155,7 @@ parse_sections (const char *text, size_t len, const char *origin, GError **err)
 
     if (line[0] == ' ' || line[0] == '\t') {
       if (last == NULL) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: a continuation line must follow a key=value line", origin, lineno);
         return NULL;
       }
@@ -175,14 +175,14 @@ parse_sections (const char *text, size_t len, const char *origin, GError **err)
       struct section *prev;
 
       if (close == NULL || close[1] != '\0' || close == line + 1) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: malformed section header '%s'", origin, lineno, line);
         return NULL;
       }
       *close = '\0';
       prev = g_hash_table_lookup (seen, line + 1);
       if (prev) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: section [%s] repeated (first at line %d)",
                      origin, lineno, line + 1, prev->line);
         return NULL;
@@ -201,20 +201,20 @@ parse_sections (const char *text, size_t len, const char *origin, GError **err)
       struct kv *kv;
 
       if (eq == NULL || !valid_key (line, eq - line)) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: expected [section], key=value or a continuation line, not '%s'",
                      origin, lineno, line);
         return NULL;
       }
       if (cur == NULL) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: key=value before any [section]", origin, lineno);
         return NULL;
       }
       *eq = '\0';
       prev = section_get (cur, line);
       if (prev) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: key '%s' repeated in [%s] (first at line %d)",
                      origin, lineno, line, cur->name, prev->line);
         return NULL;
@@ -298,12 +298,12 @@ kiln_index_parse (const char *text, size_t len, const char *origin,
     const struct kv *kv;
 
     if (file == NULL) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s line %d: [%s] has no file=", origin, s->line, s->name);
       return NULL;
     }
     if (!safe_file (file->value)) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s line %d: file=%s in [%s] is not a plain relative path inside the repository",
                    origin, file->line, file->value, s->name);
       return NULL;
@@ -329,7 +329,7 @@ kiln_index_parse (const char *text, size_t len, const char *origin,
       t->checksum = kiln_checksum_parse (spec, NULL, &e);
       if (t->checksum == NULL) {
         kv = section_get (s, strcmp (alg, "sha512") == 0 ? "checksum[sha512]" : "checksum[sha256]");
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s line %d: [%s]: %s", origin,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s line %d: [%s]: %s", origin,
                      kv ? kv->line : s->line, s->name, e->message);
         return NULL;
       }
@@ -358,7 +358,7 @@ kiln_index_parse (const char *text, size_t len, const char *origin,
     for (const char *const *k = (const char *const[]) { "size", "compressed_size", NULL }; *k; k++) {
       kv = section_get (s, *k);
       if (kv && !parse_u64 (kv->value, strcmp (*k, "size") == 0 ? &t->size : &t->compressed_size)) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s line %d: %s=%s is not a number of bytes",
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s line %d: %s=%s is not a number of bytes",
                      origin, kv->line, *k, kv->value);
         return NULL;
       }
@@ -443,13 +443,13 @@ kiln_sums_parse (const char *text, size_t len, const char *origin, GError **err)
       }
     }
     if (hex == NULL || name == NULL || name[0] == '\0') {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s line %d: not a checksum line (expected 'HEX  NAME' or 'SHA512 (NAME) = HEX')",
                    origin, lineno);
       return NULL;
     }
     if (alg == NULL) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s line %d: a digest of %zu hexadecimal digits is neither sha256 nor sha512",
                    origin, lineno, strlen (hex));
       return NULL;
@@ -459,6 +459,8 @@ kiln_sums_parse (const char *text, size_t len, const char *origin, GError **err)
     s->checksum = kiln_checksum_parse (spec, NULL, err);
     if (s->checksum == NULL) {
       kiln_sum_free (s);
+      if (err && *err)
+        (*err)->code = KILN_ERROR_FAILED;
       g_prefix_error (err, "%s line %d: ", origin, lineno);
       return NULL;
     }
@@ -553,24 +555,24 @@ kiln_repos_parse (const char *text, size_t len, const char *origin,
                                            "aliases", "name", NULL };
 
       if (!g_strv_contains (known, kv->key)) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: unknown key '%s' (see kiln-repos(5))", origin, kv->line, kv->key);
         return -1;
       }
     }
     if (uri == NULL || uri[0] == '\0') {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s line %d: repository [%s] has no uri=", origin, s->line, s->name);
       return -1;
     }
     if (format && strcmp (format, "native") != 0 && strcmp (format, "sums") != 0) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s line %d: format=%s: kiln reads format=native or format=sums",
                    origin, section_get (s, "format")->line, format);
       return -1;
     }
     if (section_value (s, "pubkey") && section_value (s, "gpgkey")) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s line %d: [%s] has both pubkey= and gpgkey=: choose one", origin, s->line, s->name);
       return -1;
     }
