@@ -63,9 +63,12 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
 
   if (d == NULL)
     return kiln_fail (err);
-  while ((n = g_dir_read_name (d)))
-    if (n[0] != '.' && template_name (n))
+  while ((n = g_dir_read_name (d))) {
+    g_autofree char *name = template_name (n);
+
+    if (n[0] != '.' && name)
       g_ptr_array_add (files, g_strdup (n));
+  }
   g_ptr_array_sort (files, cmp_str);
   if (files->len == 0) {
     kiln_error ("%s: no images (*.qcow2, *.raw, *.img, optionally .xz/.gz/.zst, *.tar.xz) to index", dir);

@@ -323,7 +323,8 @@ kiln_index_parse (const char *text, size_t len, const char *origin,
         sum = section_value (s, "checksum");
     }
     if (sum) {
-      g_autofree char *spec = g_strconcat (alg, ":", g_strstrip (g_strdup (sum)), NULL);
+      g_autofree char *trimmed = g_strstrip (g_strdup (sum));
+      g_autofree char *spec = g_strconcat (alg, ":", trimmed, NULL);
       g_autoptr (GError) e = NULL;
 
       t->checksum = kiln_checksum_parse (spec, NULL, &e);
@@ -341,8 +342,11 @@ kiln_index_parse (const char *text, size_t len, const char *origin,
     t->revision = g_strdup (section_value (s, "revision"));
     t->notes = g_strdup (section_value (s, "notes"));
     t->hidden = g_strcmp0 (section_value (s, "hidden"), "true") == 0;
-    if (section_value (s, "aliases"))
-      t->aliases = g_strsplit_set (g_strstrip (g_strdup (section_value (s, "aliases"))), " \t", -1);
+    if (section_value (s, "aliases")) {
+      g_autofree char *trimmed = g_strstrip (g_strdup (section_value (s, "aliases")));
+
+      t->aliases = g_strsplit_set (trimmed, " \t", -1);
+    }
     if (t->aliases) {
       /* Drop the empty strings that repeated blanks leave. */
       char **w = t->aliases;
