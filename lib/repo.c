@@ -887,6 +887,7 @@ kiln_repo_find (const struct kiln_ctx *ctx, const char *name, const char *arch, 
 {
   g_autoptr (GPtrArray) repos = kiln_repos_load (err);
   g_autofree char *other_arch = NULL;
+  g_autoptr (GError) first = NULL;
 
   if (repos == NULL)
     return NULL;
@@ -894,10 +895,16 @@ kiln_repo_find (const struct kiln_ctx *ctx, const char *name, const char *arch, 
     arch = kiln_host_arch ();
   for (guint i = 0; i < repos->len; i++) {
     const struct kiln_repo *r = repos->pdata[i];
-    g_autoptr (GPtrArray) ts = kiln_repo_templates (ctx, r, err);
+    g_autoptr (GError) e = NULL;
+    g_autoptr (GPtrArray) ts = kiln_repo_templates (ctx, r, &e);
 
-    if (ts == NULL)
-      return NULL;
+    /* A repository that cannot be read (or verified) does not stop the
+     * search; if no other one has the template, its error is the answer. */
+    if (ts == NULL) {
+      if (first == NULL)
+        first = g_steal_pointer (&e);
+      continue;
+    }
     for (guint k = 0; k < ts->len; k++) {
       struct kiln_template *t = ts->pdata[k];
 
@@ -914,6 +921,8 @@ kiln_repo_find (const struct kiln_ctx *ctx, const char *name, const char *arch, 
   if (other_arch)
     g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
                  "template %s exists for %s, not %s (see --arch)", name, other_arch, arch);
+  else if (first)
+    g_propagate_error (err, g_steal_pointer (&first));
   else if (repos->len == 0)
     g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
                  "template %s: no repository is configured (see kiln-repos(5))", name);

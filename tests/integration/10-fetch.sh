@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl xz gzip zstd bzip2 tar sha512sum sha256sum
 
-plan 47
+plan 48
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -24,6 +24,9 @@ S512=$(sha512sum <"$W/disk.raw" | cut -d' ' -f1)
 S256=$(sha256sum <"$W/disk.raw" | cut -d' ' -f1)
 xz -T1 -1 -k "$W/disk.raw"; gzip -k "$W/disk.raw"; zstd -q -k "$W/disk.raw"; bzip2 -k "$W/disk.raw"
 (cd "$W" && tar cSJf disk.tar.xz disk.raw)
+# An OVA-like container: a descriptor first, then the disk.
+echo '<Envelope/>' >"$W/vm.ovf"
+(cd "$W" && tar cf vm.ova vm.ovf disk.raw)
 # A flipped byte and a truncated copy, served as if they were the real thing.
 cp "$W/disk.raw" "$W/flipped.raw"
 printf '\x55' | dd of="$W/flipped.raw" bs=1 seek=1000 conv=notrunc status=none
@@ -70,6 +73,9 @@ for f in disk.raw.xz disk.raw.gz disk.raw.zst disk.raw.bz2 disk.tar.xz; do
     is "$(basename "${out:-none}")" "sha512-$S512" "$f is unpacked to the same image"
 done
 ok $(( $(stat -c %b "$out") * 512 < 5242880 ? 0 : 1 )) "unpacked output is sparse"
+rm -rf "$C"
+out=$(k fetch --checksum "sha256:$(sha256sum <"$W/vm.ova" | cut -d' ' -f1)" "$U/vm.ova" 2>"$T/err")
+is "$(basename "${out:-none}")" "sha512-$S512" "the disk is taken out of an OVA container, past its descriptor"
 like "$(cat "$C/images/sha512-$S512.meta")" 'member=disk\.raw' "the tar member is recorded"
 
 # ---- bad input loses nothing ----

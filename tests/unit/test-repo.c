@@ -220,6 +220,30 @@ test_conf (void)
   g_clear_error (&e);
 }
 
+/* The configuration that make install ships. */
+static void
+test_shipped (void)
+{
+  g_autoptr (GPtrArray) r = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_repo_free);
+  g_autofree char *text = NULL;
+  GError *e = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents ("repos/debian.conf", &text, &len, NULL)) {
+    ok (0, "repos/debian.conf readable (run from the top directory)");
+    return;
+  }
+  ok (kiln_repos_parse (text, len, "repos/debian.conf", r, &e) == 0 && r->len == 2,
+      "the shipped Debian configuration parses: two repositories");
+  if (r->len == 2) {
+    const struct kiln_repo *x = r->pdata[0];
+
+    ok (g_str_has_prefix (x->uri, "https://") && strcmp (x->format, "sums") == 0,
+        "over https, format=sums");
+  }
+  g_clear_error (&e);
+}
+
 int
 main (void)
 {
@@ -229,5 +253,6 @@ main (void)
   test_classify ();
   test_checksum ();
   test_conf ();
+  test_shipped ();
   return done_testing ();
 }
