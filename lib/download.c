@@ -82,8 +82,6 @@ struct sink {
   size_t wlen;
   uint64_t offset;              /* bytes of the file before this attempt's data */
   uint64_t done;                /* bytes of the file so far */
-  bool checked;                 /* the response code was looked at */
-  bool restart;                 /* the server ignored Range: start the file over */
   GError *error;                /* a failure inside the callback */
   kiln_progress *progress;
 };
@@ -117,27 +115,6 @@ write_cb (char *data, size_t size, size_t nmemb, void *opaque)
   struct sink *s = opaque;
   size_t len = size * nmemb;
 
-  if (!s->checked) {
-    long code = 0;
-
-    s->checked = true;
-    curl_easy_getinfo (s->curl, CURLINFO_RESPONSE_CODE, &code);
-    if (s->offset > 0 && code == 200) {
-      /* Range was ignored: what comes is the whole file. */
-      s->restart = true;
-      s->wlen = 0;
-      if (ftruncate (s->fd, 0) != 0 || lseek (s->fd, 0, SEEK_SET) != 0 ||
-          reset_digests (s, &s->error) == -1) {
-        if (s->error == NULL)
-          g_set_error (&s->error, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s",
-                       s->t->part, g_strerror (errno));
-        return 0;
-      }
-      s->offset = s->done = 0;
-      s->t->resumed_from = 0;
-      s->t->head_len = 0;
-    }
-  }
   if (s->mem) {
     if (s->mem->len + len > s->max) {
       g_set_error (&s->error, KILN_ERROR, KILN_ERROR_FAILED,
@@ -257,6 +234,25 @@ init_curl (void)
   }
 }
 
+/* The size the server announces for URL (a HEAD request), or -1. */
+static curl_off_t
+remote_size (const char *url)
+{
+  struct sink s = { .fd = -1 };
+  curl_off_t len = -1;
+  CURL *c = curl_easy_init ();
+
+  if (c == NULL)
+    return -1;
+  setup (c, url, &s);
+  curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
+  if (curl_easy_perform (c) != CURLE_OK ||
+      curl_easy_getinfo (c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) != CURLE_OK)
+    len = -1;
+  curl_easy_cleanup (c);
+  return len;
+}
+
 /* Hash the LEN bytes already in FD (an interrupted download), keeping the
  * first bytes for the magic numbers. */
 static int
@@ -328,8 +324,6 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
     long code = 0;
 
     errbuf[0] = '\0';
-    s.checked = false;
-    s.restart = false;
     if (lseek (s.fd, s.offset, SEEK_SET) < 0) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
       goto out;
@@ -353,8 +347,25 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
     }
     if (rc == CURLE_OK)
       break;
+    if (rc == CURLE_RANGE_ERROR && s.offset > 0) {
+      /* The server ignores Range (libcurl stops at its 200): the file
+       * starts over. */
+      if (ftruncate (s.fd, 0) != 0 || reset_digests (&s, err) == -1) {
+        if (err && *err == NULL)
+          g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
+        goto out;
+      }
+      s.offset = s.done = 0;
+      t->resumed_from = 0;
+      t->head_len = 0;
+      continue;
+    }
     if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && s.offset > 0) {
-      /* Our partial file is not a prefix of theirs: start over. */
+      /* Nothing after our offset: either the partial file is complete
+       * (kiln stopped between the last byte and the publication), or it
+       * is longer than theirs and the file changed: start over. */
+      if (remote_size (t->url) == (curl_off_t) s.offset)
+        break;
       if (ftruncate (s.fd, 0) != 0 || reset_digests (&s, err) == -1) {
         if (err && *err == NULL)
           g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));

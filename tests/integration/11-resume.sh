@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx sha512sum
 
-plan 18
+plan 22
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -20,7 +20,10 @@ ln "$W/big.raw" "$W/slow/big.raw"
 head -c 8388608 /dev/urandom >"$W/conc.raw"
 S=$(sha512sum <"$W/big.raw" | cut -d' ' -f1)
 SC=$(sha512sum <"$W/conc.raw" | cut -d' ' -f1)
+mkdir -p "$W/norange"
+ln "$W/big.raw" "$W/norange/big.raw"
 NGINX_EXTRA='location /slow/ { limit_rate 2m; }
+        location /norange/ { limit_rate 4m; max_ranges 0; }
         location = /conc.raw { limit_rate 16m; }' start_nginx "$W"
 U=$NGINX_URL
 
@@ -70,6 +73,30 @@ is "$(basename "$(cat "$T/out")")" "sha512-$S" "and publishes the verified image
 sleep 0.3
 like "$(grep 'GET /slow/big.raw ' "$NGINX_ACCESS_LOG" | tail -n 1)" '" 206 .*range=bytes=[0-9]+-' \
     "the retry asked for the rest with Range (206)"
+
+# ---- a server that ignores Range: the file starts over, and verifies ----
+rm -rf "$C"
+"$KILN" -q --cache-dir "$C" fetch --checksum "sha512:$S" "$U/norange/big.raw" >/dev/null 2>&1 &
+pid=$!
+wait_part 3000000
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+out=$(k fetch --checksum "sha512:$S" "$U/norange/big.raw")
+is "$(basename "${out:-none}")" "sha512-$S" "a server ignoring Range: the download starts over and verifies"
+sleep 0.2
+like "$(grep 'GET /norange/big.raw ' "$NGINX_ACCESS_LOG" | tail -n 2 | tr '\n' ' ')" \
+    '" 200 [0-9]+ .*range=bytes=[0-9]+- .*" 200 16777216 .*range=- $' \
+    "(it asked for a range, got a 200, and fetched the whole file again)"
+
+# ---- a complete partial file (kiln stopped before publishing it) ----
+rm -rf "$C"
+k cache list >/dev/null
+cp "$W/big.raw" "$C/images/.part-sha512-$S"
+out=$(k fetch --checksum "sha512:$S" "$U/big.raw")
+is "$(basename "${out:-none}")" "sha512-$S" "a complete partial file is published"
+sleep 0.2
+like "$(tail -n 2 "$NGINX_ACCESS_LOG")" '"GET /big.raw HTTP/1.1" 416 .*"HEAD /big.raw HTTP/1.1" 200 0 ' \
+    "after a 416 and a HEAD that says it is complete, with no download"
 
 # ---- 8 concurrent fetches of one image: one download ----
 rm -rf "$C"
