@@ -82,6 +82,7 @@ struct sink {
   size_t wlen;
   uint64_t offset;              /* bytes of the file before this attempt's data */
   uint64_t done;                /* bytes of the file so far */
+  uint64_t flushed;             /* bytes of the file written to it */
   GError *error;                /* a failure inside the callback */
   kiln_progress *progress;
 };
@@ -93,7 +94,10 @@ sink_flush (struct sink *s)
     return 0;
   if (kiln_write_sparse (s->fd, s->wbuf, s->wlen, &s->error) == -1)
     return -1;
+  s->flushed += s->wlen;
   s->wlen = 0;
+  if (s->t && s->t->on_data)
+    s->t->on_data (s->t->opaque, s->flushed);
   return 0;
 }
 
@@ -310,7 +314,9 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
       goto out;
     t->resumed_from = st.st_size;
   }
-  s.offset = s.done = st.st_size;
+  s.offset = s.done = s.flushed = st.st_size;
+  if (st.st_size > 0 && t->on_data)
+    t->on_data (t->opaque, st.st_size);
   s.progress = kiln_progress_new (ctx, t->label, 0);
   s.curl = curl_easy_init ();
   setup (s.curl, t->url, &s);
@@ -355,9 +361,11 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
           g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
         goto out;
       }
-      s.offset = s.done = 0;
+      s.offset = s.done = s.flushed = 0;
       t->resumed_from = 0;
       t->head_len = 0;
+      if (t->on_restart)
+        t->on_restart (t->opaque);
       continue;
     }
     if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && s.offset > 0) {
@@ -371,9 +379,11 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
           g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
         goto out;
       }
-      s.offset = s.done = 0;
+      s.offset = s.done = s.flushed = 0;
       t->resumed_from = 0;
       t->head_len = 0;
+      if (t->on_restart)
+        t->on_restart (t->opaque);
       continue;
     }
     if (!transient (rc, code) || attempt >= KILN_ATTEMPTS) {
@@ -385,6 +395,7 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
     g_usleep ((gulong) delay * 1000);
     delay *= 2;
     s.offset = s.done;
+    s.flushed = s.done;
   }
   if (fsync (s.fd) != 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));

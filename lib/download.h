@@ -18,6 +18,13 @@ struct kiln_transfer {
   const char *part;
   const char *algs[3];          /* NULL-terminated: "sha512", "sha256" */
   const char *label;            /* for the progress bar */
+  /* Called (in the downloading thread) whenever the first BYTES of PART
+   * hold the file's data, so that a reader can follow the file as it
+   * grows; and when the file starts over from 0 (a server that ignores
+   * Range).  Both may be NULL. */
+  void (*on_data) (void *opaque, uint64_t bytes);
+  void (*on_restart) (void *opaque);
+  void *opaque;
   /* Results. */
   char *digests[3];             /* "ALG:HEX", same order as ALGS */
   uint64_t size;

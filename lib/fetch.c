@@ -88,6 +88,79 @@ fill_from_cache (struct kiln_fetch_result *r, char *path, const char *url, const
   r->from_cache = true;
 }
 
+/* Unpacking while the download goes on: a thread follows the partial
+ * file once its first bytes say it is compressed. */
+struct follow {
+  struct kiln_transfer *t;
+  const char *dir, *key;
+  bool decided, disabled;
+  char *tmp;
+  int fd;
+  struct kiln_unpack_stream *u;
+};
+
+static void
+follow_stop (struct follow *f)
+{
+  if (f->u) {
+    char *digest = NULL, *member = NULL;
+    unsigned char head[16];
+    uint64_t size;
+
+    kiln_unpack_stream_finish (f->u, false, &digest, &size, &member, head, NULL);
+    f->u = NULL;
+  }
+  if (f->fd >= 0)
+    close (f->fd);
+  f->fd = -1;
+  if (f->tmp)
+    unlink (f->tmp);
+  g_clear_pointer (&f->tmp, g_free);
+}
+
+static void
+follow_data (void *opaque, uint64_t bytes)
+{
+  struct follow *f = opaque;
+
+  if (f->disabled)
+    return;
+  if (!f->decided) {
+    g_autofree char *tname = NULL;
+
+    /* Enough to tell a tar header (offset 257) from anything else. */
+    if (f->t->head_len < 262)
+      return;
+    f->decided = true;
+    if (!kiln_unpack_needed (f->t->head, f->t->head_len)) {
+      f->disabled = true;
+      return;
+    }
+    tname = g_strconcat (".tmp-", f->key, "-XXXXXX", NULL);
+    f->tmp = g_build_filename (f->dir, "images", tname, NULL);
+    f->fd = g_mkstemp_full (f->tmp, O_RDWR | O_CLOEXEC, 0644);
+    if (f->fd >= 0)
+      f->u = kiln_unpack_stream_start (f->t->part, f->fd, NULL);
+    if (f->u == NULL) {
+      /* Unpack after the download instead. */
+      follow_stop (f);
+      f->disabled = true;
+      return;
+    }
+  }
+  kiln_unpack_stream_feed (f->u, bytes);
+}
+
+static void
+follow_restart (void *opaque)
+{
+  struct follow *f = opaque;
+
+  /* What was unpacked came from bytes that are gone: unpack afterwards. */
+  follow_stop (f);
+  f->disabled = true;
+}
+
 /* Download URL into the cache under lock; CHECKSUM (may be NULL) is what
  * the downloaded bytes must hash to. */
 static int
@@ -103,6 +176,7 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   g_autofree char *member = NULL;
   g_autoptr (GKeyFile) meta = NULL;
   struct kiln_transfer t = { .url = url, .label = name };
+  struct follow f = { .fd = -1 };
   const char *alg = NULL;
   const char *format;
   unsigned char head[16];
@@ -138,8 +212,20 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   }
   {
     g_autofree char *pname = g_strconcat (".part-", key, NULL);
+    g_autofree char *tprefix = g_strconcat (".tmp-", key, "-", NULL);
+    g_autofree char *images = g_build_filename (dir, "images", NULL);
+    g_autoptr (GDir) d = g_dir_open (images, 0, NULL);
+    const char *n;
 
     part = g_build_filename (dir, "images", pname, NULL);
+    /* Unpacked output of a killed run: under our lock, nobody writes it. */
+    while (d && (n = g_dir_read_name (d))) {
+      if (g_str_has_prefix (n, tprefix)) {
+        g_autofree char *stale = g_build_filename (images, n, NULL);
+
+        unlink (stale);
+      }
+    }
   }
   if (alg) {
     t.algs[0] = alg;
@@ -155,6 +241,12 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
     sha512_slot = 0;
   }
   t.part = part;
+  f.t = &t;
+  f.dir = dir;
+  f.key = key;
+  t.on_data = follow_data;
+  t.on_restart = follow_restart;
+  t.opaque = &f;
   if (kiln_download_resumable (ctx, &t, err) == -1) {
     /* A server that says the file is not there will not say otherwise
      * on the next run: keep nothing. */
@@ -186,7 +278,25 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
 
     g_key_file_set_string (meta, "image", "fetched", iso);
   }
-  if (kiln_unpack_needed (t.head, t.head_len)) {
+  if (f.u) {
+    /* Verified: let the unpacking thread finish what it follows. */
+    int rc = kiln_unpack_stream_finish (f.u, true, &image_digest, &size, &member, head, err);
+
+    f.u = NULL;
+    close (f.fd);
+    f.fd = -1;
+    tmp = g_steal_pointer (&f.tmp);
+    if (rc == -1) {
+      unlink (tmp);
+      unlink (part);
+      g_prefix_error (err, "%s: ", name);
+      goto out;
+    }
+    format = kiln_image_format (head, sizeof head);
+    if (member)
+      g_key_file_set_string (meta, "image", "member", member);
+  }
+  else if (kiln_unpack_needed (t.head, t.head_len)) {
     g_autofree char *tname = g_strconcat (".tmp-", key, "-XXXXXX", NULL);
     int fd;
 
@@ -240,6 +350,9 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   r->size = size;
   ret = 0;
 out:
+  /* Whatever failed, an unpacking thread still under way is stopped and
+   * its output removed. */
+  follow_stop (&f);
   g_free ((char *) alg);
   kiln_transfer_clear (&t);
   if (lock >= 0)

@@ -16,6 +16,18 @@ bool kiln_unpack_needed (const unsigned char *head, size_t len);
 int kiln_unpack (const char *in, int out_fd, char **digest, uint64_t *size,
                  char **member, unsigned char head[16], GError **err);
 
+/* The same, following a file that is still being downloaded: a thread
+ * decompresses the first BYTES of IN as kiln_unpack_stream_feed announces
+ * them.  kiln_unpack_stream_finish with OK true (after the last feed, and
+ * the download verified) waits for the rest and gives the results; with
+ * OK false it stops the thread and discards.  Frees U. */
+typedef struct kiln_unpack_stream kiln_unpack_stream;
+struct kiln_unpack_stream *kiln_unpack_stream_start (const char *in, int out_fd, GError **err);
+void kiln_unpack_stream_feed (struct kiln_unpack_stream *u, uint64_t bytes);
+int kiln_unpack_stream_finish (struct kiln_unpack_stream *u, bool ok, char **digest,
+                               uint64_t *size, char **member, unsigned char head[16],
+                               GError **err);
+
 /* "qcow2", "vmdk", "vhdx" or "raw", from an image's first bytes. */
 const char *kiln_image_format (const unsigned char *head, size_t len);
 

@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx sha512sum
 
-plan 22
+plan 25
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -18,6 +18,8 @@ mkdir -p "$W/slow"
 head -c 16777216 /dev/urandom >"$W/big.raw"
 ln "$W/big.raw" "$W/slow/big.raw"
 head -c 8388608 /dev/urandom >"$W/conc.raw"
+xz -T1 -0 -c "$W/conc.raw" >"$W/slow/conc.raw.xz"
+SX=$(sha512sum <"$W/slow/conc.raw.xz" | cut -d' ' -f1)
 S=$(sha512sum <"$W/big.raw" | cut -d' ' -f1)
 SC=$(sha512sum <"$W/conc.raw" | cut -d' ' -f1)
 mkdir -p "$W/norange"
@@ -97,6 +99,23 @@ is "$(basename "${out:-none}")" "sha512-$S" "a complete partial file is publishe
 sleep 0.2
 like "$(tail -n 2 "$NGINX_ACCESS_LOG")" '"GET /big.raw HTTP/1.1" 416 .*"HEAD /big.raw HTTP/1.1" 200 0 ' \
     "after a 416 and a HEAD that says it is complete, with no download"
+
+# ---- compressed: unpacked while it downloads, and after a kill -9 too ----
+rm -rf "$C"
+"$KILN" -q --cache-dir "$C" fetch --checksum "sha512:$SX" "$U/slow/conc.raw.xz" >/dev/null 2>&1 &
+pid=$!
+grown=1
+for i in $(seq 1 100); do
+    sz=$(stat -c %s "$C"/images/.tmp-sha512-"$SX"-* 2>/dev/null | head -n 1)
+    if [ "${sz:-0}" -gt 1000000 ]; then grown=0; break; fi
+    sleep 0.05
+done
+ok $grown "the image is unpacked while the download goes on"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+out=$(k fetch --checksum "sha512:$SX" "$U/slow/conc.raw.xz")
+is "$(basename "${out:-none}")" "sha512-$SC" "after kill -9, the rerun resumes and unpacks the whole image"
+is "$(find "$C/images" -name '.*' | wc -l)" 0 "no temporary file is left behind"
 
 # ---- 8 concurrent fetches of one image: one download ----
 rm -rf "$C"
