@@ -19,10 +19,13 @@
 #endif
 
 extern const struct kiln_option kiln_inspect_options[];
+extern const struct kiln_option kiln_build_options[];
 
 const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
     kiln_inspect_options, NULL, NULL },
+  { "build", kiln_cmd_build, "Run recipes: fetch, customize, sysprep, register, clone",
+    "[OPTIONS] RECIPE...", kiln_build_options, NULL, NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -896,6 +896,23 @@ ssh_inject_map (const struct loader *l, const struct ynode *v, GError **err)
   return g_steal_pointer (&user);
 }
 
+/* Plans and logs show a step on one line: newlines and tabs escaped. */
+static char *
+one_line (const char *s)
+{
+  GString *out = g_string_new (NULL);
+
+  for (; *s; s++) {
+    if (*s == '\n')
+      g_string_append (out, "\\n");
+    else if (*s == '\t')
+      g_string_append (out, "\\t");
+    else
+      g_string_append_c (out, *s);
+  }
+  return g_string_free (out, FALSE);
+}
+
 static struct kiln_recipe_step *
 load_step (struct loader *l, const struct ynode *item, GError **err)
 {
@@ -1060,11 +1077,12 @@ load_step (struct loader *l, const struct ynode *item, GError **err)
   }
   }
 
+  if (display == NULL)
+    display = g_strconcat (def->name, arg ? " " : "", arg, NULL);
   s = g_new0 (struct kiln_recipe_step, 1);
   s->op = g_strdup (def->name);
   s->arg = g_steal_pointer (&arg);
-  s->display = display ? g_steal_pointer (&display)
-                       : g_strconcat (def->name, s->arg ? " " : "", s->arg, NULL);
+  s->display = one_line (display);
   s->where = g_strdup_printf ("%s:%d:%d", item->file, item->line, item->col);
   return s;
 }
