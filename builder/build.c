@@ -405,10 +405,10 @@ versions (void)
 }
 
 static void
-add_double (JsonBuilder *b, const char *member, double x)
+add_ms (JsonBuilder *b, const char *member, double seconds)
 {
   json_builder_set_member_name (b, member);
-  json_builder_add_double_value (b, (gint64) (x * 1000) / 1000.0);
+  json_builder_add_int_value (b, (gint64) (seconds * 1000 + 0.5));
 }
 
 struct timings {
@@ -524,15 +524,15 @@ manifest_text (const struct job *j, const struct kiln_build_image_result *res,
 
   kiln_json_add_string (b, "started", start);
   kiln_json_add_string (b, "finished", end);
-  json_builder_set_member_name (b, "seconds");
+  json_builder_set_member_name (b, "milliseconds");
   json_builder_begin_object (b);
-  add_double (b, "fetch", j->base->seconds);
-  add_double (b, "image", t->image);
-  add_double (b, "create", res->create_seconds);
-  add_double (b, "launch", res->launch_seconds);
-  add_double (b, "customize", res->customize_seconds);
-  add_double (b, "sysprep", res->sysprep_seconds);
-  add_double (b, "total", g_date_time_difference (t->end, t->start) / 1e6);
+  add_ms (b, "fetch", j->base->seconds);
+  add_ms (b, "image", t->image);
+  add_ms (b, "create", res->create_seconds);
+  add_ms (b, "launch", res->launch_seconds);
+  add_ms (b, "customize", res->customize_seconds);
+  add_ms (b, "sysprep", res->sysprep_seconds);
+  add_ms (b, "total", g_date_time_difference (t->end, t->start) / 1e6);
   json_builder_end_object (b);
   json_builder_end_object (b);
 
@@ -609,6 +609,11 @@ fetch_one (gpointer data, gpointer user_data)
 
   emit (run, j, "fetch", "start", "fetching %s", r->base_source);
   if (kiln_fetch (run->ctx, r->base_source, &fo, &bg->fr, &bg->error) == -1) {
+    emit (run, j, "fetch", "error", "%s", bg->error->message);
+    return;
+  }
+  /* A local path is trusted, not verified: record what it was anyway. */
+  if (bg->fr.digest == NULL && (bg->fr.digest = kiln_file_sha256 (bg->fr.path, &bg->error)) == NULL) {
     emit (run, j, "fetch", "error", "%s", bg->error->message);
     return;
   }

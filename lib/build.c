@@ -196,16 +196,15 @@ kiln_build_image (const struct kiln_ctx *ctx, const struct kiln_build_image_opts
     return -1;
   }
   guestfs_set_error_handler (g, NULL, NULL);
-  if (base_format == NULL) {
-    char *f = guestfs_disk_format (g, base);
+  {
+    /* The same checks as for any disk given to kiln (a text file would
+     * pass for raw), without a launch: a base is often used without one. */
+    g_autoptr (kiln_guest) probe = kiln_guest_new (true);
 
-    if (f == NULL || strcmp (f, "unknown") == 0) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s: not a disk image", base);
-      free (f);
+    if (kiln_guest_add_disk (probe, base, base_format, err) == -1)
       goto out;
-    }
-    base_format = g_strdup (f);
-    free (f);
+    g_free (base_format);
+    base_format = g_strdup (probe->formats->pdata[0]);
   }
   vsize = guestfs_disk_virtual_size (g, base);
   if (vsize == -1) {
