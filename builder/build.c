@@ -818,7 +818,7 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       failed++;
     }
     g_hash_table_insert (outputs, j->output, r->path);
-    if (j->exists && !run.force) {
+    if (j->exists && !run.force && !dry_run) {
       kiln_error ("%s: %s exists (use --force to replace it)", r->path, j->output);
       failed++;
     }
@@ -866,7 +866,16 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       printf ("\n%u recipe%s, %u base%s to fetch; dry run: nothing fetched, written or defined\n",
               jobs->len, jobs->len == 1 ? "" : "s", groups->len, groups->len == 1 ? "" : "s");
     }
-    return KILN_EXIT_OK;
+    /* What the build would refuse before any work, the plan refuses too. */
+    for (guint k = 0; k < jobs->len; k++) {
+      const struct job *j = jobs->pdata[k];
+
+      if (j->exists && !run.force) {
+        kiln_error ("%s: %s exists (use --force to replace it)", j->r->path, j->output);
+        failed++;
+      }
+    }
+    return failed ? KILN_EXIT_FAILURE : KILN_EXIT_OK;
   }
 
   for (guint k = 0; k < jobs->len; k++) {

@@ -15,7 +15,7 @@ export KILN_ACCEL=tcg
 # Variables the example recipes use must come from the tests only.
 unset BASE OUTDIR ROOT_PASSWORD_FILE MEMORY PW
 
-plan 56
+plan 60
 
 W=$T/work
 mkdir -p "$W" "$T/out"
@@ -160,6 +160,12 @@ a_sum=$(sha256sum <"$T/out/a.qcow2")
 is "$?" 1 "rebuilding over an existing output is refused"
 like "$(cat "$T/exists.err")" "a\.qcow2 exists \(use --force to replace it\)" "and says how to replace it"
 is "$(sha256sum <"$T/out/a.qcow2")" "$a_sum" "the existing output is unchanged"
+"$KILN" build -n "$W/a.yaml" --var OUT="$T/out" >"$T/exists.plan" 2>&1
+is "$?" 1 "the dry run predicts the refusal (exit 1)"
+like "$(cat "$T/exists.plan")" "exists: refused without --force" "and shows it in the plan"
+"$KILN" build -n --force "$W/a.yaml" --var OUT="$T/out" >"$T/exists.plan" 2>&1
+ok $? "a dry run with --force succeeds"
+is "$(sha256sum <"$T/out/a.qcow2")" "$a_sum" "and leaves the output alone"
 ok_cmd "--force replaces it" "$KILN" build --force "$W/a.yaml" --var OUT="$T/out"
 
 # A raw standalone copy: one appliance launch that copies the overlay's content.
