@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -721,6 +722,27 @@ run_pool (GFunc fn, GPtrArray *items, struct run *run, int jobs)
   g_thread_pool_free (pool, FALSE, TRUE);
 }
 
+/* Interrupted or killed: no half-made image stays behind.  The appliance
+ * goes too (libguestfs' recovery process stops qemu when we die). */
+static void
+on_fatal_signal (int sig)
+{
+  kiln_build_remove_temps ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+catch_fatal_signals (void)
+{
+  struct sigaction sa = { .sa_handler = on_fatal_signal };
+
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGHUP, &sa, NULL);
+}
+
 /* The customize and sysprep objects, built now so that a bad argument
  * fails before anything is fetched. */
 static int
@@ -889,6 +911,7 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   if (failed)
     return KILN_EXIT_FAILURE;
 
+  catch_fatal_signals ();
   g_mutex_init (&run.lock);
   run.jobs = jobs;
   run.groups = groups;

@@ -62,6 +62,56 @@ kiln_build_image_result_clear (struct kiln_build_image_result *res)
   g_clear_pointer (&res->osinfo, g_free);
 }
 
+/* The temporary files being made, so that a signal handler can remove
+ * them: a killed build leaves nothing behind either. */
+#define MAX_TEMPS 256
+static char *volatile temps[MAX_TEMPS];
+static GMutex temps_lock;
+
+static void
+temp_track (char *path)
+{
+  g_mutex_lock (&temps_lock);
+  for (int i = 0; i < MAX_TEMPS; i++)
+    if (temps[i] == NULL) {
+      temps[i] = path;
+      break;
+    }
+  g_mutex_unlock (&temps_lock);
+}
+
+static void
+temp_forget (const char *path)
+{
+  g_mutex_lock (&temps_lock);
+  for (int i = 0; i < MAX_TEMPS; i++)
+    if (temps[i] == path)
+      temps[i] = NULL;
+  g_mutex_unlock (&temps_lock);
+}
+
+void
+kiln_build_remove_temps (void)
+{
+  for (int i = 0; i < MAX_TEMPS; i++) {
+    char *p = temps[i];
+
+    if (p)
+      unlink (p);
+  }
+}
+
+/* Remove the temporary file *P (if any) and forget it. */
+static void
+drop_temp (char **p)
+{
+  if (*p == NULL)
+    return;
+  temp_forget (*p);
+  unlink (*p);
+  g_clear_pointer (p, g_free);
+}
+
 /* A reserved temporary name beside FINAL: ".NAME.XXXXXX" (hidden, same
  * filesystem, so rename() is atomic). */
 static char *
@@ -80,6 +130,7 @@ temp_beside (const char *final, const char *tag, GError **err)
     return NULL;
   }
   close (fd);
+  temp_track (path);
   return path;
 }
 
@@ -236,8 +287,7 @@ kiln_build_image (const struct kiln_ctx *ctx, const struct kiln_build_image_opts
     goto out;
 
   if (o->copy) {
-    unlink (work);
-    g_clear_pointer (&work, g_free);
+    drop_temp (&work);
     work = g_steal_pointer (&target);
   }
   res->digest = kiln_file_sha256 (work, err);
@@ -249,14 +299,13 @@ kiln_build_image (const struct kiln_ctx *ctx, const struct kiln_build_image_opts
                  errno == EEXIST ? " (use --force to replace it)" : "");
     goto out;
   }
+  temp_forget (work);
   g_clear_pointer (&work, g_free);
   ret = 0;
 
  out:
-  if (work)
-    unlink (work);
-  if (target)
-    unlink (target);
+  drop_temp (&work);
+  drop_temp (&target);
   if (ret == -1)
     kiln_build_image_result_clear (res);
   guestfs_close (g);

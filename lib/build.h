@@ -39,6 +39,10 @@ int kiln_build_image (const struct kiln_ctx *ctx, const struct kiln_build_image_
                       struct kiln_build_image_result *res, GError **err);
 void kiln_build_image_result_clear (struct kiln_build_image_result *res);
 
+/* Remove the temporary files of the builds in progress; async-signal-safe,
+ * for a verb's SIGINT/SIGTERM handler. */
+void kiln_build_remove_temps (void);
+
 /* "sha256:HEX" of a file's bytes (OpenSSL EVP, read in blocks). */
 char *kiln_file_sha256 (const char *path, GError **err);
 

@@ -15,7 +15,7 @@ export KILN_ACCEL=tcg
 # Variables the example recipes use must come from the tests only.
 unset BASE OUTDIR ROOT_PASSWORD_FILE MEMORY PW
 
-plan 60
+plan 63
 
 W=$T/work
 mkdir -p "$W" "$T/out"
@@ -178,8 +178,21 @@ is "$(stat -c %s "$T/out/c.img")" "$(qemu-img info --output=json "$T/base.qcow2"
 dd if="$T/out/c.img" of="$T/c-part.img" bs=1M skip=1 status=none
 is "$(debugfs -R 'cat /etc/hostname' "$T/c-part.img" 2>/dev/null)" "phony" "with the base's filesystem and files"
 
-# Failures leave nothing.
-mkdir -p "$T/fail"
+# Failures leave nothing, even a kill in the middle (during the launch).
+mkdir -p "$T/fail" "$T/killed"
+recipe "$W/k.yaml" img-k "$T/base.qcow2" "$T/killed/k.img" copy raw
+"$KILN" build "$W/k.yaml" >/dev/null 2>&1 &
+kpid=$!
+for i in $(seq 1 50); do
+    [ -n "$(ls -A "$T/killed")" ] && break
+    sleep 0.1
+done
+isnt "$(ls -A "$T/killed")" "" "a build in progress has its temporary files"
+sleep 2
+kill -TERM "$kpid"
+wait "$kpid"
+is "$?" 143 "the build dies of SIGTERM"
+is "$(ls -A "$T/killed")" "" "and leaves nothing in the output directory"
 recipe "$W/bad-base.yaml" bad-base "$T/not-a-disk.img" "$T/fail/x.qcow2"
 nok_cmd "a base that is not a disk fails" "$KILN" build "$W/bad-base.yaml"
 is "$(ls -A "$T/fail")" "" "and leaves nothing in the output directory"
