@@ -148,8 +148,8 @@ emit (struct run *run, const struct job *j, const char *stage, const char *event
     kiln_json_add_string (b, "recipe", j ? j->r->path : NULL);
     kiln_json_add_string (b, "stage", stage);
     kiln_json_add_string (b, "event", event);
-    json_builder_set_member_name (b, "elapsed");
-    json_builder_add_double_value (b, kiln_elapsed ());
+    json_builder_set_member_name (b, "elapsed_ms");
+    json_builder_add_int_value (b, (gint64) (kiln_elapsed () * 1000 + 0.5));
     kiln_json_add_string (b, "message", msg);
     json_builder_end_object (b);
     root = json_builder_get_root (b);
@@ -843,6 +843,31 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     if (j->exists && !run.force && !dry_run) {
       kiln_error ("%s: %s exists (use --force to replace it)", r->path, j->output);
       failed++;
+    }
+  }
+  if (failed)
+    return KILN_EXIT_FAILURE;
+
+  /* Two recipes of one run may not define the same domain. */
+  {
+    g_autoptr (GHashTable) domains = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint k = 0; k < jobs->len; k++) {
+      const struct kiln_recipe *r = ((struct job *) jobs->pdata[k])->r;
+      const char *tpl[] = { r->template ? r->template_name : NULL, NULL };
+
+      for (int pass = 0; pass < 2; pass++)
+        for (const char *const *d = pass ? (const char *const *) r->clones : tpl; d && *d; d++) {
+          const char *other = g_hash_table_lookup (domains, *d);
+
+          if (other) {
+            kiln_error ("%s: the domain %s is also made by %s: give each recipe its own names",
+                        r->path, *d, other);
+            failed++;
+          } else {
+            g_hash_table_insert (domains, (gpointer) *d, r->path);
+          }
+        }
     }
   }
   if (failed)

@@ -15,7 +15,7 @@ export KILN_ACCEL=tcg
 # Variables the example recipes use must come from the tests only.
 unset BASE OUTDIR ROOT_PASSWORD_FILE MEMORY PW
 
-plan 63
+plan 65
 
 W=$T/work
 mkdir -p "$W" "$T/out"
@@ -99,6 +99,14 @@ is "$mismatch" 0 "every recipe of the bad corpus fails through the CLI with its 
 "$KILN" build -n "$TOP/tests/recipes/bad/unknown-operation.yaml" "$TOP/recipes/debian-12-base.yaml" >"$T/mixed.out" 2>&1
 is "$?" 1 "one malformed recipe among good ones fails the whole run before any work"
 unlike "$(cat "$T/mixed.out")" "fetch +debian-12" "and no plan is printed"
+
+sed -e 's/^name: debian-12-web/name: other-web/' -e 's/debian-12-web.qcow2/other-web.qcow2/' \
+    -e 's|^extends: debian-12-base.yaml|extends: '"$TOP"'/recipes/debian-12-base.yaml|' \
+    "$TOP/recipes/debian-12-web.yaml" >"$W/other-web.yaml"
+"$KILN" build -n "$TOP/recipes/debian-12-web.yaml" "$W/other-web.yaml" >"$T/dup.out" 2>&1
+is "$?" 1 "two recipes defining the same template in one run are refused"
+like "$(cat "$T/dup.out")" "the domain debian-12-web is also made by" "with the domain named"
+rm -f "$W/other-web.yaml"
 
 nok_cmd "--var without = is a usage error" "$KILN" build -n --var NOEQUALS "$TOP/recipes/debian-12-base.yaml"
 "$KILN" build -n --jobs 0 "$TOP/recipes/debian-12-base.yaml" >/dev/null 2>&1
