@@ -207,6 +207,26 @@ parse_yaml (struct loader *l, const char *file, const char *text, size_t len, GE
     return NULL;
   }
   root = yaml_document_get_root_node (&doc);
+  if (root) {
+    /* A second document would be silently ignored: refuse it. */
+    yaml_document_t next;
+
+    if (yaml_parser_load (&parser, &next)) {
+      yaml_node_t *nroot = yaml_document_get_root_node (&next);
+
+      if (nroot) {
+        struct ynode at = { .file = file, .line = nroot->start_mark.line + 1,
+                            .col = nroot->start_mark.column + 1 };
+
+        set_err (err, &at, "a recipe is one YAML document; this is a second one");
+        yaml_document_delete (&next);
+        yaml_document_delete (&doc);
+        yaml_parser_delete (&parser);
+        return NULL;
+      }
+      yaml_document_delete (&next);
+    }
+  }
   if (root == NULL) {
     struct ynode at = { .file = file, .line = 1, .col = 1 };
     set_err (err, &at, "empty recipe (it starts with recipe: %d)", KILN_RECIPE_VERSION);
@@ -447,13 +467,21 @@ name_list (const struct loader *l, const struct ynode *n, const char *what, GErr
   g_autoptr (GString) s = g_string_new (NULL);
 
   if (n->type == Y_SCALAR) {
-    char *v = expand (l, n, err);
+    g_autofree char *v = expand (l, n, err);
+    g_auto (GStrv) parts = NULL;
 
-    if (v && *v == '\0') {
-      set_err (err, n, "%s: the list is empty", what);
-      g_clear_pointer (&v, g_free);
+    if (v == NULL)
+      return NULL;
+    parts = g_strsplit (v, ",", -1);
+    for (guint i = 0; parts[i]; i++) {
+      g_strstrip (parts[i]);
+      if (*parts[i] == '\0') {
+        set_err (err, n, "%s: %s", what, parts[1] ? "an empty name in the list" : "the list is empty");
+        return NULL;
+      }
+      g_string_append_printf (s, "%s%s", i ? "," : "", parts[i]);
     }
-    return v;
+    return g_string_free (g_steal_pointer (&s), FALSE);
   }
   if (n->type != Y_SEQ) {
     set_err (err, n, "%s: expected a list or a comma-separated string, got %s", what, type_name (n));
