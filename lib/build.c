@@ -152,6 +152,27 @@ create_disk (guestfs_h *g, const char *path, const char *format, int64_t size,
   return 0;
 }
 
+/* libguestfs makes an overlay only at its backing file's size, and has no
+ * call to grow an image; qemu-img does it (argv, no shell). */
+static int
+grow_disk (const char *path, uint64_t size, GError **err)
+{
+  g_autofree char *bytes = g_strdup_printf ("%" G_GUINT64_FORMAT, size);
+  g_autofree char *errout = NULL;
+  const char *argv[] = { "qemu-img", "resize", "-q", "-f", "qcow2", path, bytes, NULL };
+  g_autoptr (GError) e = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &errout, &status, &e) ||
+      !g_spawn_check_wait_status (status, &e)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot grow %s to %s bytes: %s%s%s", path, bytes,
+                 e->message, errout && *errout ? ": " : "", errout ? g_strstrip (errout) : "");
+    return -1;
+  }
+  return 0;
+}
+
 /* Customize then sysprep on WORK, in one launch.  COPY_TO (or NULL): a
  * blank disk that receives WORK's whole content at the end. */
 static int
@@ -272,8 +293,8 @@ kiln_build_image (const struct kiln_ctx *ctx, const struct kiln_build_image_opts
   /* The working image is always an overlay on the read-only base; a copy
    * is filled from it at the end of the same launch. */
   work = temp_beside (o->output, o->copy ? "work." : "", err);
-  if (work == NULL ||
-      create_disk (g, work, "qcow2", o->size ? (int64_t) o->size : -1, base, base_format, err) == -1)
+  if (work == NULL || create_disk (g, work, "qcow2", -1, base, base_format, err) == -1 ||
+      (o->size > (uint64_t) vsize && grow_disk (work, o->size, err) == -1))
     goto out;
   if (o->copy) {
     target = temp_beside (o->output, "", err);
