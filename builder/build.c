@@ -636,6 +636,14 @@ fail_job (struct run *run, struct job *j, const char *stage, GError *e)
   g_mutex_unlock (&run->lock);
 }
 
+static bool
+base_is_local (const struct job *j)
+{
+  g_autofree char *src = g_canonicalize_filename (j->r->base_source, NULL);
+
+  return strstr (j->r->base_source, "://") == NULL && g_strcmp0 (src, j->base->fr.path) == 0;
+}
+
 static void
 build_one (gpointer data, gpointer user_data)
 {
@@ -673,7 +681,9 @@ build_one (gpointer data, gpointer user_data)
   emit (run, j, "image", "end", "%s (%s) in %.1f s", j->output, res.digest, t.image);
 
   stage = "manifest";
-  if (!o.copy && kiln_cache_add_user (run->ctx, j->base->fr.path, j->output, &e) == -1)
+  /* A local base is not in the cache: nothing there to keep for it. */
+  if (!o.copy && !base_is_local (j) &&
+      kiln_cache_add_user (run->ctx, j->base->fr.path, j->output, &e) == -1)
     goto undo;
   t.end = g_date_time_new_now_utc ();
   text = manifest_text (j, &res, &t);
