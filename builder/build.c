@@ -977,6 +977,8 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       failed++;
     if (j->state == JOB_SKIPPED)
       kiln_error ("%s: not built: an earlier build failed (--keep-going builds the others anyway)", j->r->path);
+    else if (!j->base->ok && j->base->users->pdata[0] != j)
+      kiln_error ("%s: not built: its base %s could not be fetched (see above)", j->r->path, j->r->base_source);
   }
   if (ctx->json) {
     g_autoptr (JsonBuilder) b = json_builder_new ();
