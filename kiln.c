@@ -14,6 +14,7 @@ extern const struct kiln_option kiln_fetch_options[];
 extern const struct kiln_option kiln_list_options[];
 extern const struct kiln_option kiln_repo_options[];
 extern const struct kiln_option kiln_cache_options[];
+extern const struct kiln_option kiln_build_options[];
 
 static const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
@@ -26,6 +27,8 @@ static const struct kiln_verb kiln_verbs[] = {
     kiln_cache_options, NULL, NULL },
   { "repo", kiln_cmd_repo, "Publish a directory of images as a repository", "[OPTIONS] index DIR",
     kiln_repo_options, NULL, NULL },
+  { "build", kiln_cmd_build, "Run recipes: fetch, customize, sysprep, register, clone",
+    "[OPTIONS] RECIPE...", kiln_build_options, NULL, NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
