@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl gpg gpgconf xz sha512sum
 
-plan 39
+plan 42
 
 C=$T/cache
 export KILN_REPOS_DIR=$T/repos.d
@@ -39,6 +39,10 @@ like "$idx" $'\\[other-amd64\\]\nname=other-amd64\nfile=other-amd64\\.raw\\.xz' 
 ok_cmd "index.sig verifies with openssl" bash -c \
     "base64 -d '$W/native/index.sig' >'$T/sig.bin' && openssl pkeyutl -verify -pubin -inkey '$T/pub.pem' -rawin -in '$W/native/index' -sigfile '$T/sig.bin'"
 nok_cmd "kiln repo index of a directory without images fails" k repo index "$W/bad"
+sed -i 's/^name=tiny-amd64$/name=Tiny test image\nosinfo=debian12/' "$W/native/index"
+ok_cmd "kiln repo index again" k repo index "$W/native" --sign "$T/key.pem"
+like "$(cat "$W/native/index")" $'name=Tiny test image\nfile=tiny-amd64\\.raw\n.*osinfo=debian12' \
+    "keeps what a person added to the index (name=, osinfo=)"
 
 start_nginx "$W"
 U=$NGINX_URL
@@ -49,6 +53,7 @@ list=$(k list)
 ok $? "kiln list"
 like "$list" 'tiny-amd64 +x86_64' "lists the templates with their arch"
 like "$(k list --long)" "Checksum: +sha512:$S512" "--long shows the checksum"
+like "$(k --json fetch tiny-amd64)" '"osinfo" : "debian12"' "fetch --json gives the osinfo id from the index"
 like "$(k --json list)" '"repository" : "native"' "--json names the repository"
 out=$(k fetch tiny-amd64)
 is "$(basename "${out:-none}")" "sha512-$S512" "fetch TEMPLATE through the signed repository"
@@ -66,7 +71,7 @@ conf "[native]" "uri=$U/native" "pubkey=$T/otherpub.pem"
 nok_cmd "a signature by another key is refused" k fetch tiny-amd64
 like "$(cat "$T/last.out")" 'bad signature' "the error says bad signature"
 cp "$W/native/index" "$T/index.orig"
-sed -i 's/^name=tiny-amd64/name=tampered/' "$W/native/index"
+sed -i 's/^osinfo=debian12/osinfo=tampered/' "$W/native/index"
 conf "[native]" "uri=$U/native" "pubkey=$T/pub.pem"
 nok_cmd "a tampered index is refused" k fetch tiny-amd64
 cp "$T/index.orig" "$W/native/index"
