@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl xz gzip zstd bzip2 tar sha512sum sha256sum
 
-plan 48
+plan 50
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -114,10 +114,14 @@ nok_cmd "a malformed --checksum is a usage error" k fetch --checksum "sha1:abc" 
 nok_cmd "an unsupported scheme is refused" k fetch "ftp://127.0.0.1/disk.raw"
 
 # ---- https with the test's CA ----
-start_nginx "$W" https
+NGINX_EXTRA="location = /downgrade.raw { return 302 $U/disk.raw; }" start_nginx "$W" https
 rm -rf "$C"
 out=$(CURL_CA_BUNDLE=$NGINX_CA k fetch "$NGINX_URL/disk.raw" 2>"$T/err")
 is "$(basename "${out:-none}")" "sha512-$S512" "https with the test CA (CURL_CA_BUNDLE) needs no checksum"
 CURL_CA_BUNDLE= k fetch "$NGINX_URL/disk.raw.gz" 2>"$T/err"
 is $? 1 "https with an unknown CA is refused"
 like "$(cat "$T/err")" 'TLS verification failed' "the error says TLS verification failed"
+rm -rf "$C"
+CURL_CA_BUNDLE=$NGINX_CA k fetch --checksum "sha512:$S512" "$NGINX_URL/downgrade.raw" 2>"$T/err"
+is $? 1 "a redirect from https to plain http is refused"
+like "$(cat "$T/err")" 'downgrade\.raw: .*(Protocol|protocol|not supported|disabled)' "saying the protocol is not allowed"
