@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl gpg gpgconf xz sha512sum
 
-plan 42
+plan 44
 
 C=$T/cache
 export KILN_REPOS_DIR=$T/repos.d
@@ -111,6 +111,13 @@ export CURL_CA_BUNDLE=$NGINX_CA
 like "$(k list)" 'debian-13-genericcloud-amd64 +x86_64' "a sums repository lists its images"
 out=$(k fetch debian-13)
 is "$(basename "${out:-none}")" "sha512-$S512" "an alias of a sums repository fetches over https"
+
+# A sums repository with pubkey=: SHA512SUMS.sig, made here with openssl.
+openssl pkeyutl -sign -rawin -inkey "$T/key.pem" -in "$W/sums/SHA512SUMS" | base64 -w0 >"$W/sums/SHA512SUMS.sig"
+conf "[debian]" "uri=$NGINX_URL/sums" "format=sums" "pubkey=$T/pub.pem"
+ok_cmd "a sums repository with an Ed25519 SHA512SUMS.sig" k fetch debian-13-genericcloud-amd64
+conf "[debian]" "uri=$NGINX_URL/sums" "format=sums" "pubkey=$T/otherpub.pem"
+nok_cmd "refused with another key" k fetch debian-13-genericcloud-amd64
 
 # ---- OpenPGP (gpgme) ----
 G=$T/gnupg
