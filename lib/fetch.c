@@ -86,6 +86,7 @@ fill_from_cache (struct kiln_fetch_result *r, char *path, const char *url, const
   if (stat (path, &st) == 0)
     r->size = st.st_size;
   r->from_cache = true;
+  r->verified = checksum != NULL || g_key_file_get_boolean (meta, "image", "verified", NULL);
 }
 
 /* Unpacking while the download goes on: a thread follows the partial
@@ -348,6 +349,7 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   r->source = g_strdup (url);
   r->source_digest = g_strdup (checksum ? checksum : t.digests[0]);
   r->size = size;
+  r->verified = checksum != NULL;
   ret = 0;
 out:
   /* Whatever failed, an unpacking thread still under way is stopped and
@@ -424,6 +426,7 @@ kiln_fetch (const struct kiln_ctx *ctx, const char *source,
         return -1;
       }
       r->source_digest = g_steal_pointer (&got);
+      r->verified = true;
     }
     r->path = g_canonicalize_filename (source, NULL);
     r->source = g_strdup (r->path);

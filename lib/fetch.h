@@ -23,6 +23,10 @@ struct kiln_fetch_result {
   char *osinfo;             /* from the repository index, or NULL */
   uint64_t size;            /* bytes of the stored image */
   bool from_cache;          /* already there: nothing downloaded */
+  bool verified;            /* the bytes matched a checksum (--checksum, --sums,
+                               a repository index); false for a local path
+                               taken as it is, https:// without a checksum,
+                               and --insecure */
 };
 
 int kiln_fetch (const struct kiln_ctx *ctx, const char *source,

@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl xz gzip zstd bzip2 tar sha512sum sha256sum
 
-plan 50
+plan 52
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -109,8 +109,10 @@ ok $(( $(date +%s) - start >= 3 ? 0 : 1 )) "with backoff between them"
 k fetch "$U/disk.raw" 2>"$T/err"
 is $? 1 "plain http:// without a checksum is refused"
 like "$(cat "$T/err")" 'plain http:// with nothing to verify against.*--insecure' "the error says what to do"
-out=$(k fetch --insecure "$U/disk.raw")
+out=$("$KILN" --cache-dir "$C" fetch --insecure "$U/disk.raw" 2>"$T/err")
 is "$(basename "${out:-none}")" "sha512-$S512" "--insecure takes it anyway"
+like "$(cat "$T/err")" 'warning: .*disk\.raw was not verified' "and warns that it was not verified"
+like "$(k --json fetch --checksum "sha512:$S512" "$U/disk.raw")" '"verified" : true' "--json says when it was verified"
 
 nok_cmd "a malformed --checksum is a usage error" k fetch --checksum "sha1:abc" "$U/disk.raw"
 nok_cmd "an unsupported scheme is refused" k fetch "ftp://127.0.0.1/disk.raw"
