@@ -178,7 +178,7 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   g_autoptr (GKeyFile) meta = NULL;
   struct kiln_transfer t = { .url = url, .label = name };
   struct follow f = { .fd = -1 };
-  const char *alg = NULL;
+  g_autofree char *alg = NULL;
   const char *format;
   unsigned char head[16];
   uint64_t size;
@@ -189,11 +189,11 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
     return -1;
   if (checksum) {
     key = kiln_cache_key (checksum);
-    alg = strchr (checksum, ':') ? g_strndup (checksum, strchr (checksum, ':') - checksum) : NULL;
+    /* kiln_checksum_parse made it "ALG:HEX". */
+    alg = g_strndup (checksum, strcspn (checksum, ":"));
     cached = kiln_cache_lookup (dir, checksum);
     if (cached) {
       fill_from_cache (r, cached, url, checksum);
-      g_free ((char *) alg);
       return 0;
     }
   }
@@ -355,7 +355,6 @@ out:
   /* Whatever failed, an unpacking thread still under way is stopped and
    * its output removed. */
   follow_stop (&f);
-  g_free ((char *) alg);
   kiln_transfer_clear (&t);
   if (lock >= 0)
     close (lock);
