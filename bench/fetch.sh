@@ -24,7 +24,7 @@ for i in $(seq 1 "$runs"); do
     t1=$(now)
     sha512sum "$T/curl.raw" >/dev/null
     t2=$(now)
-    echo "$(echo "$t2 - $t0" | bc) $(echo "$t1 - $t0" | bc) $(echo "$t2 - $t1" | bc)" >>"$T/curl.times"
+    awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.3f %.3f %.3f\n", c - a, b - a, c - b }' >>"$T/curl.times"
     rm -rf "$T/cache"
     /usr/bin/time -f '%e %M' -o "$T/kiln.time" "$KILN" -q --cache-dir "$T/cache" fetch --checksum "sha512:$sum" "$url" >/dev/null
     cat "$T/kiln.time" >>"$T/kiln.times"

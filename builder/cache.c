@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kiln.h"
 #include "cache.h"
@@ -150,6 +151,7 @@ kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv)
   g_autofree char *dir = NULL;
   bool dry_run = false;
   const char *action;
+  int prune_lock = -1;
   int c, i;
 
   while ((c = kiln_opts_next (p, NULL)) != 0)
@@ -164,6 +166,18 @@ kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv)
   dir = kiln_cache_dir (ctx, &err);
   if (dir == NULL)
     return kiln_fail (err);
+  if (strcmp (action, "prune") == 0) {
+    /* Wait for kiln create runs between their fetch and the record of
+     * their overlay (kiln_cache_pin); held until exit. */
+    prune_lock = kiln_cache_lock_prune (ctx, false, &err);
+    if (prune_lock < 0 && err->code == KILN_ERROR_BUSY) {
+      g_clear_error (&err);
+      kiln_info ("waiting for kiln runs that are fetching bases");
+      prune_lock = kiln_cache_lock_prune (ctx, true, &err);
+    }
+    if (prune_lock < 0)
+      return kiln_fail (err);
+  }
   es = kiln_cache_entries (dir, &err);
   if (es == NULL)
     return kiln_fail (err);
@@ -171,5 +185,10 @@ kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv)
     return cache_list (ctx, dir, es);
   if (strcmp (action, "verify") == 0)
     return cache_verify (ctx, es);
-  return cache_prune (ctx, dir, es, dry_run);
+  {
+    int rc = cache_prune (ctx, dir, es, dry_run);
+
+    close (prune_lock);
+    return rc;
+  }
 }

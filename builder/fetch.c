@@ -38,6 +38,8 @@ print_json (const struct kiln_fetch_result *r, const char *output)
   json_builder_add_int_value (b, (gint64) r->size);
   json_builder_set_member_name (b, "from_cache");
   json_builder_add_boolean_value (b, r->from_cache);
+  json_builder_set_member_name (b, "verified");
+  json_builder_add_boolean_value (b, r->verified);
   json_builder_end_object (b);
   kiln_json_print_builder (b);
 }
@@ -71,6 +73,8 @@ kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv)
     return kiln_fail (err);
   if (r.from_cache)
     kiln_debug ("%s: already in the cache", argv[i]);
+  if (!r.verified && o.insecure && g_str_has_prefix (r.source, "http://"))
+    kiln_warn ("%s was not verified against any checksum (--insecure)", r.source);
   if (output && kiln_copy_sparse (r.path, output, &err) == -1) {
     kiln_fetch_result_clear (&r);
     return kiln_fail (err);

@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "msg.h"
 #include "opts.h"
+#include "repo.h"
 #include "sign.h"
 #include "unpack.h"
 
@@ -59,6 +60,8 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
   g_autoptr (GDir) d = g_dir_open (dir, 0, &err);
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) index = g_string_new ("# kiln repository index: written by kiln repo index\n");
+  g_autoptr (GPtrArray) old = NULL;
+  g_autoptr (GHashTable) by_file = g_hash_table_new (g_str_hash, g_str_equal);
   const char *n;
 
   if (d == NULL)
@@ -70,6 +73,23 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
       g_ptr_array_add (files, g_strdup (n));
   }
   g_ptr_array_sort (files, cmp_str);
+  /* What a person added to an earlier index (osinfo=, notes=, aliases=...)
+   * is kept for the files that are still there. */
+  {
+    g_autofree char *old_path = g_build_filename (dir, "index", NULL);
+    g_autofree char *text = NULL;
+    gsize len;
+
+    if (g_file_get_contents (old_path, &text, &len, NULL)) {
+      old = kiln_index_parse (text, len, old_path, "", &err);
+      if (old == NULL) {
+        kiln_error ("%s (fix it, or remove it to start afresh)", err->message);
+        return KILN_EXIT_FAILURE;
+      }
+      for (guint i = 0; i < old->len; i++)
+        g_hash_table_insert (by_file, ((struct kiln_template *) old->pdata[i])->file, old->pdata[i]);
+    }
+  }
   if (files->len == 0) {
     kiln_error ("%s: no images (*.qcow2, *.raw, *.img, optionally .xz/.gz/.zst, *.tar.xz) to index", dir);
     return KILN_EXIT_FAILURE;
@@ -93,8 +113,39 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
     }
     hn = read (fd, head, sizeof head);
     close (fd);
+    const struct kiln_template *prev = g_hash_table_lookup (by_file, f);
+    const char *arch = NULL;
+
     g_string_append_printf (index, "\n[%s]\nname=%s\nfile=%s\nchecksum[sha512]=%s\n",
-                            name, name, f, strchr (sum, ':') + 1);
+                            prev ? prev->name : name,
+                            prev && prev->display_name ? prev->display_name : name,
+                            f, strchr (sum, ':') + 1);
+    if (prev) {
+      guint64 rev = 1;
+
+      if (prev->osinfo)
+        g_string_append_printf (index, "osinfo=%s\n", prev->osinfo);
+      if (prev->aliases && prev->aliases[0]) {
+        g_autofree char *a = g_strjoinv (" ", prev->aliases);
+
+        g_string_append_printf (index, "aliases=%s\n", a);
+      }
+      if (prev->notes) {
+        g_auto (GStrv) lines = g_strsplit (prev->notes, "\n", -1);
+        g_autofree char *joined = g_strjoinv ("\n ", lines);
+
+        g_string_append_printf (index, "notes=%s\n", joined);
+      }
+      if (prev->hidden)
+        g_string_append (index, "hidden=true\n");
+      /* A new image under the same name is a new revision. */
+      if (prev->revision)
+        g_ascii_string_to_unsigned (prev->revision, 10, 0, G_MAXUINT32, &rev, NULL);
+      if (g_strcmp0 (prev->checksum, sum) != 0)
+        rev++;
+      g_string_append_printf (index, "revision=%" G_GUINT64_FORMAT "\n", rev);
+      arch = prev->arch;
+    }
     if (kiln_unpack_needed (head, hn > 0 ? hn : 0)) {
       g_string_append_printf (index, "compressed_size=%" G_GINT64_FORMAT "\n", (gint64) st.st_size);
       g_string_append_printf (index, "format=%s\n", strstr (f, ".qcow2") ? "qcow2" : "raw");
@@ -103,10 +154,12 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
       g_string_append_printf (index, "size=%" G_GINT64_FORMAT "\n", (gint64) st.st_size);
       g_string_append_printf (index, "format=%s\n", kiln_image_format (head, hn > 0 ? hn : 0));
     }
-    if (strstr (name, "amd64") || strstr (name, "x86_64"))
-      g_string_append (index, "arch=x86_64\n");
-    else if (strstr (name, "arm64") || strstr (name, "aarch64"))
-      g_string_append (index, "arch=aarch64\n");
+    if (arch == NULL && (strstr (name, "amd64") || strstr (name, "x86_64")))
+      arch = "x86_64";
+    else if (arch == NULL && (strstr (name, "arm64") || strstr (name, "aarch64")))
+      arch = "aarch64";
+    if (arch)
+      g_string_append_printf (index, "arch=%s\n", arch);
     kiln_info ("%s: %s", f, sum);
   }
   if (key) {

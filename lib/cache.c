@@ -60,6 +60,46 @@ kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err)
   return fd;
 }
 
+static int
+lock_prune (const struct kiln_ctx *ctx, int how, GError **err)
+{
+  g_autofree char *dir = kiln_cache_dir (ctx, err);
+  g_autofree char *path = NULL;
+  int fd;
+
+  if (dir == NULL)
+    return -1;
+  path = g_build_filename (dir, "locks", "prune.lock", NULL);
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
+    return -1;
+  }
+  while (flock (fd, how) != 0) {
+    int e = errno;
+
+    if (e == EINTR)
+      continue;
+    close (fd);
+    g_set_error (err, KILN_ERROR, e == EWOULDBLOCK ? KILN_ERROR_BUSY : KILN_ERROR_FAILED,
+                 "%s: %s", path, g_strerror (e));
+    return -1;
+  }
+  return fd;
+}
+
+int
+kiln_cache_pin (const struct kiln_ctx *ctx, GError **err)
+{
+  return lock_prune (ctx, LOCK_SH, err);
+}
+
+int
+kiln_cache_lock_prune (const struct kiln_ctx *ctx, bool wait, GError **err)
+{
+  return lock_prune (ctx, LOCK_EX | (wait ? 0 : LOCK_NB), err);
+}
+
 char *
 kiln_cache_key (const char *checksum)
 {

@@ -19,6 +19,9 @@
  * KILN_ERROR_BUSY when someone holds it.  Returns the fd to close. */
 int kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err);
 
+/* The exclusive side of kiln_cache_pin, for kiln cache prune. */
+int kiln_cache_lock_prune (const struct kiln_ctx *ctx, bool wait, GError **err);
+
 /* "sha256:HEX" -> "sha256-HEX" (a file name). */
 char *kiln_cache_key (const char *checksum);
 

@@ -68,36 +68,122 @@ kiln_transfer_clear (struct kiln_transfer *t)
     g_clear_pointer (&t->digests[i], g_free);
 }
 
-/* The state of one attempt. */
+/* A buffer handed from the receiving thread to the writing one. */
+struct chunk {
+  char *data;
+  size_t len;
+  bool barrier;                 /* answer on the acks queue when reached */
+  bool quit;
+};
+
+#define KILN_NCHUNKS 4
+
+/* The state of a transfer.  libcurl's thread receives; a worker thread
+ * hashes and writes, so that receiving overlaps hashing and writing. */
 struct sink {
   CURL *curl;
   /* To a file (resumable) or to memory. */
   int fd;
   GByteArray *mem;
   size_t max;
-  struct kiln_digest *d[3];
+  struct kiln_digest *d[3];     /* updated by the worker only */
   const char *const *algs;
   struct kiln_transfer *t;
-  char *wbuf;
-  size_t wlen;
+  char *scratch;                /* for hashing a partial file again */
   uint64_t offset;              /* bytes of the file before this attempt's data */
-  uint64_t done;                /* bytes of the file so far */
-  uint64_t flushed;             /* bytes of the file written to it */
+  uint64_t done;                /* bytes of the file received so far */
+  uint64_t flushed;             /* bytes of the file written to it (worker) */
   GError *error;                /* a failure inside the callback */
   kiln_progress *progress;
+  /* The worker. */
+  GThread *worker;
+  GAsyncQueue *full, *empty, *acks;
+  struct chunk chunks[KILN_NCHUNKS], barrier, quit;
+  struct chunk *cur;
+  gint failed;
+  GError *werror;
 };
 
+static gpointer
+worker_main (gpointer opaque)
+{
+  struct sink *s = opaque;
+
+  for (;;) {
+    struct chunk *c = g_async_queue_pop (s->full);
+
+    if (c->quit)
+      return NULL;
+    if (c->barrier) {
+      g_async_queue_push (s->acks, c);
+      continue;
+    }
+    if (!g_atomic_int_get (&s->failed)) {
+      for (size_t i = 0; s->d[i]; i++)
+        kiln_digest_update (s->d[i], c->data, c->len);
+      if (kiln_write_sparse (s->fd, c->data, c->len, &s->werror) == -1) {
+        g_atomic_int_set (&s->failed, 1);
+      }
+      else {
+        s->flushed += c->len;
+        if (s->t->on_data)
+          s->t->on_data (s->t->opaque, s->flushed);
+      }
+    }
+    c->len = 0;
+    g_async_queue_push (s->empty, c);
+  }
+}
+
+static int
+worker_start (struct sink *s, GError **err)
+{
+  s->full = g_async_queue_new ();
+  s->empty = g_async_queue_new ();
+  s->acks = g_async_queue_new ();
+  s->barrier.barrier = true;
+  s->quit.quit = true;
+  for (int i = 0; i < KILN_NCHUNKS; i++) {
+    s->chunks[i].data = g_malloc (KILN_WBUF);
+    if (i > 0)
+      g_async_queue_push (s->empty, &s->chunks[i]);
+  }
+  s->cur = &s->chunks[0];
+  s->worker = g_thread_try_new ("kiln-write", worker_main, s, err);
+  return s->worker ? 0 : -1;
+}
+
+static void
+worker_stop (struct sink *s)
+{
+  if (s->worker) {
+    g_async_queue_push (s->full, &s->quit);
+    g_thread_join (s->worker);
+    s->worker = NULL;
+  }
+  for (int i = 0; i < KILN_NCHUNKS; i++)
+    g_free (s->chunks[i].data);
+  g_clear_pointer (&s->full, g_async_queue_unref);
+  g_clear_pointer (&s->empty, g_async_queue_unref);
+  g_clear_pointer (&s->acks, g_async_queue_unref);
+  g_clear_error (&s->werror);
+}
+
+/* Hand over what is buffered and wait until the worker wrote it all. */
 static int
 sink_flush (struct sink *s)
 {
-  if (s->wlen == 0)
-    return 0;
-  if (kiln_write_sparse (s->fd, s->wbuf, s->wlen, &s->error) == -1)
+  if (s->cur->len > 0) {
+    g_async_queue_push (s->full, s->cur);
+    s->cur = g_async_queue_pop (s->empty);
+  }
+  g_async_queue_push (s->full, &s->barrier);
+  g_async_queue_pop (s->acks);
+  if (g_atomic_int_get (&s->failed)) {
+    g_atomic_int_set (&s->failed, 0);
+    g_propagate_error (&s->error, g_steal_pointer (&s->werror));
     return -1;
-  s->flushed += s->wlen;
-  s->wlen = 0;
-  if (s->t && s->t->on_data)
-    s->t->on_data (s->t->opaque, s->flushed);
+  }
   return 0;
 }
 
@@ -128,8 +214,8 @@ write_cb (char *data, size_t size, size_t nmemb, void *opaque)
     g_byte_array_append (s->mem, (const guint8 *) data, len);
     return len;
   }
-  for (size_t i = 0; s->d[i]; i++)
-    kiln_digest_update (s->d[i], data, len);
+  if (g_atomic_int_get (&s->failed))
+    return 0;                   /* the worker's error is collected by sink_flush */
   if (s->t->head_len < sizeof s->t->head) {
     size_t n = MIN (len, sizeof s->t->head - s->t->head_len);
 
@@ -137,13 +223,15 @@ write_cb (char *data, size_t size, size_t nmemb, void *opaque)
     s->t->head_len += n;
   }
   for (size_t off = 0; off < len;) {
-    size_t n = MIN (len - off, KILN_WBUF - s->wlen);
+    size_t n = MIN (len - off, KILN_WBUF - s->cur->len);
 
-    memcpy (s->wbuf + s->wlen, data + off, n);
-    s->wlen += n;
+    memcpy (s->cur->data + s->cur->len, data + off, n);
+    s->cur->len += n;
     off += n;
-    if (s->wlen == KILN_WBUF && sink_flush (s) == -1)
-      return 0;
+    if (s->cur->len == KILN_WBUF) {
+      g_async_queue_push (s->full, s->cur);
+      s->cur = g_async_queue_pop (s->empty);
+    }
   }
   s->done += len;
   if (s->progress)
@@ -267,18 +355,18 @@ rehash_part (struct sink *s, uint64_t len, GError **err)
   if (lseek (s->fd, 0, SEEK_SET) != 0)
     goto fail;
   while (left > 0) {
-    ssize_t n = read (s->fd, s->wbuf, MIN (left, (uint64_t) KILN_WBUF));
+    ssize_t n = read (s->fd, s->scratch, MIN (left, (uint64_t) KILN_WBUF));
 
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       goto fail;
     for (size_t i = 0; s->d[i]; i++)
-      kiln_digest_update (s->d[i], s->wbuf, n);
+      kiln_digest_update (s->d[i], s->scratch, n);
     if (s->t->head_len < sizeof s->t->head) {
       size_t m = MIN ((size_t) n, sizeof s->t->head - s->t->head_len);
 
-      memcpy (s->t->head + s->t->head_len, s->wbuf, m);
+      memcpy (s->t->head + s->t->head_len, s->scratch, m);
       s->t->head_len += m;
     }
     left -= n;
@@ -306,7 +394,7 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
     goto out;
   }
-  s.wbuf = g_malloc (KILN_WBUF);
+  s.scratch = g_malloc (KILN_WBUF);
   if (reset_digests (&s, err) == -1)
     goto out;
   if (st.st_size > 0) {
@@ -317,6 +405,9 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
   s.offset = s.done = s.flushed = st.st_size;
   if (st.st_size > 0 && t->on_data)
     t->on_data (t->opaque, st.st_size);
+  g_clear_pointer (&s.scratch, g_free);
+  if (worker_start (&s, err) == -1)
+    goto out;
   s.progress = kiln_progress_new (ctx, t->label, 0);
   s.curl = curl_easy_init ();
   setup (s.curl, t->url, &s);
@@ -406,13 +497,15 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
   t->size = s.done;
   ret = 0;
 out:
+  /* The worker first: it may still hold a digest or the file. */
+  worker_stop (&s);
   if (s.curl)
     curl_easy_cleanup (s.curl);
   kiln_progress_free (s.progress);
   for (size_t i = 0; i < G_N_ELEMENTS (s.d); i++)
     kiln_digest_free (s.d[i]);
   g_clear_error (&s.error);
-  g_free (s.wbuf);
+  g_free (s.scratch);
   if (s.fd >= 0)
     close (s.fd);
   return ret;

@@ -86,6 +86,7 @@ fill_from_cache (struct kiln_fetch_result *r, char *path, const char *url, const
   if (stat (path, &st) == 0)
     r->size = st.st_size;
   r->from_cache = true;
+  r->verified = checksum != NULL || g_key_file_get_boolean (meta, "image", "verified", NULL);
 }
 
 /* Unpacking while the download goes on: a thread follows the partial
@@ -177,7 +178,7 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   g_autoptr (GKeyFile) meta = NULL;
   struct kiln_transfer t = { .url = url, .label = name };
   struct follow f = { .fd = -1 };
-  const char *alg = NULL;
+  g_autofree char *alg = NULL;
   const char *format;
   unsigned char head[16];
   uint64_t size;
@@ -188,11 +189,11 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
     return -1;
   if (checksum) {
     key = kiln_cache_key (checksum);
-    alg = strchr (checksum, ':') ? g_strndup (checksum, strchr (checksum, ':') - checksum) : NULL;
+    /* kiln_checksum_parse made it "ALG:HEX". */
+    alg = g_strndup (checksum, strcspn (checksum, ":"));
     cached = kiln_cache_lookup (dir, checksum);
     if (cached) {
       fill_from_cache (r, cached, url, checksum);
-      g_free ((char *) alg);
       return 0;
     }
   }
@@ -348,12 +349,12 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   r->source = g_strdup (url);
   r->source_digest = g_strdup (checksum ? checksum : t.digests[0]);
   r->size = size;
+  r->verified = checksum != NULL;
   ret = 0;
 out:
   /* Whatever failed, an unpacking thread still under way is stopped and
    * its output removed. */
   follow_stop (&f);
-  g_free ((char *) alg);
   kiln_transfer_clear (&t);
   if (lock >= 0)
     close (lock);
@@ -424,6 +425,7 @@ kiln_fetch (const struct kiln_ctx *ctx, const char *source,
         return -1;
       }
       r->source_digest = g_steal_pointer (&got);
+      r->verified = true;
     }
     r->path = g_canonicalize_filename (source, NULL);
     r->source = g_strdup (r->path);

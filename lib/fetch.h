@@ -23,6 +23,10 @@ struct kiln_fetch_result {
   char *osinfo;             /* from the repository index, or NULL */
   uint64_t size;            /* bytes of the stored image */
   bool from_cache;          /* already there: nothing downloaded */
+  bool verified;            /* the bytes matched a checksum (--checksum, --sums,
+                               a repository index); false for a local path
+                               taken as it is, https:// without a checksum,
+                               and --insecure */
 };
 
 int kiln_fetch (const struct kiln_ctx *ctx, const char *source,
@@ -34,6 +38,11 @@ void kiln_fetch_result_clear (struct kiln_fetch_result *r);
  * BASE as its backing file, so that kiln cache prune keeps BASE. */
 int kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
                          const char *user, GError **err);
+
+/* Keep kiln cache prune away while a base is fetched and its user is not
+ * recorded yet: take the pin before kiln_fetch, close the returned fd
+ * after kiln_cache_add_user (prune waits for every pin to go). */
+int kiln_cache_pin (const struct kiln_ctx *ctx, GError **err);
 
 /* The cache directory for CTX (created if absent). */
 char *kiln_cache_dir (const struct kiln_ctx *ctx, GError **err);

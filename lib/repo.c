@@ -505,6 +505,7 @@ kiln_repo_free (struct kiln_repo *r)
   g_free (r->pubkey);
   g_free (r->gpgkey);
   g_free (r->conf);
+  g_free (r->name);
   g_strfreev (r->aliases);
   g_free (r);
 }
@@ -584,6 +585,7 @@ kiln_repos_parse (const char *text, size_t len, const char *origin,
     r->id = g_strdup (s->name);
     r->conf = g_strdup (origin);
     r->format = g_strdup (format ? format : "native");
+    r->name = g_strdup (section_value (s, "name"));
     if (g_path_is_absolute (uri))
       r->uri = g_strconcat ("file://", uri, g_str_has_suffix (uri, "/") ? "" : "/", NULL);
     else
@@ -721,6 +723,7 @@ sums_templates (const struct kiln_repo *repo, GPtrArray *sums)
       }
       t->checksum = g_strdup (s->checksum);
       t->format = g_strdup (image_exts[e].format);
+      t->display_name = g_strdup (repo->name);
       t->arch = g_strdup (arch_from_name (name));
       out->pdata[GPOINTER_TO_UINT (idx)] = t;
       g_hash_table_insert (by_name, t->name, idx);

@@ -69,6 +69,7 @@ struct kiln_repo {
   char *pubkey;             /* Ed25519 public key (PEM file), or NULL */
   char *gpgkey;             /* OpenPGP public key file, or NULL */
   char *conf;               /* the file it came from */
+  char *name;               /* name=, a description, or NULL */
   char **aliases;           /* sums: "ALIAS=TEMPLATE" pairs */
   bool enabled;
 };

@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl xz gzip zstd bzip2 tar sha512sum sha256sum
 
-plan 48
+plan 52
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -47,6 +47,7 @@ ok $(( $(stat -c %b "$out") * 512 < 5242880 ? 0 : 1 )) "the zero blocks became a
 is "$(leftovers)" 0 "no temporary or partial file left"
 
 json=$(k --json fetch --checksum "sha512:$S512" "$U/disk.raw")
+sleep 0.3
 like "$json" '"from_cache" : true' "a second fetch comes from the cache"
 is "$(grep -c 'GET /disk.raw ' "$NGINX_ACCESS_LOG")" 1 "and downloads nothing"
 like "$json" "\"digest\" : \"sha512:$S512\"" "--json has the digest"
@@ -101,23 +102,30 @@ is "$(cache_images)$(leftovers)" 00 "nothing left in the cache"
 start=$(date +%s)
 k fetch --checksum "sha512:$S512" "$U/flaky.raw" 2>"$T/err"
 is $? 1 "a server answering 503 fails in the end"
+sleep 0.3   # nginx logs a request after its answer is sent
 is "$(grep -c 'GET /flaky.raw ' "$NGINX_ACCESS_LOG")" 4 "after 4 attempts"
 ok $(( $(date +%s) - start >= 3 ? 0 : 1 )) "with backoff between them"
 
 k fetch "$U/disk.raw" 2>"$T/err"
 is $? 1 "plain http:// without a checksum is refused"
 like "$(cat "$T/err")" 'plain http:// with nothing to verify against.*--insecure' "the error says what to do"
-out=$(k fetch --insecure "$U/disk.raw")
+out=$("$KILN" --cache-dir "$C" fetch --insecure "$U/disk.raw" 2>"$T/err")
 is "$(basename "${out:-none}")" "sha512-$S512" "--insecure takes it anyway"
+like "$(cat "$T/err")" 'warning: .*disk\.raw was not verified' "and warns that it was not verified"
+like "$(k --json fetch --checksum "sha512:$S512" "$U/disk.raw")" '"verified" : true' "--json says when it was verified"
 
 nok_cmd "a malformed --checksum is a usage error" k fetch --checksum "sha1:abc" "$U/disk.raw"
 nok_cmd "an unsupported scheme is refused" k fetch "ftp://127.0.0.1/disk.raw"
 
 # ---- https with the test's CA ----
-start_nginx "$W" https
+NGINX_EXTRA="location = /downgrade.raw { return 302 $U/disk.raw; }" start_nginx "$W" https
 rm -rf "$C"
 out=$(CURL_CA_BUNDLE=$NGINX_CA k fetch "$NGINX_URL/disk.raw" 2>"$T/err")
 is "$(basename "${out:-none}")" "sha512-$S512" "https with the test CA (CURL_CA_BUNDLE) needs no checksum"
 CURL_CA_BUNDLE= k fetch "$NGINX_URL/disk.raw.gz" 2>"$T/err"
 is $? 1 "https with an unknown CA is refused"
 like "$(cat "$T/err")" 'TLS verification failed' "the error says TLS verification failed"
+rm -rf "$C"
+CURL_CA_BUNDLE=$NGINX_CA k fetch --checksum "sha512:$S512" "$NGINX_URL/downgrade.raw" 2>"$T/err"
+is $? 1 "a redirect from https to plain http is refused"
+like "$(cat "$T/err")" 'downgrade\.raw: .*(Protocol|protocol|not supported|disabled)' "saying the protocol is not allowed"

@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl gpg gpgconf xz sha512sum
 
-plan 39
+plan 44
 
 C=$T/cache
 export KILN_REPOS_DIR=$T/repos.d
@@ -39,6 +39,10 @@ like "$idx" $'\\[other-amd64\\]\nname=other-amd64\nfile=other-amd64\\.raw\\.xz' 
 ok_cmd "index.sig verifies with openssl" bash -c \
     "base64 -d '$W/native/index.sig' >'$T/sig.bin' && openssl pkeyutl -verify -pubin -inkey '$T/pub.pem' -rawin -in '$W/native/index' -sigfile '$T/sig.bin'"
 nok_cmd "kiln repo index of a directory without images fails" k repo index "$W/bad"
+sed -i 's/^name=tiny-amd64$/name=Tiny test image\nosinfo=debian12/' "$W/native/index"
+ok_cmd "kiln repo index again" k repo index "$W/native" --sign "$T/key.pem"
+like "$(cat "$W/native/index")" $'name=Tiny test image\nfile=tiny-amd64\\.raw\n.*osinfo=debian12' \
+    "keeps what a person added to the index (name=, osinfo=)"
 
 start_nginx "$W"
 U=$NGINX_URL
@@ -49,6 +53,7 @@ list=$(k list)
 ok $? "kiln list"
 like "$list" 'tiny-amd64 +x86_64' "lists the templates with their arch"
 like "$(k list --long)" "Checksum: +sha512:$S512" "--long shows the checksum"
+like "$(k --json fetch tiny-amd64)" '"osinfo" : "debian12"' "fetch --json gives the osinfo id from the index"
 like "$(k --json list)" '"repository" : "native"' "--json names the repository"
 out=$(k fetch tiny-amd64)
 is "$(basename "${out:-none}")" "sha512-$S512" "fetch TEMPLATE through the signed repository"
@@ -66,7 +71,7 @@ conf "[native]" "uri=$U/native" "pubkey=$T/otherpub.pem"
 nok_cmd "a signature by another key is refused" k fetch tiny-amd64
 like "$(cat "$T/last.out")" 'bad signature' "the error says bad signature"
 cp "$W/native/index" "$T/index.orig"
-sed -i 's/^name=tiny-amd64/name=tampered/' "$W/native/index"
+sed -i 's/^osinfo=debian12/osinfo=tampered/' "$W/native/index"
 conf "[native]" "uri=$U/native" "pubkey=$T/pub.pem"
 nok_cmd "a tampered index is refused" k fetch tiny-amd64
 cp "$T/index.orig" "$W/native/index"
@@ -106,6 +111,13 @@ export CURL_CA_BUNDLE=$NGINX_CA
 like "$(k list)" 'debian-13-genericcloud-amd64 +x86_64' "a sums repository lists its images"
 out=$(k fetch debian-13)
 is "$(basename "${out:-none}")" "sha512-$S512" "an alias of a sums repository fetches over https"
+
+# A sums repository with pubkey=: SHA512SUMS.sig, made here with openssl.
+openssl pkeyutl -sign -rawin -inkey "$T/key.pem" -in "$W/sums/SHA512SUMS" | base64 -w0 >"$W/sums/SHA512SUMS.sig"
+conf "[debian]" "uri=$NGINX_URL/sums" "format=sums" "pubkey=$T/pub.pem"
+ok_cmd "a sums repository with an Ed25519 SHA512SUMS.sig" k fetch debian-13-genericcloud-amd64
+conf "[debian]" "uri=$NGINX_URL/sums" "format=sums" "pubkey=$T/otherpub.pem"
+nok_cmd "refused with another key" k fetch debian-13-genericcloud-amd64
 
 # ---- OpenPGP (gpgme) ----
 G=$T/gnupg

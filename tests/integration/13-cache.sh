@@ -8,9 +8,9 @@ set -u
 
 require_root
 require_kiln
-require_cmd sha512sum qemu-img
+require_cmd sha512sum qemu-img flock timeout
 
-plan 16
+plan 18
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -42,6 +42,15 @@ printf '%s\n' "$T/overlay.qcow2" >"$C/users/$(basename "$A")"
 k cache prune -n >"$T/p.out" 2>&1
 like "$(cat "$T/p.out")" "would remove $B" "prune -n names what it would remove"
 ok $([ -f "$B" ]; echo $?) "and removes nothing"
+# A kiln create between its fetch and the record of its overlay holds a
+# shared pin (kiln_cache_pin): prune waits for it.
+flock -s "$C/locks/prune.lock" sleep 3 &
+pinpid=$!
+sleep 0.3
+timeout 1 "$KILN" -q --cache-dir "$C" cache prune >/dev/null 2>&1
+is $? 124 "prune waits while a fetch holds the pin"
+ok $([ -f "$B" ]; echo $?) "and has removed nothing meanwhile"
+wait "$pinpid"
 ok_cmd "cache prune" k cache prune
 ok $([ -f "$A" ] && [ ! -e "$B" ]; echo $?) "keeps the base an overlay uses, removes the other"
 rm "$T/overlay.qcow2"
