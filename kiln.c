@@ -19,10 +19,16 @@
 #endif
 
 extern const struct kiln_option kiln_inspect_options[];
+extern const struct kiln_option kiln_register_options[];
+extern const struct kiln_option kiln_clone_options[];
 
 const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
     kiln_inspect_options, NULL, NULL },
+  { "register", kiln_cmd_register, "Define a libvirt template domain for a disk image",
+    "[OPTIONS] DISK --name NAME", kiln_register_options, NULL, NULL },
+  { "clone", kiln_cmd_clone, "Clone a domain: linked (qcow2 overlay) or full",
+    "[OPTIONS] --original NAME (--name NEW | --auto-clone)", kiln_clone_options, NULL, NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
