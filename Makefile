@@ -26,6 +26,13 @@ O         ?= build
 SANFLAGS  :=
 endif
 
+# Leaks inside libraries (not kiln's) are listed in tests/lsan.supp.
+ifneq ($(SANITIZE),)
+export LSAN_OPTIONS = suppressions=$(abspath tests/lsan.supp):print_suppressions=0
+export ASAN_OPTIONS = fast_unwind_on_malloc=0
+export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+endif
+
 CFLAGS    ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter -Werror
@@ -45,6 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(O)/%)
 MAN_SRCS  := $(sort $(wildcard docs/*.scd))
 MANS      := $(MAN_SRCS:docs/%.scd=$(O)/docs/%)
 
+.SECONDARY:
 .PHONY: all check check-unit check-integration install clean demo deps bench
 all: $(O)/kiln $(MANS)
 

@@ -1,28 +1,19 @@
 /* kiln.c: the front end.  One table of verbs; each verb parses its own
  * options (kiln_opts) and returns the exit status. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <guestfs.h>
-#include <libvirt/libvirt.h>
-#include <osinfo/osinfo.h>
 
 #include "kiln.h"
 #include "msg.h"
 #include "opts.h"
-#include "osinfo.h"
-
-#ifndef KILN_VERSION
-#define KILN_VERSION "0.1.0"
-#endif
 
 extern const struct kiln_option kiln_inspect_options[];
 extern const struct kiln_option kiln_register_options[];
 extern const struct kiln_option kiln_clone_options[];
 
-const struct kiln_verb kiln_verbs[] = {
+static const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
     kiln_inspect_options, NULL, NULL },
   { "register", kiln_cmd_register, "Define a libvirt template domain for a disk image",
@@ -31,31 +22,6 @@ const struct kiln_verb kiln_verbs[] = {
     "[OPTIONS] --original NAME (--name NEW | --auto-clone)", kiln_clone_options, NULL, NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
-
-void kiln_print_version (void);
-
-void
-kiln_print_version (void)
-{
-  unsigned long lv = 0;
-  guestfs_h *g = guestfs_create_flags (GUESTFS_CREATE_NO_ENVIRONMENT);
-
-  printf ("kiln %s\n", KILN_VERSION);
-  if (g) {
-    struct guestfs_version *v = guestfs_version (g);
-
-    if (v) {
-      printf ("libguestfs %" PRIi64 ".%" PRIi64 ".%" PRIi64 "%s\n",
-              v->major, v->minor, v->release, v->extra);
-      guestfs_free_version (v);
-    }
-    guestfs_close (g);
-  }
-  if (virGetVersion (&lv, NULL, NULL) == 0)
-    printf ("libvirt %lu.%lu.%lu\n", lv / 1000000, lv / 1000 % 1000, lv % 1000);
-  printf ("libosinfo %d.%d.%d (osinfo-db %s)\n", OSINFO_MAJOR_VERSION,
-          OSINFO_MINOR_VERSION, OSINFO_MICRO_VERSION, kiln_osinfo_db_version ());
-}
 
 static const struct kiln_verb *
 find_verb (const char *name)
@@ -73,6 +39,7 @@ main (int argc, char **argv)
   int i;
 
   kiln_elapsed ();
+  kiln_opts_verb_table = kiln_verbs;
   /* The global options in front of the verb. */
   {
     g_autoptr (kiln_opts) p = kiln_opts_new (&ctx, argc, argv);

@@ -85,7 +85,7 @@ kiln_guest_add_disk (struct kiln_guest *gu, const char *path,
     return -1;
   }
   if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                  "%s: not a disk image (not a regular file or block device)", path);
     return -1;
   }
@@ -101,7 +101,7 @@ kiln_guest_add_disk (struct kiln_guest *gu, const char *path,
     guestfs_set_error_handler (probe, NULL, NULL);
     f = guestfs_disk_format (probe, path);
     if (f == NULL) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s: not a disk image: %s",
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: not a disk image: %s",
                    path, guestfs_last_error (probe));
       guestfs_close (probe);
       return -1;
@@ -109,14 +109,14 @@ kiln_guest_add_disk (struct kiln_guest *gu, const char *path,
     guestfs_close (probe);
     detected = f;
     if (strcmp (detected, "unknown") == 0) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s: not a disk image (qemu-img does not recognize its format)", path);
       return -1;
     }
     format = detected;
   }
   if (strcmp (format, "raw") == 0 && S_ISREG (st.st_mode) && !raw_has_content (path)) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                  "%s: not a disk image (no partition table or filesystem in it)", path);
     return -1;
   }

@@ -78,7 +78,12 @@ struct kiln_verb {
 #define KILN_OPT_CUSTOMIZE_BASE 5000
 
 extern const struct kiln_option kiln_global_options[];
-extern const struct kiln_verb kiln_verbs[];
+/* The front end's verb table (kiln.c); kiln --help lists it. */
+extern const struct kiln_verb *kiln_opts_verb_table;
+
+/* kiln --version (lib/version.c). */
+const char *kiln_version (void);
+void kiln_print_version (void);
 
 /* Verb entry points, one per builder/, sysprep/ and clone/ file. */
 int kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv);

@@ -45,8 +45,7 @@ struct kiln_opts {
   bool started;
 };
 
-/* Implemented by the front end (kiln.c), which knows the versions. */
-void kiln_print_version (void);
+const struct kiln_verb *kiln_opts_verb_table;
 
 static size_t
 count_rows (const struct kiln_option *t)
@@ -227,7 +226,7 @@ kiln_opts_print_help (const struct kiln_verb *verb, FILE *out)
     fprintf (out,
              "Usage: kiln [GLOBAL OPTIONS] VERB [OPTIONS] [ARGS]\n\n"
              "kiln builds, generalizes and clones KVM/libvirt images.\n\nVerbs:\n");
-    for (const struct kiln_verb *v = kiln_verbs; v->name; v++)
+    for (const struct kiln_verb *v = kiln_opts_verb_table; v && v->name; v++)
       fprintf (out, "  %-12s %s\n", v->name, v->summary);
     fprintf (out, "\nGlobal options (accepted before or after the verb):\n");
     print_rows (kiln_global_options, out);

@@ -1,7 +1,7 @@
 # tests/integration/lib.sh — sourced by every integration test:
 #     . "$(dirname "$0")/lib.sh"
 # Tests are bash scripts printing TAP, run by prove.  This file sets:
-#   TOP    repository root          KILN   the kiln binary (${KILN:-$TOP/kiln})
+#   TOP    repository root          KILN   the kiln binary (${KILN:-$TOP/build/kiln})
 #   T      per-test scratch dir under /var/tmp, removed at exit unless KILN_KEEP=1
 # and provides TAP helpers (plan ok ok_cmd nok_cmd is isnt like unlike skip skip_all
 # diag note bail_out done_testing), requirements (require_root require_cmd),
@@ -10,7 +10,7 @@
 # Safe under set -u; the test may use set -e only if it never lets a check fail.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KILN=${KILN:-$TOP/kiln}
+KILN=${KILN:-$TOP/build/kiln}
 case $KILN in /*) ;; *) KILN=$PWD/$KILN ;; esac
 export TOP KILN
 PATH=$PATH:/usr/sbin:/sbin

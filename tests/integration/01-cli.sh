@@ -1,0 +1,27 @@
+#!/bin/bash
+# 01-cli.sh: the front end's contract: verbs, help, version, exit codes.
+. "$(dirname "$0")/lib.sh"
+require_kiln
+plan 16
+
+"$KILN" --help >"$T/help" 2>&1; ok $? "kiln --help exits 0"
+like "$(cat "$T/help")" "inspect +Show the operating system" "--help lists the inspect verb with its summary"
+like "$(cat "$T/help")" "Exit status: 0 success, 1 failure, 2 usage error" "--help documents the exit codes"
+
+"$KILN" >"$T/none" 2>&1; is $? 2 "no verb: exit 2"
+"$KILN" frobnicate >"$T/bad" 2>&1; is $? 2 "unknown verb: exit 2"
+like "$(cat "$T/bad")" "unknown verb 'frobnicate'" "unknown verb is named"
+
+"$KILN" inspect --no-such-option x >"$T/bad" 2>&1; is $? 2 "unknown option: exit 2"
+like "$(cat "$T/bad")" "unknown option '--no-such-option'.*Try 'kiln inspect --help'" "unknown option is named, with a hint"
+"$KILN" inspect --format >"$T/bad" 2>&1; is $? 2 "missing option argument: exit 2"
+"$KILN" --accel hvf inspect x >"$T/bad" 2>&1; is $? 2 "--accel with a bad value: exit 2"
+
+"$KILN" inspect --help >"$T/ihelp" 2>&1; ok $? "kiln inspect --help exits 0"
+like "$(head -1 "$T/ihelp")" "^Usage: kiln inspect \[OPTIONS\] DISK" "verb help starts with its usage"
+
+"$KILN" --version >"$T/ver" 2>&1; ok $? "kiln --version exits 0"
+like "$(cat "$T/ver")" "libguestfs [0-9]+\.[0-9]+.*libvirt [0-9]+\.[0-9]+.*libosinfo [0-9]" "--version names the libraries it runs on"
+
+"$KILN" inspect --long-options >"$T/lo"; ok $? "--long-options exits 0"
+grep -qx -- '--format' "$T/lo" && grep -qx -- '--json' "$T/lo"; ok $? "--long-options lists the verb's and the global options"
