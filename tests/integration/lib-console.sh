@@ -12,6 +12,11 @@
 #   environment, never in its argv.
 # The console driver is python3 (os, termios, select): no expect needed.
 
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    echo "1..0 # SKIP lib-console.sh is a helper library for the tests, not a test"
+    exit 0
+fi
+
 serial_login() {
     local dom=$1 user=$2 pass=$3 cmd=$4 timeout=${5:-240} pty
     pty=$(virsh -c "${KILN_CONSOLE_URI:-qemu:///system}" ttyconsole "$dom" 2>/dev/null)
