@@ -144,6 +144,7 @@ clone_one (struct job *j, const char *name, GError **err)
   g_autoptr (kiln_domxml) dx = kiln_domxml_parse (j->orig_xml, err);
   g_autoptr (GPtrArray) disks = NULL, ifaces = NULL, created = NULL;
   g_autoptr (GPtrArray) replaced_files = NULL, new_files = NULL, new_macs = NULL;
+  g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *uuid = g_uuid_string_random (), *xml = NULL, *nv = NULL;
   struct kiln_meta meta = { 0 };
   virDomainPtr existing = NULL, dom = NULL;
@@ -231,7 +232,16 @@ clone_one (struct job *j, const char *name, GError **err)
         goto out;
       }
     }
-    kiln_domxml_disk_set_file (d, path, j->linked ? "qcow2" : s->format);
+    /* A volume's clone goes into the same pool, as a volume, unless
+     * --file put it elsewhere. */
+    if (s->d->pool && !(j->files && k - 1 < j->files->len)) {
+      g_autofree char *vol = g_path_get_basename (path);
+      kiln_domxml_disk_set_volume (d, s->d->pool, vol, j->linked ? "qcow2" : s->format);
+      if (pools && !g_ptr_array_find_with_equal_func (pools, s->d->pool, g_str_equal, NULL))
+        g_ptr_array_add (pools, g_strdup (s->d->pool));
+    } else {
+      kiln_domxml_disk_set_file (d, path, j->linked ? "qcow2" : s->format);
+    }
     g_ptr_array_add (new_files, g_steal_pointer (&path));
   }
   if (j->nvram) {
@@ -277,6 +287,18 @@ clone_one (struct job *j, const char *name, GError **err)
     if (kiln_file_copy_sparse (j->nvram, nv, 0600, existing != NULL, err) == -1)
       goto out;
     g_ptr_array_add (created, g_strdup (nv));
+  }
+  /* The new files become volumes of their pools. */
+  for (guint i = 0; i < pools->len; i++) {
+    virStoragePoolPtr pool = virStoragePoolLookupByName (j->conn, pools->pdata[i]);
+
+    if (pool == NULL || virStoragePoolRefresh (pool, 0) == -1) {
+      kiln_virt_set_error (err, "cannot refresh storage pool '%s'", (const char *) pools->pdata[i]);
+      if (pool)
+        virStoragePoolFree (pool);
+      goto out;
+    }
+    virStoragePoolFree (pool);
   }
   if (existing) {
     if (kiln_virt_undefine (existing, err) == -1)

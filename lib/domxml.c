@@ -265,6 +265,25 @@ kiln_domxml_disk_set_file (struct kiln_domxml_disk *d, const char *path, const c
   }
 }
 
+void
+kiln_domxml_disk_set_volume (struct kiln_domxml_disk *d, const char *pool,
+                             const char *volume, const char *format)
+{
+  xmlNodePtr src;
+
+  kiln_domxml_disk_set_file (d, volume, format);
+  src = child (d->node, "source");
+  xmlUnsetProp (src, X ("file"));
+  xmlSetProp (src, X ("pool"), X (pool));
+  xmlSetProp (src, X ("volume"), X (volume));
+  xmlSetProp (d->node, X ("type"), X ("volume"));
+  g_clear_pointer (&d->path, g_free);
+  d->pool = g_strdup (pool);
+  d->volume = g_strdup (volume);
+  g_free (d->type);
+  d->type = g_strdup ("volume");
+}
+
 GPtrArray *
 kiln_domxml_interfaces (struct kiln_domxml *dx)
 {

@@ -54,6 +54,10 @@ bool kiln_domxml_disk_is_cloned (const struct kiln_domxml_disk *d);
 /* Point disk D at file PATH of FORMAT (type='file', <source file=>). */
 void kiln_domxml_disk_set_file (struct kiln_domxml_disk *d, const char *path, const char *format);
 
+/* Point disk D at volume VOLUME of POOL (type='volume') of FORMAT. */
+void kiln_domxml_disk_set_volume (struct kiln_domxml_disk *d, const char *pool,
+                                  const char *volume, const char *format);
+
 /* The <interface> elements; set_mac replaces (or adds) <mac address=>. */
 GPtrArray *kiln_domxml_interfaces (struct kiln_domxml *dx);
 void kiln_domxml_interface_set_mac (xmlNodePtr iface, const char *mac);

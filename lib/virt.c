@@ -60,9 +60,11 @@ kiln_virt_lookup (virConnectPtr conn, const char *name, GError **err)
   virDomainPtr dom = virDomainLookupByName (conn, name);
 
   if (dom == NULL) {
-    g_autofree char *u = virConnectGetURI (conn);
+    /* Read the error before another call resets it. */
+    int code = virGetLastErrorCode ();
+    g_autofree char *u = code == VIR_ERR_NO_DOMAIN ? virConnectGetURI (conn) : NULL;
 
-    if (virGetLastErrorCode () == VIR_ERR_NO_DOMAIN)
+    if (code == VIR_ERR_NO_DOMAIN)
       g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
                    "no domain named '%s' on %s (virsh -c %s list --all shows them)",
                    name, u ? u : "?", u ? u : "?");

@@ -21,6 +21,8 @@ P=kiln-test-$RANDOM$RANDOM-
 _kt_cleanup() {
     local d
     chattr -i "$T/ro" 2>/dev/null
+    $V pool-destroy "${P}pool" >/dev/null 2>&1
+    $V pool-undefine "${P}pool" >/dev/null 2>&1
     for d in $($V list --all --name 2>/dev/null | grep "^$P"); do
         $V destroy "$d" >/dev/null 2>&1
         $V undefine --nvram "$d" >/dev/null 2>&1 || $V undefine "$d" >/dev/null 2>&1
@@ -28,7 +30,7 @@ _kt_cleanup() {
 }
 trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
 
-plan 51
+plan 65
 
 # libvirt's qemu runs as its own user: it must reach the disks under $T.
 chmod 755 "$T"
@@ -100,6 +102,25 @@ nok_cmd "--replace of a template with dependents is refused" \
     "$KILN" clone --original "${P}c-1" --name "${P}tmpl" --replace
 like "$(cat "$T/last.out")" "linked clones depend" "and says why"
 
+# customize -d and sysprep -d refuse such a template (kiln_domain_disks_for_edit),
+# once the customize verb is in this build.
+if "$KILN" customize --long-options 2>/dev/null | grep -qx -- '--domain'; then
+    nok_cmd "customize -d on a template with linked clones is refused" \
+        "$KILN" customize -d "${P}tmpl" --touch /kiln-should-not-exist
+    like "$(cat "$T/last.out")" "linked clones \(${P}c-1, ${P}c-10, " "naming the clones"
+else
+    skip 2 "kiln customize -d is not in this build yet"
+fi
+
+# ---- MACs, auto names, JSON ----
+mac=$(printf '52:54:00:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
+js=$("$KILN" --json clone -o "${P}tmpl" -n "${P}mac" --mac "$mac" 2>&1)
+like "$js" "\"macs\" : \[[[:space:]]*\"$mac\"" "--mac sets the NIC's MAC (JSON output)"
+is "$($V domiflist "${P}mac" | awk '{print $5}')" "$mac" "libvirt has it"
+nok_cmd "a MAC in use is refused" "$KILN" clone -o "${P}tmpl" -n "${P}mac2" --mac "$mac"
+ok_cmd "--auto-clone" "$KILN" clone -o "${P}tmpl" --auto-clone
+ok_cmd "names the clone ORIGINAL-clone" $V dominfo "${P}tmpl-clone"
+
 # ---- names ----
 sum_before=$(sha256sum <"$T/${P}c-2.qcow2")
 uuid_before=$($V domuuid "${P}c-2")
@@ -123,6 +144,21 @@ ok_cmd "raw copy compares equal" qemu-img compare -f raw -F raw "$T/raw.img" "$T
 is "$(stat -c %s "$T/${P}rawfull.img")" "$(stat -c %s "$T/raw.img")" "same apparent size (2 GiB)"
 used=$(du -k "$T/${P}rawfull.img" | cut -f1)
 ok "$([ "$used" -lt 4096 ] && echo 0 || echo 1)" "the copy stays sparse ($used KiB used of 2 GiB)"
+
+# ---- a template uploaded into a storage pool, and its clone in the pool ----
+mkdir "$T/pool"
+$V pool-define-as "${P}pool" dir --target "$T/pool" >/dev/null && $V pool-start "${P}pool" >/dev/null
+truncate -s 1G "$T/rp.img"
+head -c 1048576 /dev/urandom | dd of="$T/rp.img" bs=1M seek=512 conv=notrunc status=none
+ok_cmd "register --pool uploads the disk through the storage API" \
+    "$KILN" register "$T/rp.img" --name "${P}pooled" --os-variant debian11 --network none --pool "${P}pool"
+ok_cmd "the volume holds the same bytes" cmp "$T/rp.img" "$T/pool/${P}pooled.raw"
+used=$(du -k "$T/pool/${P}pooled.raw" | cut -f1)
+ok "$([ "$used" -lt 4096 ] && echo 0 || echo 1)" "the upload kept the holes ($used KiB used of 1 GiB)"
+like "$($V dumpxml "${P}pooled")" "<source pool='${P}pool' volume='${P}pooled.raw'/>" "the domain uses the volume"
+ok_cmd "a linked clone of a pooled template" "$KILN" clone -o "${P}pooled" -n "${P}pooled-c"
+like "$($V vol-list "${P}pool")" "${P}pooled-c\.qcow2" "is a volume of the same pool"
+is "$("$KILN" clone --list-dependents "${P}pooled")" "${P}pooled-c" "and a dependent of the template"
 
 # ---- failure half-way: the second disk's directory is immutable ----
 mkdir "$T/ro" && chattr +i "$T/ro"
