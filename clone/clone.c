@@ -146,6 +146,7 @@ clone_one (struct job *j, const char *name, GError **err)
   g_autoptr (GPtrArray) replaced_files = NULL, new_files = NULL, new_macs = NULL;
   g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *uuid = g_uuid_string_random (), *xml = NULL, *nv = NULL;
+  char *old_xml = NULL;
   struct kiln_meta meta = { 0 };
   virDomainPtr existing = NULL, dom = NULL;
   gint64 t0 = g_get_monotonic_time ();
@@ -301,12 +302,24 @@ clone_one (struct job *j, const char *name, GError **err)
     virStoragePoolFree (pool);
   }
   if (existing) {
+    /* libvirt refuses a second domain of the same name: the old one goes
+     * first, and comes back if the new one cannot be defined. */
+    old_xml = virDomainGetXMLDesc (existing, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+    if (old_xml == NULL) {
+      kiln_virt_set_error (err, "cannot read the XML of '%s'", name);
+      goto out;
+    }
     if (kiln_virt_undefine (existing, err) == -1)
       goto out;
   }
   dom = virDomainDefineXML (j->conn, xml);
   if (dom == NULL) {
     kiln_virt_set_error (err, "cannot define clone '%s'", name);
+    if (old_xml) {
+      virDomainPtr back = virDomainDefineXML (j->conn, old_xml);
+      if (back)
+        virDomainFree (back);
+    }
     goto out;
   }
   rc = 0;
@@ -340,7 +353,16 @@ out:
   if (rc == -1) {
     for (guint i = 0; i < created->len; i++)
       unlink (created->pdata[i]);
+    /* Forget the volumes of the files just removed. */
+    for (guint i = 0; created->len > 0 && i < pools->len; i++) {
+      virStoragePoolPtr pool = virStoragePoolLookupByName (j->conn, pools->pdata[i]);
+      if (pool) {
+        virStoragePoolRefresh (pool, 0);
+        virStoragePoolFree (pool);
+      }
+    }
   }
+  free (old_xml);
   if (dom)
     virDomainFree (dom);
   if (existing)

@@ -516,6 +516,18 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
     goto fail;
   }
 
+  if (r.network && strcmp (r.network, "user") != 0) {
+    virNetworkPtr net = virNetworkLookupByName (conn, r.network);
+
+    if (net == NULL) {
+      g_set_error (&err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "no libvirt network named '%s' (virsh net-list --all shows them; "
+                   "--network user needs none)", r.network);
+      goto fail;
+    }
+    virNetworkFree (net);
+  }
+
   if (resolve_os (&r, &m, &err) == -1)
     goto fail;
   if (m.note)
