@@ -30,7 +30,7 @@ _kt_cleanup() {
 }
 trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
 
-plan 65
+plan 72
 
 # libvirt's qemu runs as its own user: it must reach the disks under $T.
 chmod 755 "$T"
@@ -144,6 +144,31 @@ ok_cmd "raw copy compares equal" qemu-img compare -f raw -F raw "$T/raw.img" "$T
 is "$(stat -c %s "$T/${P}rawfull.img")" "$(stat -c %s "$T/raw.img")" "same apparent size (2 GiB)"
 used=$(du -k "$T/${P}rawfull.img" | cut -f1)
 ok "$([ "$used" -lt 4096 ] && echo 0 || echo 1)" "the copy stays sparse ($used KiB used of 2 GiB)"
+
+# ---- virt-clone semantics on a non-template: full by default, NVRAM copied,
+#      CD-ROM shared, graphics port back to automatic ----
+mkdir "$T/nv"
+head -c 131072 /dev/urandom >"$T/CODE.fd"
+head -c 131072 /dev/urandom >"$T/nv/${P}uefi_VARS.fd"
+truncate -s 64M "$T/u.img"
+cat >"$T/uefi.xml" <<EOF
+<domain type='qemu'><name>${P}uefi</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<features><acpi/></features><os><type arch='x86_64'>hvm</type>
+<loader readonly='yes' type='pflash'>$T/CODE.fd</loader><nvram>$T/nv/${P}uefi_VARS.fd</nvram></os>
+<devices>
+<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$T/u.img'/><target dev='vda' bus='virtio'/></disk>
+<disk type='file' device='cdrom'><source file='$T/CODE.fd'/><target dev='sda' bus='sata'/><readonly/></disk>
+<graphics type='vnc' port='5977' autoport='no'/>
+</devices></domain>
+EOF
+ok_cmd "define a UEFI-style domain (not a kiln template)" $V define "$T/uefi.xml"
+ok_cmd "clone it" "$KILN" clone -o "${P}uefi" -n "${P}uefi-c"
+ok_cmd "its NVRAM was copied" cmp "$T/nv/${P}uefi_VARS.fd" "$T/nv/${P}uefi-c_VARS.fd"
+ux=$($V dumpxml "${P}uefi-c")
+like "$ux" "<nvram>$T/nv/${P}uefi-c_VARS.fd</nvram>" "and the clone uses the copy"
+like "$ux" "<source file='$T/${P}uefi-c.img'/>" "a non-template is cloned full by default (a .img copy)"
+like "$ux" "<source file='$T/CODE.fd'/>" "the CD-ROM is shared"
+like "$ux" "<graphics type='vnc' port='-1' autoport='yes'" "the fixed graphics port is not copied (autoport)"
 
 # ---- a template uploaded into a storage pool, and its clone in the pool ----
 mkdir "$T/pool"
