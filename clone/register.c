@@ -478,6 +478,18 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
   r.format = kiln_image_format (r.disk_abs, &err);
   if (r.format == NULL)
     goto fail;
+  {
+    struct stat st;
+
+    /* kiln's cache publishes bases read-only; a template's disk is
+     * written by its first boot, so it must be an overlay or a copy. */
+    if (stat (r.disk_abs, &st) == 0 && (st.st_mode & 0222) == 0 && !r.pool) {
+      g_set_error (&err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "%s is read-only (a cached base image?): register an overlay of it "
+                   "(kiln create, or qemu-img create -b) or a copy", r.disk);
+      goto fail;
+    }
+  }
 
   conn = kiln_virt_open (ctx, NULL, &err);
   if (conn == NULL)

@@ -30,7 +30,7 @@ _kt_cleanup() {
 }
 trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
 
-plan 72
+plan 74
 
 # libvirt's qemu runs as its own user: it must reach the disks under $T.
 chmod 755 "$T"
@@ -62,6 +62,11 @@ like "$x" "libosinfo:os id=\"http://debian.org/debian/11\"" "libosinfo id record
 nok_cmd "register refuses an existing name" \
     "$KILN" register "$T/tmpl.qcow2" --name "${P}tmpl" --os-variant debian11
 like "$(cat "$T/last.out")" "exists already" "and says so"
+
+truncate -s 1M "$T/ro.img" && chmod 444 "$T/ro.img"
+nok_cmd "register refuses a read-only disk (a cached base)" \
+    "$KILN" register "$T/ro.img" --name "${P}ro" --os-variant debian11
+like "$(cat "$T/last.out")" "read-only .*register an overlay" "and says what to do"
 
 overlay_of "$img" "$T/px.qcow2"
 px=$("$KILN" register "$T/px.qcow2" --name "${P}px" --os-variant debian11 --memory 300 --vcpus 2 \
