@@ -37,7 +37,7 @@ kiln_domain_require_shutoff (virDomainPtr dom, const char *what, GError **err)
   }
   if (state != VIR_DOMAIN_SHUTOFF) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
-                 "domain '%s' is %s: cannot %s it while it is not shut off "
+                 "domain '%s' is %s: kiln can %s it only when it is shut off "
                  "(virsh shutdown %s, then try again)", virDomainGetName (dom),
                  state == VIR_DOMAIN_PAUSED ? "paused" : "running", what,
                  virDomainGetName (dom));

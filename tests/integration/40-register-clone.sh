@@ -201,7 +201,7 @@ is "$(ls -A "$T" | grep -E "first|\.kiln-" | wc -l)$(ls -A "$T/ro" | wc -l)" 00 
 # ---- a running original is refused ----
 ok_cmd "the raw template starts (firmware only, under TCG)" $V start "${P}raw"
 nok_cmd "cloning a running domain is refused" "$KILN" clone -o "${P}raw" -n "${P}run"
-like "$(cat "$T/last.out")" "not shut off" "saying it must be shut off"
+like "$(cat "$T/last.out")" "is running: kiln can clone it only when it is shut off" "saying it must be shut off"
 $V destroy "${P}raw" >/dev/null
 
 # ---- a linked clone boots and root logs in on the serial console ----
