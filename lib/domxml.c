@@ -221,7 +221,9 @@ kiln_domxml_disk_is_cloned (const struct kiln_domxml_disk *d)
     return false;
   if (d->readonly || d->shareable)
     return false;
-  return d->path != NULL || d->volume != NULL;
+  /* A writable network disk cannot be shared either: it is "cloned",
+   * which clone refuses with a message instead of sharing it. */
+  return d->path != NULL || d->volume != NULL || g_strcmp0 (d->type, "network") == 0;
 }
 
 void

@@ -337,7 +337,7 @@ main (void)
   virConnectPtr conn;
   g_autoptr (kiln_domxml) bad = NULL;
 
-  plan (75);
+  plan (76);
   kiln_virt_quiet ();
   conn = virConnectOpen ("test:///default");
   ok (conn != NULL, "test:///default opens");
@@ -350,6 +350,14 @@ main (void)
   test_macs (conn);
   test_chain_and_dependents (conn);
   test_sizes ();
+  {
+    g_autoptr (kiln_domxml) nd = kiln_domxml_parse (
+      "<domain><devices><disk type='network' device='disk'><source protocol='rbd' name='p/img'/>"
+      "<target dev='vda'/></disk></devices></domain>", NULL);
+    g_autoptr (GPtrArray) dd = kiln_domxml_disks (nd);
+    ok (dd->len == 1 && kiln_domxml_disk_is_cloned (dd->pdata[0]),
+        "a writable network disk is not shared with a clone (clone refuses it)");
+  }
   virConnectClose (conn);
   return done_testing ();
 }
