@@ -341,8 +341,8 @@ clone_one (struct job *j, const char *name, GError **err)
     for (guint i = 0; i < new_macs->len; i++)
       json_builder_add_string_value (j->json, new_macs->pdata[i]);
     json_builder_end_array (j->json);
-    json_builder_set_member_name (j->json, "milliseconds");
-    json_builder_add_double_value (j->json, (double) (g_get_monotonic_time () - t0) / 1000.0);
+    json_builder_set_member_name (j->json, "microseconds");
+    json_builder_add_int_value (j->json, g_get_monotonic_time () - t0);
     json_builder_end_object (j->json);
   } else if (j->ctx->verbosity > 0) {
     printf ("cloned %s as %s (%s, %.1f ms)\n", j->original, name,
