@@ -15,6 +15,9 @@ chmod 755 "$D"
 P=kiln-bench-$RANDOM-
 cleanup() {
     for d in $($V list --all --name | grep "^$P"); do $V undefine --nvram "$d" >/dev/null 2>&1 || $V undefine "$d" >/dev/null; done
+    # virt-clone defines a storage pool for the directory of the disks it makes.
+    $V pool-destroy "$(basename "$D")" >/dev/null 2>&1 || true
+    $V pool-undefine "$(basename "$D")" >/dev/null 2>&1 || true
     rm -rf "$D"
 }
 trap cleanup EXIT
