@@ -105,6 +105,8 @@ deps:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(O)/kiln $(DESTDIR)$(BINDIR)/kiln
+	install -d $(DESTDIR)$(SYSCONFDIR)/kiln/repos.d
+	install -m 644 repos/*.conf $(DESTDIR)$(SYSCONFDIR)/kiln/repos.d/
 	for m in $(MANS); do \
 	  case $$m in *.1) d=man1;; *.5) d=man5;; esac; \
 	  install -m 644 $$m $(DESTDIR)$(MANDIR)/$$d/; \

@@ -12,6 +12,11 @@
 extern const struct kiln_option kiln_inspect_options[];
 extern const struct kiln_option kiln_register_options[];
 extern const struct kiln_option kiln_clone_options[];
+extern const struct kiln_option kiln_fetch_options[];
+extern const struct kiln_option kiln_list_options[];
+extern const struct kiln_option kiln_repo_options[];
+extern const struct kiln_option kiln_cache_options[];
+extern const struct kiln_option kiln_build_options[];
 
 static const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
@@ -20,6 +25,16 @@ static const struct kiln_verb kiln_verbs[] = {
     "[OPTIONS] DISK --name NAME", kiln_register_options, NULL, NULL },
   { "clone", kiln_cmd_clone, "Clone a domain: linked (qcow2 overlay) or full",
     "[OPTIONS] --original NAME (--name NEW | --auto-clone)", kiln_clone_options, NULL, NULL },
+  { "fetch", kiln_cmd_fetch, "Download, verify and cache an image", "[OPTIONS] TEMPLATE|URL|PATH",
+    kiln_fetch_options, NULL, NULL },
+  { "list", kiln_cmd_list, "List the templates of the configured repositories", "[OPTIONS]",
+    kiln_list_options, NULL, NULL },
+  { "cache", kiln_cmd_cache, "List, verify or prune the image cache", "[OPTIONS] list|verify|prune",
+    kiln_cache_options, NULL, NULL },
+  { "repo", kiln_cmd_repo, "Publish a directory of images as a repository", "[OPTIONS] index DIR",
+    kiln_repo_options, NULL, NULL },
+  { "build", kiln_cmd_build, "Run recipes: fetch, customize, sysprep, register, clone",
+    "[OPTIONS] RECIPE...", kiln_build_options, NULL, NULL },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

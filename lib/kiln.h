@@ -89,5 +89,10 @@ void kiln_print_version (void);
 int kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_list (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_repo (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,0 +1,175 @@
+/* cache.c: kiln cache list|verify|prune: look at, check and clean the
+ * image cache (like virt-builder --print-cache / --delete-cache, but
+ * prune keeps every base an overlay or a template still uses). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kiln.h"
+#include "cache.h"
+#include "digest.h"
+#include "fetch.h"
+#include "json.h"
+#include "msg.h"
+#include "opts.h"
+#include "progress.h"
+
+enum { OPT_DRY_RUN = 1 };
+
+const struct kiln_option kiln_cache_options[] = {
+  { "dry-run", 'n', KILN_ARG_NONE, NULL, "prune: say what would be removed, remove nothing", OPT_DRY_RUN },
+  KILN_OPTION_END
+};
+
+static char *
+meta (const struct kiln_cache_entry *e, const char *key)
+{
+  return g_key_file_get_string (e->meta, "image", key, NULL);
+}
+
+static int
+cache_list (struct kiln_ctx *ctx, const char *dir, GPtrArray *es)
+{
+  g_autoptr (JsonBuilder) b = ctx->json ? json_builder_new () : NULL;
+
+  if (b)
+    json_builder_begin_array (b);
+  else
+    printf ("cache: %s\n", dir);
+  for (guint i = 0; i < es->len; i++) {
+    const struct kiln_cache_entry *e = es->pdata[i];
+    g_autofree char *source = meta (e, "source");
+    g_autofree char *format = meta (e, "format");
+    g_autofree char *sdigest = meta (e, "source_digest");
+
+    if (b) {
+      json_builder_begin_object (b);
+      kiln_json_add_string (b, "path", e->path);
+      kiln_json_add_string (b, "digest", e->digest);
+      kiln_json_add_string (b, "format", format);
+      kiln_json_add_string (b, "source", source);
+      kiln_json_add_string (b, "source_digest", sdigest);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64) e->apparent);
+      json_builder_set_member_name (b, "disk_usage");
+      json_builder_add_int_value (b, (gint64) e->size);
+      json_builder_set_member_name (b, "users");
+      json_builder_begin_array (b);
+      for (char **u = e->users; *u; u++)
+        json_builder_add_string_value (b, *u);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+    else {
+      g_autofree char *sz = kiln_format_size (e->apparent);
+      g_autofree char *du = kiln_format_size (e->size);
+
+      printf ("%s\n  %-8s %s (%s on disk)\n  %-8s %s\n  %-8s %s\n  %-8s %u\n",
+              e->path, "size:", sz, du, "format:", format ? format : "?",
+              "source:", source ? source : "?", "users:", g_strv_length (e->users));
+    }
+  }
+  if (b) {
+    json_builder_end_array (b);
+    kiln_json_print_builder (b);
+  }
+  return KILN_EXIT_OK;
+}
+
+static int
+cache_verify (struct kiln_ctx *ctx, GPtrArray *es)
+{
+  int bad = 0;
+
+  for (guint i = 0; i < es->len; i++) {
+    const struct kiln_cache_entry *e = es->pdata[i];
+    g_autoptr (GError) err = NULL;
+    g_autofree char *got = kiln_digest_file (e->path, "sha512", &err);
+
+    if (got == NULL) {
+      kiln_error ("%s", err->message);
+      bad++;
+    }
+    else if (strcmp (got, e->digest) != 0) {
+      kiln_error ("%s is corrupted: expected %s, got %s (kiln cache prune does not "
+                  "remove it while it has users; delete it and fetch again)", e->path, e->digest, got);
+      bad++;
+    }
+    else if (!ctx->json)
+      printf ("ok %s\n", e->path);
+  }
+  if (bad) {
+    kiln_error ("%d of %u cached images failed verification", bad, es->len);
+    return KILN_EXIT_FAILURE;
+  }
+  kiln_info ("%u cached images verified", es->len);
+  return KILN_EXIT_OK;
+}
+
+static int
+cache_prune (struct kiln_ctx *ctx, const char *dir, GPtrArray *es, bool dry_run)
+{
+  uint64_t freed = 0;
+  int removed = 0, kept = 0, n;
+  g_autoptr (GError) err = NULL;
+
+  for (guint i = 0; i < es->len; i++) {
+    const struct kiln_cache_entry *e = es->pdata[i];
+
+    if (e->users[0]) {
+      kiln_debug ("keeping %s: used by %s", e->path, e->users[0]);
+      kept++;
+      continue;
+    }
+    if (!dry_run && kiln_cache_remove (dir, e, &err) == -1)
+      return kiln_fail (err);
+    printf ("%s %s\n", dry_run ? "would remove" : "removed", e->path);
+    freed += e->size;
+    removed++;
+  }
+  if (!dry_run) {
+    n = kiln_cache_clean_partials (dir, &freed, &err);
+    if (n < 0)
+      return kiln_fail (err);
+    removed += n;
+  }
+  {
+    g_autofree char *f = kiln_format_size (freed);
+
+    kiln_info ("%d removed (%s), %d kept because overlays or templates use them", removed, f, kept);
+  }
+  return KILN_EXIT_OK;
+}
+
+int
+kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (kiln_opts) p = kiln_opts_new (ctx, argc, argv);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GPtrArray) es = NULL;
+  g_autofree char *dir = NULL;
+  bool dry_run = false;
+  const char *action;
+  int c, i;
+
+  while ((c = kiln_opts_next (p, NULL)) != 0)
+    if (c == OPT_DRY_RUN)
+      dry_run = true;
+  i = kiln_opts_operand_index (p);
+  if (argc - i != 1)
+    return kiln_usage_error (ctx, "one action: kiln cache list|verify|prune");
+  action = argv[i];
+  if (strcmp (action, "list") != 0 && strcmp (action, "verify") != 0 && strcmp (action, "prune") != 0)
+    return kiln_usage_error (ctx, "unknown action '%s' (list, verify or prune)", action);
+  dir = kiln_cache_dir (ctx, &err);
+  if (dir == NULL)
+    return kiln_fail (err);
+  es = kiln_cache_entries (dir, &err);
+  if (es == NULL)
+    return kiln_fail (err);
+  if (strcmp (action, "list") == 0)
+    return cache_list (ctx, dir, es);
+  if (strcmp (action, "verify") == 0)
+    return cache_verify (ctx, es);
+  return cache_prune (ctx, dir, es, dry_run);
+}

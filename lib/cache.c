@@ -1,0 +1,386 @@
+/* cache.c: kiln's image cache: publish by rename after verification,
+ * read-only entries, locks so that parallel fetches download once, and
+ * the bookkeeping of which overlays still need which base. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "fetch.h"
+
+char *
+kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
+{
+  g_autofree char *dir = NULL;
+
+  if (ctx && ctx->cache_dir)
+    dir = g_canonicalize_filename (ctx->cache_dir, NULL);
+  else if (getuid () == 0 && g_getenv ("XDG_CACHE_HOME") == NULL)
+    dir = g_strdup ("/var/cache/kiln");
+  else
+    dir = g_build_filename (g_get_user_cache_dir (), "kiln", NULL);
+  for (const char *const *sub = (const char *const[]) { "images", "sources", "users", "locks", NULL };
+       *sub; sub++) {
+    g_autofree char *p = g_build_filename (dir, *sub, NULL);
+
+    if (g_mkdir_with_parents (p, 0755) != 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cache %s: %s (choose another with --cache-dir)",
+                   p, g_strerror (errno));
+      return NULL;
+    }
+  }
+  return g_steal_pointer (&dir);
+}
+
+int
+kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err)
+{
+  g_autofree char *name = g_strconcat (key, ".lock", NULL);
+  g_autofree char *path = g_build_filename (dir, "locks", name, NULL);
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+  if (fd < 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
+    return -1;
+  }
+  while (flock (fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    int e = errno;
+
+    if (e == EINTR)
+      continue;
+    close (fd);
+    g_set_error (err, KILN_ERROR, e == EWOULDBLOCK ? KILN_ERROR_BUSY : KILN_ERROR_FAILED,
+                 "%s: %s", path, g_strerror (e));
+    return -1;
+  }
+  return fd;
+}
+
+char *
+kiln_cache_key (const char *checksum)
+{
+  char *k = g_strdup (checksum);
+  char *colon = strchr (k, ':');
+
+  if (colon)
+    *colon = '-';
+  return k;
+}
+
+char *
+kiln_cache_lookup (const char *dir, const char *checksum)
+{
+  g_autofree char *key = kiln_cache_key (checksum);
+  g_autofree char *link = g_build_filename (dir, "sources", key, NULL);
+  g_autofree char *img = g_build_filename (dir, "images", key, NULL);
+  g_autofree char *target = NULL;
+  g_autofree char *base = NULL;
+
+  /* A sha512 of an uncompressed image is the image's own name. */
+  if (g_str_has_prefix (checksum, "sha512:") && g_file_test (img, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&img);
+  target = g_file_read_link (link, NULL);
+  if (target == NULL)
+    return NULL;
+  base = g_path_get_basename (target);
+  g_clear_pointer (&img, g_free);
+  img = g_build_filename (dir, "images", base, NULL);
+  if (!g_file_test (img, G_FILE_TEST_IS_REGULAR))
+    return NULL;
+  return g_steal_pointer (&img);
+}
+
+/* Write CONTENT to PATH through a temporary name and rename. */
+static int
+write_atomic (const char *path, const char *content, size_t len, GError **err)
+{
+  if (!g_file_set_contents_full (path, content, len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, err))
+    return -1;
+  return 0;
+}
+
+char *
+kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
+                    GKeyFile *meta, const char *const *sources, GError **err)
+{
+  g_autofree char *key = kiln_cache_key (digest);
+  g_autofree char *path = g_build_filename (dir, "images", key, NULL);
+  g_autofree char *metapath = g_strconcat (path, ".meta", NULL);
+  g_autofree char *data = NULL;
+  gsize len;
+
+  if (chmod (tmp, 0444) != 0 || rename (tmp, path) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "publishing %s in the cache: %s",
+                 path, g_strerror (errno));
+    unlink (tmp);
+    return NULL;
+  }
+  data = g_key_file_to_data (meta, &len, NULL);
+  if (write_atomic (metapath, data, len, err) == -1)
+    return NULL;
+  for (const char *const *s = sources; s && *s; s++) {
+    g_autofree char *skey = kiln_cache_key (*s);
+    g_autofree char *link = g_build_filename (dir, "sources", skey, NULL);
+    g_autofree char *tlink = g_strconcat (link, ".tmp", NULL);
+    g_autofree char *target = g_build_filename ("..", "images", key, NULL);
+
+    if (strcmp (skey, key) == 0)
+      continue;
+    unlink (tlink);
+    if (symlink (target, tlink) != 0 || rename (tlink, link) != 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", link, g_strerror (errno));
+      return NULL;
+    }
+  }
+  return g_steal_pointer (&path);
+}
+
+void
+kiln_cache_entry_free (struct kiln_cache_entry *e)
+{
+  if (e == NULL)
+    return;
+  g_free (e->path);
+  g_free (e->digest);
+  if (e->meta)
+    g_key_file_unref (e->meta);
+  g_strfreev (e->users);
+  g_free (e);
+}
+
+static char **
+read_users (const char *dir, const char *key)
+{
+  g_autofree char *path = g_build_filename (dir, "users", key, NULL);
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  GPtrArray *out = g_ptr_array_new ();
+
+  if (g_file_get_contents (path, &text, NULL, NULL)) {
+    lines = g_strsplit (text, "\n", -1);
+    for (char **l = lines; *l; l++)
+      if (**l && g_file_test (*l, G_FILE_TEST_EXISTS))
+        g_ptr_array_add (out, g_strdup (*l));
+  }
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, FALSE);
+}
+
+static gint
+cmp_entry (gconstpointer a, gconstpointer b)
+{
+  const struct kiln_cache_entry *x = *(struct kiln_cache_entry *const *) a;
+  const struct kiln_cache_entry *y = *(struct kiln_cache_entry *const *) b;
+
+  return strcmp (x->path, y->path);
+}
+
+GPtrArray *
+kiln_cache_entries (const char *dir, GError **err)
+{
+  g_autofree char *images = g_build_filename (dir, "images", NULL);
+  g_autoptr (GDir) d = g_dir_open (images, 0, err);
+  GPtrArray *out;
+  const char *n;
+
+  if (d == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_cache_entry_free);
+  while ((n = g_dir_read_name (d))) {
+    struct kiln_cache_entry *e;
+    g_autofree char *metapath = NULL;
+    struct stat st;
+
+    if (!g_str_has_prefix (n, "sha512-") || strchr (n, '.'))
+      continue;
+    e = g_new0 (struct kiln_cache_entry, 1);
+    e->path = g_build_filename (images, n, NULL);
+    e->digest = g_strconcat ("sha512:", n + 7, NULL);
+    e->meta = g_key_file_new ();
+    metapath = g_strconcat (e->path, ".meta", NULL);
+    g_key_file_load_from_file (e->meta, metapath, G_KEY_FILE_NONE, NULL);
+    if (stat (e->path, &st) == 0) {
+      e->size = (uint64_t) st.st_blocks * 512;
+      e->apparent = st.st_size;
+    }
+    e->users = read_users (dir, n);
+    g_ptr_array_add (out, e);
+  }
+  g_ptr_array_sort (out, cmp_entry);
+  return out;
+}
+
+int
+kiln_cache_remove (const char *dir, const struct kiln_cache_entry *e, GError **err)
+{
+  g_autofree char *key = g_path_get_basename (e->path);
+  g_autofree char *metapath = g_strconcat (e->path, ".meta", NULL);
+  g_autofree char *users = g_build_filename (dir, "users", key, NULL);
+  g_autofree char *sources = g_build_filename (dir, "sources", NULL);
+  g_autoptr (GDir) d = g_dir_open (sources, 0, NULL);
+  const char *n;
+
+  if (unlink (e->path) != 0 && errno != ENOENT) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", e->path, g_strerror (errno));
+    return -1;
+  }
+  unlink (metapath);
+  unlink (users);
+  while (d && (n = g_dir_read_name (d))) {
+    g_autofree char *link = g_build_filename (sources, n, NULL);
+    g_autofree char *target = g_file_read_link (link, NULL);
+
+    if (target && g_str_has_suffix (target, key))
+      unlink (link);
+  }
+  return 0;
+}
+
+int
+kiln_cache_clean_partials (const char *dir, uint64_t *bytes, GError **err)
+{
+  g_autofree char *images = g_build_filename (dir, "images", NULL);
+  g_autoptr (GDir) d = g_dir_open (images, 0, err);
+  const char *n;
+  int count = 0;
+
+  if (d == NULL)
+    return -1;
+  while ((n = g_dir_read_name (d))) {
+    g_autofree char *key = NULL;
+    g_autofree char *path = NULL;
+    struct stat st;
+    int fd;
+
+    if (g_str_has_prefix (n, ".part-"))
+      key = g_strdup (n + 6);
+    else if (g_str_has_prefix (n, ".tmp-") && strrchr (n, '-') > n + 5)
+      key = g_strndup (n + 5, strrchr (n, '-') - (n + 5));
+    else
+      continue;
+    /* Someone holding the key's lock is still writing it. */
+    fd = kiln_cache_lock (dir, key, false, NULL);
+    if (fd < 0)
+      continue;
+    path = g_build_filename (images, n, NULL);
+    if (stat (path, &st) == 0 && unlink (path) == 0) {
+      count++;
+      if (bytes)
+        *bytes += (uint64_t) st.st_blocks * 512;
+    }
+    close (fd);
+  }
+  return count;
+}
+
+int
+kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
+                     const char *user, GError **err)
+{
+  g_autofree char *dir = kiln_cache_dir (ctx, err);
+  g_autofree char *cbase = NULL;
+  g_autofree char *images = NULL;
+  g_autofree char *bdir = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *cuser = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *line = NULL;
+  int lock, fd;
+
+  if (dir == NULL)
+    return -1;
+  cbase = g_canonicalize_filename (base, NULL);
+  images = g_build_filename (dir, "images", NULL);
+  bdir = g_path_get_dirname (cbase);
+  /* A base outside the cache is the user's business. */
+  if (strcmp (bdir, images) != 0)
+    return 0;
+  key = g_path_get_basename (cbase);
+  path = g_build_filename (dir, "users", key, NULL);
+  cuser = g_canonicalize_filename (user, NULL);
+  lock = kiln_cache_lock (dir, "users", true, err);
+  if (lock < 0)
+    return -1;
+  if (g_file_get_contents (path, &text, NULL, NULL)) {
+    g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+    if (g_strv_contains ((const char *const *) lines, cuser)) {
+      close (lock);
+      return 0;
+    }
+  }
+  line = g_strconcat (cuser, "\n", NULL);
+  fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0 || write (fd, line, strlen (line)) != (ssize_t) strlen (line)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    close (lock);
+    return -1;
+  }
+  close (fd);
+  close (lock);
+  return 0;
+}
+
+int
+kiln_copy_sparse (const char *src, const char *dst, GError **err)
+{
+  g_autofree char *dir = g_path_get_dirname (dst);
+  g_autofree char *base = g_path_get_basename (dst);
+  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
+  int in = -1, out = -1, ret = -1;
+  struct stat st;
+  off_t pos = 0;
+
+  in = open (src, O_RDONLY | O_CLOEXEC);
+  if (in < 0 || fstat (in, &st) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND, "%s: %s", src, g_strerror (errno));
+    goto out;
+  }
+  out = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0644);
+  if (out < 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", dst, g_strerror (errno));
+    goto out;
+  }
+  while (pos < st.st_size) {
+    off_t data = lseek (in, pos, SEEK_DATA), hole;
+
+    if (data < 0)
+      break;                    /* ENXIO: only a hole is left */
+    hole = lseek (in, data, SEEK_HOLE);
+    if (hole < 0)
+      hole = st.st_size;
+    for (off_t o = data; o < hole;) {
+      loff_t ri = o, wo = o;
+      ssize_t n = copy_file_range (in, &ri, out, &wo, hole - o, 0);
+
+      if (n <= 0) {
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "copying %s to %s: %s", src, dst,
+                     n < 0 ? g_strerror (errno) : "short copy");
+        goto out;
+      }
+      o += n;
+    }
+    pos = hole;
+  }
+  if (ftruncate (out, st.st_size) != 0 || fsync (out) != 0 || rename (tmpl, dst) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", dst, g_strerror (errno));
+    goto out;
+  }
+  ret = 0;
+out:
+  if (ret != 0 && out >= 0)
+    unlink (tmpl);
+  if (in >= 0)
+    close (in);
+  if (out >= 0)
+    close (out);
+  return ret;
+}

@@ -1,0 +1,55 @@
+/* cache.h: the content-addressed image cache.
+ *
+ *   DIR/images/sha512-HEX        a verified image, read-only, never modified
+ *   DIR/images/sha512-HEX.meta   where it came from (GKeyFile)
+ *   DIR/sources/ALG-HEX          symlink from the digest of what was
+ *                                downloaded (compressed) to the image
+ *   DIR/users/sha512-HEX         overlays and templates backed by the image
+ *   DIR/locks/KEY.lock           flock()ed while KEY is being fetched
+ *   DIR/images/.part-KEY         an interrupted download (resumed later)
+ *   DIR/images/.tmp-KEY-XXXXXX   an image being unpacked
+ */
+#ifndef KILN_CACHE_H
+#define KILN_CACHE_H
+
+#include <stdint.h>
+#include "kiln.h"
+
+/* An exclusive flock on DIR/locks/KEY.lock; WAIT false: -1 with
+ * KILN_ERROR_BUSY when someone holds it.  Returns the fd to close. */
+int kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err);
+
+/* "sha256:HEX" -> "sha256-HEX" (a file name). */
+char *kiln_cache_key (const char *checksum);
+
+/* The image that the download with digest CHECKSUM became, if cached. */
+char *kiln_cache_lookup (const char *dir, const char *checksum);
+
+/* Make TMP (in DIR/images) the read-only image DIGEST ("sha512:HEX"),
+ * with META written beside it and DIR/sources links for every checksum of
+ * SOURCES.  Returns the final path. */
+char *kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
+                          GKeyFile *meta, const char *const *sources, GError **err);
+
+struct kiln_cache_entry {
+  char *path;
+  char *digest;                 /* "sha512:HEX" from the name */
+  GKeyFile *meta;               /* may be empty */
+  uint64_t size;                /* bytes allocated on disk */
+  uint64_t apparent;            /* st_size */
+  char **users;                 /* recorded users that still exist */
+};
+void kiln_cache_entry_free (struct kiln_cache_entry *e);
+GPtrArray *kiln_cache_entries (const char *dir, GError **err);
+
+/* Remove ENTRY's image, metadata, source links and users file. */
+int kiln_cache_remove (const char *dir, const struct kiln_cache_entry *e, GError **err);
+/* Remove partial downloads and temporary files nobody is writing.
+ * Returns how many, or -1. */
+int kiln_cache_clean_partials (const char *dir, uint64_t *bytes, GError **err);
+
+/* Copy SRC to DST sparsely (holes stay holes) through a temporary name
+ * in DST's directory, renamed when complete. */
+int kiln_copy_sparse (const char *src, const char *dst, GError **err);
+
+#endif

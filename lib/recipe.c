@@ -1,0 +1,1559 @@
+/* recipe.c: loading a kiln recipe.  libyaml's document API gives a tree
+ * with a mark on every node; we copy it into a small tree of our own that
+ * remembers the file of each node, so that a recipe and the recipes it
+ * extends can be merged and still report errors in the right file.  Then
+ * the merged tree is checked key by key and turned into struct
+ * kiln_recipe, expanding ${VAR} on the way. */
+#include <errno.h>
+#include <string.h>
+#include <yaml.h>
+#include <gio/gio.h>
+#include <openssl/evp.h>
+
+#include "recipe.h"
+
+#define MAX_DEPTH 64
+
+enum ytype { Y_NULL, Y_SCALAR, Y_SEQ, Y_MAP };
+
+struct ynode {
+  enum ytype type;
+  const char *file;           /* interned */
+  int line, col;              /* 1-based */
+  char *value;                /* Y_SCALAR */
+  GPtrArray *items;           /* Y_SEQ: nodes; Y_MAP: key, value, key, value... (not owned) */
+};
+
+/* Nodes live in the loader's arena: merged trees share them. */
+struct loader {
+  GPtrArray *arena;
+  GPtrArray *files;           /* struct kiln_recipe_file * */
+  GPtrArray *stack;           /* canonical paths being loaded, for cycles */
+  const char *const *cli_vars;
+  const struct ynode *vars;   /* merged vars mapping, or NULL */
+};
+
+const char *const kiln_recipe_customize_ops[] = {
+  "root-password", "password", "password-crypto", "install", "uninstall",
+  "update", "run", "run-command", "write", "upload", "copy-in", "mkdir",
+  "delete", "chmod", "link", "append-line", "touch", "hostname", "timezone",
+  "ssh-inject", "firstboot-command", NULL
+};
+
+static void
+ynode_free (gpointer p)
+{
+  struct ynode *n = p;
+
+  g_free (n->value);
+  if (n->items)
+    g_ptr_array_unref (n->items);
+  g_free (n);
+}
+
+static struct ynode *
+ynode_new (struct loader *l, enum ytype type, const char *file, int line, int col)
+{
+  struct ynode *n = g_new0 (struct ynode, 1);
+
+  n->type = type;
+  n->file = file;
+  n->line = line;
+  n->col = col;
+  if (type == Y_SEQ || type == Y_MAP)
+    n->items = g_ptr_array_new ();
+  g_ptr_array_add (l->arena, n);
+  return n;
+}
+
+static void G_GNUC_PRINTF (3, 4)
+set_err (GError **err, const struct ynode *n, const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s:%d:%d: %s", n->file, n->line, n->col, msg);
+}
+
+static const char *
+type_name (const struct ynode *n)
+{
+  switch (n->type) {
+  case Y_NULL: return "nothing";
+  case Y_SCALAR: return "a string";
+  case Y_SEQ: return "a list";
+  case Y_MAP: return "a mapping";
+  }
+  return "?";
+}
+
+static char *
+accepted (const char *const *names)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (size_t i = 0; names[i]; i++)
+    g_string_append_printf (s, "%s%s", i ? ", " : "", names[i]);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* ------------------------------------------------------------ YAML -> tree */
+
+static struct ynode *
+convert (struct loader *l, yaml_document_t *doc, yaml_node_t *yn, const char *file,
+         int depth, GError **err)
+{
+  struct ynode *n;
+  int line = yn->start_mark.line + 1, col = yn->start_mark.column + 1;
+
+  if (depth > MAX_DEPTH) {
+    struct ynode at = { .file = file, .line = line, .col = col };
+    set_err (err, &at, "nested too deeply");
+    return NULL;
+  }
+  switch (yn->type) {
+  case YAML_SCALAR_NODE: {
+    const char *v = (const char *) yn->data.scalar.value;
+    size_t len = yn->data.scalar.length;
+    bool plain = yn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+
+    if (plain && (len == 0 || strcmp (v, "~") == 0 || strcmp (v, "null") == 0 ||
+                  strcmp (v, "Null") == 0 || strcmp (v, "NULL") == 0))
+      return ynode_new (l, Y_NULL, file, line, col);
+    if (memchr (v, '\0', len) != NULL) {
+      struct ynode at = { .file = file, .line = line, .col = col };
+      set_err (err, &at, "a string contains a NUL character");
+      return NULL;
+    }
+    n = ynode_new (l, Y_SCALAR, file, line, col);
+    n->value = g_strndup (v, len);
+    return n;
+  }
+  case YAML_SEQUENCE_NODE:
+    n = ynode_new (l, Y_SEQ, file, line, col);
+    for (yaml_node_item_t *it = yn->data.sequence.items.start;
+         it < yn->data.sequence.items.top; it++) {
+      struct ynode *c = convert (l, doc, yaml_document_get_node (doc, *it), file, depth + 1, err);
+
+      if (c == NULL)
+        return NULL;
+      g_ptr_array_add (n->items, c);
+    }
+    return n;
+  case YAML_MAPPING_NODE:
+    n = ynode_new (l, Y_MAP, file, line, col);
+    for (yaml_node_pair_t *p = yn->data.mapping.pairs.start;
+         p < yn->data.mapping.pairs.top; p++) {
+      struct ynode *k = convert (l, doc, yaml_document_get_node (doc, p->key), file, depth + 1, err);
+      struct ynode *v;
+
+      if (k == NULL)
+        return NULL;
+      if (k->type != Y_SCALAR) {
+        set_err (err, k, "a key must be a name, not %s", type_name (k));
+        return NULL;
+      }
+      for (guint i = 0; i < n->items->len; i += 2) {
+        const struct ynode *o = n->items->pdata[i];
+
+        if (strcmp (o->value, k->value) == 0) {
+          set_err (err, k, "duplicate key '%s' (first given at line %d)", k->value, o->line);
+          return NULL;
+        }
+      }
+      v = convert (l, doc, yaml_document_get_node (doc, p->value), file, depth + 1, err);
+      if (v == NULL)
+        return NULL;
+      g_ptr_array_add (n->items, k);
+      g_ptr_array_add (n->items, v);
+    }
+    return n;
+  default:
+    break;
+  }
+  {
+    struct ynode at = { .file = file, .line = line, .col = col };
+    set_err (err, &at, "unexpected YAML node");
+  }
+  return NULL;
+}
+
+static struct ynode *
+parse_yaml (struct loader *l, const char *file, const char *text, size_t len, GError **err)
+{
+  yaml_parser_t parser;
+  yaml_document_t doc;
+  yaml_node_t *root;
+  struct ynode *n = NULL;
+
+  if (!yaml_parser_initialize (&parser)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: out of memory", file);
+    return NULL;
+  }
+  yaml_parser_set_input_string (&parser, (const unsigned char *) text, len);
+  if (!yaml_parser_load (&parser, &doc)) {
+    struct ynode at = { .file = file,
+                        .line = parser.problem_mark.line + 1,
+                        .col = parser.problem_mark.column + 1 };
+
+    if (parser.context)
+      set_err (err, &at, "YAML syntax: %s %s", parser.problem, parser.context);
+    else
+      set_err (err, &at, "YAML syntax: %s", parser.problem ? parser.problem : "error");
+    yaml_parser_delete (&parser);
+    return NULL;
+  }
+  root = yaml_document_get_root_node (&doc);
+  if (root) {
+    /* A second document would be silently ignored: refuse it. */
+    yaml_document_t next;
+
+    if (yaml_parser_load (&parser, &next)) {
+      yaml_node_t *nroot = yaml_document_get_root_node (&next);
+
+      if (nroot) {
+        struct ynode at = { .file = file, .line = nroot->start_mark.line + 1,
+                            .col = nroot->start_mark.column + 1 };
+
+        set_err (err, &at, "a recipe is one YAML document; this is a second one");
+        yaml_document_delete (&next);
+        yaml_document_delete (&doc);
+        yaml_parser_delete (&parser);
+        return NULL;
+      }
+      yaml_document_delete (&next);
+    }
+  }
+  if (root == NULL) {
+    struct ynode at = { .file = file, .line = 1, .col = 1 };
+    set_err (err, &at, "empty recipe (it starts with recipe: %d)", KILN_RECIPE_VERSION);
+  } else {
+    n = convert (l, &doc, root, file, 0, err);
+  }
+  yaml_document_delete (&doc);
+  yaml_parser_delete (&parser);
+  return n;
+}
+
+/* ------------------------------------------------------------ tree helpers */
+
+static const struct ynode *
+map_get (const struct ynode *map, const char *key, const struct ynode **keynode)
+{
+  for (guint i = 0; i < map->items->len; i += 2) {
+    const struct ynode *k = map->items->pdata[i];
+
+    if (strcmp (k->value, key) == 0) {
+      if (keynode)
+        *keynode = k;
+      return map->items->pdata[i + 1];
+    }
+  }
+  return NULL;
+}
+
+/* An unknown key is most often a typo: list what is accepted. */
+static int
+check_keys (const struct ynode *map, const char *what, const char *const *allowed, GError **err)
+{
+  for (guint i = 0; i < map->items->len; i += 2) {
+    const struct ynode *k = map->items->pdata[i];
+
+    if (!g_strv_contains (allowed, k->value)) {
+      g_autofree char *acc = accepted (allowed);
+
+      set_err (err, k, "unknown key '%s' in %s (accepted: %s)", k->value, what, acc);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int
+want_type (const struct ynode *n, enum ytype type, const char *what, GError **err)
+{
+  static const char *const names[] = { "nothing", "a string", "a list", "a mapping" };
+
+  if (n->type == type)
+    return 0;
+  set_err (err, n, "%s: expected %s, got %s", what, names[type], type_name (n));
+  return -1;
+}
+
+static bool
+valid_var_name (const char *s, size_t len)
+{
+  if (len == 0 || !(g_ascii_isalpha (s[0]) || s[0] == '_'))
+    return false;
+  for (size_t i = 1; i < len; i++)
+    if (!(g_ascii_isalnum (s[i]) || s[i] == '_'))
+      return false;
+  return true;
+}
+
+bool
+kiln_recipe_var_valid (const char *assignment)
+{
+  const char *eq = strchr (assignment, '=');
+
+  return eq != NULL && valid_var_name (assignment, eq - assignment);
+}
+
+/* --var wins over the environment, which wins over vars:. */
+static const char *
+lookup_var (const struct loader *l, const char *name)
+{
+  size_t len = strlen (name);
+  const char *found = NULL;
+  const char *env;
+
+  for (size_t i = 0; l->cli_vars && l->cli_vars[i]; i++)
+    if (strncmp (l->cli_vars[i], name, len) == 0 && l->cli_vars[i][len] == '=')
+      found = l->cli_vars[i] + len + 1;           /* the last one given wins */
+  if (found)
+    return found;
+  env = g_getenv (name);
+  if (env)
+    return env;
+  if (l->vars) {
+    const struct ynode *v = map_get (l->vars, name, NULL);
+
+    if (v)
+      return v->type == Y_SCALAR ? v->value : "";
+  }
+  return NULL;
+}
+
+/* ${NAME} -> its value; $${ -> a literal ${. */
+static char *
+expand (const struct loader *l, const struct ynode *n, GError **err)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *s = n->value;
+
+  while (*s) {
+    if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
+      g_string_append (out, "${");
+      s += 3;
+    } else if (s[0] == '$' && s[1] == '{') {
+      const char *end = strchr (s + 2, '}');
+      g_autofree char *name = NULL;
+      const char *val;
+
+      if (end == NULL) {
+        set_err (err, n, "unterminated ${ (write $${ for a literal ${)");
+        return NULL;
+      }
+      name = g_strndup (s + 2, end - (s + 2));
+      if (!valid_var_name (name, strlen (name))) {
+        set_err (err, n, "'${%s}': not a variable name (letters, digits and _)", name);
+        return NULL;
+      }
+      val = lookup_var (l, name);
+      if (val == NULL) {
+        set_err (err, n, "undefined variable '%s' (define it under vars:, in the environment, or with --var %s=VALUE)",
+                 name, name);
+        return NULL;
+      }
+      g_string_append (out, val);
+      s = end + 1;
+    } else {
+      g_string_append_c (out, *s++);
+    }
+  }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* A scalar's expanded value; NULL with *ERR unset when N is NULL or null. */
+static char *
+scalar (const struct loader *l, const struct ynode *n, const char *what, GError **err)
+{
+  if (n == NULL || n->type == Y_NULL)
+    return NULL;
+  if (want_type (n, Y_SCALAR, what, err) == -1)
+    return NULL;
+  return expand (l, n, err);
+}
+
+/* A required string: missing key, null value and empty string are errors. */
+static char *
+required (const struct loader *l, const struct ynode *map, const char *key,
+          const char *what, const char *hint, GError **err)
+{
+  const struct ynode *v = map_get (map, key, NULL);
+  char *s;
+
+  if (v == NULL || v->type == Y_NULL) {
+    set_err (err, v ? v : map, "%s: missing required key '%s' (%s)", what, key, hint);
+    return NULL;
+  }
+  s = scalar (l, v, key, err);
+  if (s && *s == '\0') {
+    set_err (err, v, "%s: '%s' is empty", what, key);
+    g_free (s);
+    return NULL;
+  }
+  return s;
+}
+
+/* An optional string: 0 and *OUT NULL when absent. */
+static int
+optional (const struct loader *l, const struct ynode *map, const char *key, char **out, GError **err)
+{
+  const struct ynode *v = map_get (map, key, NULL);
+
+  *out = NULL;
+  if (v == NULL || v->type == Y_NULL)
+    return 0;
+  *out = scalar (l, v, key, err);
+  return *out ? 0 : -1;
+}
+
+static int
+optional_int (const struct loader *l, const struct ynode *map, const char *key,
+              int min, int max, int *out, GError **err)
+{
+  const struct ynode *v = map_get (map, key, NULL);
+  g_autofree char *s = NULL;
+  char *end;
+  long long x;
+
+  if (v == NULL || v->type == Y_NULL)
+    return 0;
+  s = scalar (l, v, key, err);
+  if (s == NULL)
+    return -1;
+  errno = 0;
+  x = strtoll (s, &end, 10);
+  if (*s == '\0' || *end != '\0' || errno || x < min || x > max) {
+    set_err (err, v, "%s: expected a whole number from %d to %d, got '%s'", key, min, max, s);
+    return -1;
+  }
+  *out = x;
+  return 0;
+}
+
+static int
+optional_bool (const struct loader *l, const struct ynode *map, const char *key,
+               bool *out, GError **err)
+{
+  const struct ynode *v = map_get (map, key, NULL);
+  g_autofree char *s = NULL;
+
+  if (v == NULL || v->type == Y_NULL)
+    return 0;
+  s = scalar (l, v, key, err);
+  if (s == NULL)
+    return -1;
+  if (g_ascii_strcasecmp (s, "true") == 0 || g_ascii_strcasecmp (s, "yes") == 0)
+    *out = true;
+  else if (g_ascii_strcasecmp (s, "false") == 0 || g_ascii_strcasecmp (s, "no") == 0)
+    *out = false;
+  else {
+    set_err (err, v, "%s: expected true or false, got '%s'", key, s);
+    return -1;
+  }
+  return 0;
+}
+
+/* A list of names, as a YAML list or a comma-separated string, joined with
+ * commas (the command line's form). */
+static char *
+name_list (const struct loader *l, const struct ynode *n, const char *what, GError **err)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  if (n->type == Y_SCALAR) {
+    g_autofree char *v = expand (l, n, err);
+    g_auto (GStrv) parts = NULL;
+
+    if (v == NULL)
+      return NULL;
+    parts = g_strsplit (v, ",", -1);
+    for (guint i = 0; parts[i]; i++) {
+      g_strstrip (parts[i]);
+      if (*parts[i] == '\0') {
+        set_err (err, n, "%s: %s", what, parts[1] ? "an empty name in the list" : "the list is empty");
+        return NULL;
+      }
+      g_string_append_printf (s, "%s%s", i ? "," : "", parts[i]);
+    }
+    return g_string_free (g_steal_pointer (&s), FALSE);
+  }
+  if (n->type != Y_SEQ) {
+    set_err (err, n, "%s: expected a list or a comma-separated string, got %s", what, type_name (n));
+    return NULL;
+  }
+  if (n->items->len == 0) {
+    set_err (err, n, "%s: the list is empty", what);
+    return NULL;
+  }
+  for (guint i = 0; i < n->items->len; i++) {
+    const struct ynode *it = n->items->pdata[i];
+    g_autofree char *v = NULL;
+
+    if (it->type != Y_SCALAR) {
+      set_err (err, it, "%s: each item is a name, not %s", what, type_name (it));
+      return NULL;
+    }
+    v = expand (l, it, err);
+    if (v == NULL)
+      return NULL;
+    if (*v == '\0' || strchr (v, ',') != NULL) {
+      set_err (err, it, "%s: '%s' is not a name (one name per item)", what, v);
+      return NULL;
+    }
+    g_string_append_printf (s, "%s%s", i ? "," : "", v);
+  }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* A local file named in FILE is relative to FILE's directory. */
+static char *
+local_path (const char *file, const char *path)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *joined = NULL;
+
+  if (g_path_is_absolute (path))
+    return g_strdup (path);
+  dir = g_path_get_dirname (file);
+  joined = g_build_filename (dir, path, NULL);
+  return g_canonicalize_filename (joined, NULL);
+}
+
+bool
+kiln_recipe_parse_size (const char *s, uint64_t *bytes)
+{
+  char *end;
+  unsigned long long x;
+  int shift = 0;
+
+  if (s == NULL || !g_ascii_isdigit (s[0]))
+    return false;
+  errno = 0;
+  x = strtoull (s, &end, 10);
+  if (errno)
+    return false;
+  switch (*end) {
+  case '\0': break;
+  case 'K': case 'k': shift = 10; end++; break;
+  case 'M': case 'm': shift = 20; end++; break;
+  case 'G': case 'g': shift = 30; end++; break;
+  case 'T': case 't': shift = 40; end++; break;
+  default: return false;
+  }
+  if (*end != '\0' || x == 0 || x > (UINT64_MAX >> shift))
+    return false;
+  *bytes = (uint64_t) x << shift;
+  return true;
+}
+
+/* ------------------------------------------------------------ loading files */
+
+static void
+recipe_file_free (gpointer p)
+{
+  struct kiln_recipe_file *f = p;
+
+  g_free (f->path);
+  g_free (f->digest);
+  g_free (f);
+}
+
+static char *
+sha256 (const char *data, size_t len)
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  g_autoptr (GString) s = g_string_new ("sha256:");
+
+  if (!EVP_Digest (data, len, md, &mdlen, EVP_sha256 (), NULL))
+    return NULL;
+  for (unsigned int i = 0; i < mdlen; i++)
+    g_string_append_printf (s, "%02x", md[i]);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static const char *const top_keys[] = {
+  "recipe", "name", "extends", "vars", "base", "output", "customize",
+  "sysprep", "networks", "template", "clones", NULL
+};
+
+/* What an extending recipe does to a key of what it extends: customize
+ * steps are appended; base and clones are replaced whole (a checksum
+ * belongs to its source, a count does not mix with names); other
+ * mappings are merged key by key; anything else is replaced. */
+static struct ynode *
+merge (struct loader *l, const struct ynode *a, const struct ynode *b, bool top)
+{
+  struct ynode *m = ynode_new (l, Y_MAP, b->file, b->line, b->col);
+
+  for (guint i = 0; i < a->items->len; i += 2) {
+    const struct ynode *k = a->items->pdata[i];
+    const struct ynode *av = a->items->pdata[i + 1];
+    const struct ynode *bk = NULL;
+    const struct ynode *bv = map_get (b, k->value, &bk);
+
+    if (top && (strcmp (k->value, "extends") == 0 || strcmp (k->value, "recipe") == 0))
+      continue;
+    if (bv == NULL) {
+      g_ptr_array_add (m->items, (gpointer) k);
+      g_ptr_array_add (m->items, (gpointer) av);
+    } else if (top && strcmp (k->value, "customize") == 0 &&
+               av->type == Y_SEQ && bv->type == Y_SEQ) {
+      struct ynode *seq = ynode_new (l, Y_SEQ, bv->file, bv->line, bv->col);
+
+      g_ptr_array_extend (seq->items, av->items, NULL, NULL);
+      g_ptr_array_extend (seq->items, bv->items, NULL, NULL);
+      g_ptr_array_add (m->items, (gpointer) bk);
+      g_ptr_array_add (m->items, seq);
+    } else if (av->type == Y_MAP && bv->type == Y_MAP &&
+               !(top && (strcmp (k->value, "base") == 0 || strcmp (k->value, "clones") == 0))) {
+      g_ptr_array_add (m->items, (gpointer) bk);
+      g_ptr_array_add (m->items, merge (l, av, bv, false));
+    } else {
+      g_ptr_array_add (m->items, (gpointer) bk);
+      g_ptr_array_add (m->items, (gpointer) bv);
+    }
+  }
+  for (guint i = 0; i < b->items->len; i += 2) {
+    const struct ynode *k = b->items->pdata[i];
+
+    if (map_get (a, k->value, NULL) == NULL) {
+      g_ptr_array_add (m->items, (gpointer) k);
+      g_ptr_array_add (m->items, b->items->pdata[i + 1]);
+    }
+  }
+  return m;
+}
+
+static struct ynode *
+load_file (struct loader *l, const char *path, const struct ynode *from, GError **err)
+{
+  g_autofree char *canon = g_canonicalize_filename (path, NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) ferr = NULL;
+  const char *file = g_intern_string (path);
+  const struct ynode *v, *ext;
+  struct kiln_recipe_file *rf;
+  struct ynode *root;
+  size_t len;
+
+  for (guint i = 0; i < l->stack->len; i++) {
+    if (strcmp (l->stack->pdata[i], canon) == 0) {
+      g_autoptr (GString) chain = g_string_new (NULL);
+
+      for (guint j = i; j < l->stack->len; j++) {
+        g_autofree char *b = g_path_get_basename (l->stack->pdata[j]);
+        g_string_append_printf (chain, "%s -> ", b);
+      }
+      {
+        g_autofree char *b = g_path_get_basename (canon);
+        g_string_append (chain, b);
+      }
+      set_err (err, from, "extends cycle: %s", chain->str);
+      return NULL;
+    }
+  }
+  if (!g_file_get_contents (path, &text, &len, &ferr)) {
+    if (from && !g_file_test (path, G_FILE_TEST_EXISTS))
+      set_err (err, from, "extends %s: no such file (a relative path is relative to this recipe)", path);
+    else if (from)
+      set_err (err, from, "extends %s: %s", path, ferr->message);
+    else
+      g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND, "%s", ferr->message);
+    return NULL;
+  }
+  root = parse_yaml (l, file, text, len, err);
+  if (root == NULL)
+    return NULL;
+  if (root->type != Y_MAP) {
+    set_err (err, root, "a recipe is a mapping of keys (recipe:, name:, base:, output:, ...), not %s",
+             type_name (root));
+    return NULL;
+  }
+  if (check_keys (root, "the recipe", top_keys, err) == -1)
+    return NULL;
+  v = map_get (root, "recipe", NULL);
+  if (v == NULL) {
+    set_err (err, root, "missing required key 'recipe' (the format version: recipe: %d)",
+             KILN_RECIPE_VERSION);
+    return NULL;
+  }
+  if (v->type != Y_SCALAR || strcmp (v->value, "1") != 0) {
+    set_err (err, v, "unsupported recipe format version '%s' (this kiln reads recipe: %d)",
+             v->type == Y_SCALAR ? v->value : type_name (v), KILN_RECIPE_VERSION);
+    return NULL;
+  }
+  rf = g_new0 (struct kiln_recipe_file, 1);
+  rf->path = g_strdup (path);
+  rf->digest = sha256 (text, len);
+  g_ptr_array_add (l->files, rf);
+
+  ext = map_get (root, "extends", NULL);
+  if (ext == NULL || ext->type == Y_NULL)
+    return root;
+  if (want_type (ext, Y_SCALAR, "extends", err) == -1)
+    return NULL;
+  {
+    g_autofree char *dir = g_path_get_dirname (path);
+    g_autofree char *parent_path = g_path_is_absolute (ext->value)
+      ? g_strdup (ext->value) : g_build_filename (dir, ext->value, NULL);
+    struct ynode *parent;
+
+    g_ptr_array_add (l->stack, g_strdup (canon));
+    parent = load_file (l, parent_path, ext, err);
+    g_ptr_array_remove_index (l->stack, l->stack->len - 1);
+    if (parent == NULL)
+      return NULL;
+    return merge (l, parent, root, true);
+  }
+}
+
+/* ------------------------------------------------------------ sections */
+
+static const char *const base_keys[] = { "source", "sums", "checksum", "insecure", NULL };
+static const char *const output_keys[] = { "path", "format", "mode", "size", NULL };
+static const char *const sysprep_keys[] = { "operations", "enable", NULL };
+static const char *const network_keys[] = { "name", "bridge", "address", "dhcp", "forward", NULL };
+static const char *const template_keys[] = { "name", "os-variant", "memory", "vcpus", "network", "disks", NULL };
+static const char *const disk_keys[] = { "size", "target", NULL };
+static const char *const clones_keys[] = { "names", "count", "prefix", NULL };
+
+static bool
+valid_name (const char *s)
+{
+  if (!g_ascii_isalnum (s[0]))
+    return false;
+  for (; *s; s++)
+    if (!(g_ascii_isalnum (*s) || *s == '-' || *s == '_' || *s == '.'))
+      return false;
+  return true;
+}
+
+static int
+load_base (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+{
+  g_autofree char *source = NULL;
+
+  if (want_type (n, Y_MAP, "base", err) == -1 || check_keys (n, "base", base_keys, err) == -1)
+    return -1;
+  source = required (l, n, "source", "base", "the image to start from: a repository template, a URL or a path", err);
+  if (source == NULL ||
+      optional (l, n, "sums", &r->base_sums, err) == -1 ||
+      optional (l, n, "checksum", &r->base_checksum, err) == -1 ||
+      optional_bool (l, n, "insecure", &r->base_insecure, err) == -1)
+    return -1;
+  /* A bare word is a repository template; a path is relative to the recipe. */
+  if (strstr (source, "://") == NULL && strchr (source, '/') != NULL)
+    r->base_source = local_path (map_get (n, "source", NULL)->file, source);
+  else
+    r->base_source = g_steal_pointer (&source);
+  if (r->base_sums && r->base_checksum) {
+    const struct ynode *k = NULL;
+
+    map_get (n, "checksum", &k);
+    set_err (err, k, "base: give sums or checksum, not both");
+    return -1;
+  }
+  if (r->base_checksum) {
+    const char *c = r->base_checksum;
+    const char *hex = strchr (c, ':');
+    size_t want = g_str_has_prefix (c, "sha256:") ? 64 : g_str_has_prefix (c, "sha512:") ? 128 : 0;
+    bool good = want && hex && strlen (hex + 1) == want;
+
+    for (const char *p = hex ? hex + 1 : ""; good && *p; p++)
+      good = g_ascii_isxdigit (*p);
+    if (!good) {
+      set_err (err, map_get (n, "checksum", NULL),
+               "base: checksum is sha256:HEX (64 digits) or sha512:HEX (128 digits), not '%s'", c);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int
+load_output (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+{
+  if (want_type (n, Y_MAP, "output", err) == -1 || check_keys (n, "output", output_keys, err) == -1)
+    return -1;
+  r->output_path = required (l, n, "path", "output", "the image to write, e.g. path: debian-12.qcow2", err);
+  if (r->output_path == NULL ||
+      optional (l, n, "format", &r->output_format, err) == -1 ||
+      optional (l, n, "mode", &r->output_mode, err) == -1 ||
+      optional (l, n, "size", &r->output_size, err) == -1)
+    return -1;
+  if (r->output_format == NULL)
+    r->output_format = g_strdup ("qcow2");
+  if (r->output_mode == NULL)
+    r->output_mode = g_strdup ("overlay");
+  if (strcmp (r->output_format, "qcow2") != 0 && strcmp (r->output_format, "raw") != 0) {
+    set_err (err, map_get (n, "format", NULL), "output: format is qcow2 or raw, not '%s'", r->output_format);
+    return -1;
+  }
+  if (strcmp (r->output_mode, "overlay") != 0 && strcmp (r->output_mode, "copy") != 0) {
+    set_err (err, map_get (n, "mode", NULL), "output: mode is overlay or copy, not '%s'", r->output_mode);
+    return -1;
+  }
+  if (strcmp (r->output_mode, "overlay") == 0 && strcmp (r->output_format, "raw") == 0) {
+    const struct ynode *at = map_get (n, "mode", NULL);
+
+    set_err (err, at ? at : map_get (n, "format", NULL),
+             "output: an overlay is a qcow2 file; for a raw image write mode: copy");
+    return -1;
+  }
+  if (r->output_size && !kiln_recipe_parse_size (r->output_size, &r->output_bytes)) {
+    set_err (err, map_get (n, "size", NULL), "output: size is a number with K, M, G or T, like 10G, not '%s'",
+             r->output_size);
+    return -1;
+  }
+  return 0;
+}
+
+/* Password selectors: file:F, random, disabled, locked, or password:P
+ * where P comes from a variable, so that it never sits in a recipe file.
+ * *DISPLAY hides P.  The error never repeats what was written. */
+static int
+password_selector (const struct ynode *n, const char *raw, const char *sel,
+                   char **out, char **display, GError **err)
+{
+  if (g_str_has_prefix (sel, "file:") && sel[5]) {
+    g_autofree char *p = local_path (n->file, sel + 5);
+
+    *out = g_strconcat ("file:", p, NULL);
+    *display = g_strdup (*out);
+    return 0;
+  }
+  if (strcmp (sel, "random") == 0 || strcmp (sel, "disabled") == 0 || strcmp (sel, "locked") == 0) {
+    *out = g_strdup (sel);
+    *display = g_strdup (sel);
+    return 0;
+  }
+  if (g_str_has_prefix (sel, "password:")) {
+    if (strstr (raw, "${") == NULL) {
+      set_err (err, n, "a password written in a recipe ends up in version control and logs: "
+               "use file:PATH, or password:${VARIABLE} with the value from --var or the environment");
+      return -1;
+    }
+    *out = g_strdup (sel);
+    *display = g_strdup ("password:<redacted>");
+    return 0;
+  }
+  set_err (err, n, "not a password selector (accepted: file:PATH, password:${VARIABLE}, random, disabled, locked)");
+  return -1;
+}
+
+enum argform {
+  ARG_NONE,                   /* update: true */
+  ARG_SCALAR,
+  ARG_LIST,                   /* list or comma string */
+  ARG_PAIR,                   /* "A:B" string or {k1: A, k2: B} */
+};
+
+struct opdef {
+  const char *name;
+  enum argform form;
+  const char *k1, *k2;
+  bool local1;                /* the (first) part is a local file */
+};
+
+static const struct opdef opdefs[] = {
+  { "root-password", ARG_SCALAR, NULL, NULL, false },
+  { "password", ARG_PAIR, "user", "password", false },
+  { "password-crypto", ARG_SCALAR, NULL, NULL, false },
+  { "install", ARG_LIST, NULL, NULL, false },
+  { "uninstall", ARG_LIST, NULL, NULL, false },
+  { "update", ARG_NONE, NULL, NULL, false },
+  { "run", ARG_SCALAR, NULL, NULL, true },
+  { "run-command", ARG_SCALAR, NULL, NULL, false },
+  { "write", ARG_PAIR, "path", "content", false },
+  { "upload", ARG_PAIR, "from", "to", true },
+  { "copy-in", ARG_PAIR, "from", "to", true },
+  { "mkdir", ARG_SCALAR, NULL, NULL, false },
+  { "delete", ARG_SCALAR, NULL, NULL, false },
+  { "chmod", ARG_PAIR, "mode", "path", false },
+  { "link", ARG_PAIR, "target", "link", false },
+  { "append-line", ARG_PAIR, "path", "line", false },
+  { "touch", ARG_SCALAR, NULL, NULL, false },
+  { "hostname", ARG_SCALAR, NULL, NULL, false },
+  { "timezone", ARG_SCALAR, NULL, NULL, false },
+  { "ssh-inject", ARG_PAIR, "user", "key", false },
+  { "firstboot-command", ARG_SCALAR, NULL, NULL, false },
+};
+
+static void
+step_free (gpointer p)
+{
+  struct kiln_recipe_step *s = p;
+
+  g_free (s->op);
+  g_free (s->arg);
+  g_free (s->display);
+  g_free (s->where);
+  g_free (s);
+}
+
+/* ssh-inject: {user: U} | {user: U, file: F} | {user: U, key: KEY}. */
+static char *
+ssh_inject_map (const struct loader *l, const struct ynode *v, GError **err)
+{
+  static const char *const keys[] = { "user", "file", "key", NULL };
+  g_autofree char *user = NULL, *file = NULL, *key = NULL;
+
+  if (check_keys (v, "ssh-inject", keys, err) == -1)
+    return NULL;
+  user = required (l, v, "user", "ssh-inject", "the account whose authorized_keys gets the key", err);
+  if (user == NULL || optional (l, v, "file", &file, err) == -1 ||
+      optional (l, v, "key", &key, err) == -1)
+    return NULL;
+  if (file && key) {
+    set_err (err, v, "ssh-inject: give file or key, not both");
+    return NULL;
+  }
+  if (file) {
+    g_autofree char *p = local_path (map_get (v, "file", NULL)->file, file);
+    return g_strconcat (user, ":file:", p, NULL);
+  }
+  if (key)
+    return g_strconcat (user, ":string:", key, NULL);
+  return g_steal_pointer (&user);
+}
+
+/* Plans and logs show a step on one line: newlines and tabs escaped. */
+static char *
+one_line (const char *s)
+{
+  GString *out = g_string_new (NULL);
+
+  for (; *s; s++) {
+    if (*s == '\n')
+      g_string_append (out, "\\n");
+    else if (*s == '\t')
+      g_string_append (out, "\\t");
+    else
+      g_string_append_c (out, *s);
+  }
+  return g_string_free (out, FALSE);
+}
+
+static struct kiln_recipe_step *
+load_step (struct loader *l, const struct ynode *item, GError **err)
+{
+  g_autoptr (GPtrArray) keep = NULL;
+  const struct ynode *k, *v;
+  const struct opdef *def = NULL;
+  g_autofree char *arg = NULL, *display = NULL;
+  struct kiln_recipe_step *s;
+
+  if (item->type == Y_SCALAR) {
+    k = item;                 /* "- update": an operation without argument */
+    v = NULL;
+  } else if (item->type == Y_MAP && item->items->len == 2) {
+    k = item->items->pdata[0];
+    v = item->items->pdata[1];
+  } else if (item->type == Y_MAP) {
+    set_err (err, item, "customize: a step has exactly one operation, this one has %u (give each its own '- ')",
+             item->items->len / 2);
+    return NULL;
+  } else {
+    set_err (err, item, "customize: a step is a mapping of one operation to its argument, like '- install: [nginx]', not %s",
+             type_name (item));
+    return NULL;
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS (opdefs); i++)
+    if (strcmp (opdefs[i].name, k->value) == 0)
+      def = &opdefs[i];
+  if (def == NULL) {
+    g_autofree char *acc = accepted (kiln_recipe_customize_ops);
+
+    set_err (err, k, "unknown customize operation '%s' (accepted: %s)", k->value, acc);
+    return NULL;
+  }
+  if (v == NULL && def->form != ARG_NONE) {
+    set_err (err, k, "%s needs an argument: '- %s: VALUE'", def->name, def->name);
+    return NULL;
+  }
+
+  switch (def->form) {
+  case ARG_NONE:
+    if (v != NULL) {
+      g_autofree char *t = v->type == Y_NULL ? g_strdup ("true") : scalar (l, v, def->name, err);
+
+      if (t == NULL)
+        return NULL;
+      if (g_ascii_strcasecmp (t, "true") != 0 && g_ascii_strcasecmp (t, "yes") != 0) {
+        set_err (err, v, "%s takes no argument: write '- %s' or '- %s: true'", def->name, def->name, def->name);
+        return NULL;
+      }
+    }
+    display = g_strdup (def->name);
+    break;
+  case ARG_LIST:
+    arg = name_list (l, v, def->name, err);
+    if (arg == NULL)
+      return NULL;
+    break;
+  case ARG_SCALAR:
+    if (v->type == Y_NULL) {
+      set_err (err, v, "%s needs an argument", def->name);
+      return NULL;
+    }
+    arg = scalar (l, v, def->name, err);
+    if (arg == NULL)
+      return NULL;
+    if (strcmp (def->name, "root-password") == 0) {
+      g_autofree char *sel = g_steal_pointer (&arg);
+      g_autofree char *shown = NULL;
+
+      if (password_selector (v, v->value, sel, &arg, &shown, err) == -1)
+        return NULL;
+      display = g_strconcat (def->name, " ", shown, NULL);
+    } else if (strcmp (def->name, "password-crypto") == 0 &&
+               strcmp (arg, "yescrypt") != 0 && strcmp (arg, "sha512") != 0) {
+      set_err (err, v, "password-crypto is yescrypt or sha512, not '%s'", arg);
+      return NULL;
+    } else if (def->local1) {
+      char *p = local_path (v->file, arg);
+
+      g_free (arg);
+      arg = p;
+    }
+    break;
+  case ARG_PAIR: {
+    g_autofree char *a = NULL, *b = NULL;
+    const struct ynode *bn = v;
+
+    if (v->type == Y_MAP && strcmp (def->name, "ssh-inject") == 0) {
+      arg = ssh_inject_map (l, v, err);
+      if (arg == NULL)
+        return NULL;
+      break;
+    }
+    if (v->type == Y_MAP) {
+      const char *const keys[] = { def->k1, def->k2, NULL };
+      g_autofree char *hint = NULL;
+
+      if (check_keys (v, def->name, keys, err) == -1)
+        return NULL;
+      hint = g_strdup_printf ("%s: {%s: ..., %s: ...}", def->name, def->k1, def->k2);
+      a = required (l, v, def->k1, def->name, hint, err);
+      if (a == NULL)
+        return NULL;
+      /* content and line may be empty strings; the others may not. */
+      bn = map_get (v, def->k2, NULL);
+      if (bn == NULL) {
+        set_err (err, v, "%s: missing required key '%s' (%s)", def->name, def->k2, hint);
+        return NULL;
+      }
+      b = bn->type == Y_NULL ? g_strdup ("") : scalar (l, bn, def->k2, err);
+      if (b == NULL)
+        return NULL;
+      if (strchr (a, ':') != NULL) {
+        set_err (err, map_get (v, def->k1, NULL), "%s: '%s' may not contain ':'", def->name, def->k1);
+        return NULL;
+      }
+    } else if (v->type == Y_SCALAR) {
+      g_autofree char *whole = expand (l, v, err);
+      const char *colon;
+
+      if (whole == NULL)
+        return NULL;
+      colon = strchr (whole, ':');
+      if (colon == NULL && strcmp (def->name, "ssh-inject") == 0) {
+        arg = g_steal_pointer (&whole);     /* USER alone: the default key */
+        break;
+      }
+      if (colon == NULL) {
+        set_err (err, v, "%s takes %s:%s, or a mapping {%s: ..., %s: ...}",
+                 def->name, def->k1, def->k2, def->k1, def->k2);
+        return NULL;
+      }
+      a = g_strndup (whole, colon - whole);
+      b = g_strdup (colon + 1);
+    } else {
+      set_err (err, v, "%s: expected a string %s:%s or a mapping, got %s", def->name,
+               def->k1, def->k2, type_name (v));
+      return NULL;
+    }
+    if (def->local1) {
+      char *p = local_path (v->file, a);
+
+      g_free (a);
+      a = p;
+    }
+    if (strcmp (def->name, "password") == 0) {
+      g_autofree char *sel = g_steal_pointer (&b);
+      g_autofree char *shown = NULL;
+      const char *raw = bn->type == Y_SCALAR ? bn->value : "";
+
+      if (password_selector (bn, raw, sel, &b, &shown, err) == -1)
+        return NULL;
+      display = g_strconcat (def->name, " ", a, ":", shown, NULL);
+    } else if (strcmp (def->name, "ssh-inject") == 0 && g_str_has_prefix (b, "file:")) {
+      g_autofree char *p = local_path (v->file, b + 5);
+
+      g_free (b);
+      b = g_strconcat ("file:", p, NULL);
+    }
+    arg = g_strconcat (a, ":", b, NULL);
+    break;
+  }
+  }
+
+  if (display == NULL)
+    display = g_strconcat (def->name, arg ? " " : "", arg, NULL);
+  s = g_new0 (struct kiln_recipe_step, 1);
+  s->op = g_strdup (def->name);
+  s->arg = g_steal_pointer (&arg);
+  s->display = one_line (display);
+  s->where = g_strdup_printf ("%s:%d:%d", item->file, item->line, item->col);
+  return s;
+}
+
+static int
+load_customize (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+{
+  if (n->type == Y_NULL)
+    return 0;
+  if (n->type != Y_SEQ) {
+    set_err (err, n, "customize: expected a list of steps ('- install: [nginx]'), got %s", type_name (n));
+    return -1;
+  }
+  for (guint i = 0; i < n->items->len; i++) {
+    struct kiln_recipe_step *s = load_step (l, n->items->pdata[i], err);
+
+    if (s == NULL)
+      return -1;
+    g_ptr_array_add (r->steps, s);
+  }
+  return 0;
+}
+
+static int
+load_sysprep (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+{
+  const struct ynode *ops, *en;
+
+  r->sysprep = true;
+  if (n->type == Y_NULL)
+    return 0;
+  if (want_type (n, Y_MAP, "sysprep", err) == -1 || check_keys (n, "sysprep", sysprep_keys, err) == -1)
+    return -1;
+  ops = map_get (n, "operations", NULL);
+  en = map_get (n, "enable", NULL);
+  if (ops && ops->type != Y_NULL && en && en->type != Y_NULL) {
+    set_err (err, en, "sysprep: give operations (changes the default selection) or enable (exactly these), not both");
+    return -1;
+  }
+  if (ops && ops->type != Y_NULL && (r->sysprep_operations = name_list (l, ops, "operations", err)) == NULL)
+    return -1;
+  if (en && en->type != Y_NULL && (r->sysprep_enable = name_list (l, en, "enable", err)) == NULL)
+    return -1;
+  return 0;
+}
+
+static void
+network_free (gpointer p)
+{
+  struct kiln_recipe_network *n = p;
+
+  g_free (n->name);
+  g_free (n->bridge);
+  g_free (n->address);
+  g_free (n->dhcp);
+  g_free (n->forward);
+  g_free (n);
+}
+
+/* "10.11.12.1/24": a host address with its prefix (libvirt's form, host
+ * bits set, which GInetAddressMask refuses). */
+static GInetAddress *
+parse_cidr (const char *s, guint *prefix)
+{
+  g_auto (GStrv) parts = g_strsplit (s, "/", 2);
+  g_autoptr (GInetAddress) a = NULL;
+  char *end;
+  unsigned long p;
+
+  if (parts[0] == NULL || parts[1] == NULL || !g_ascii_isdigit (parts[1][0]))
+    return NULL;
+  a = g_inet_address_new_from_string (parts[0]);
+  p = strtoul (parts[1], &end, 10);
+  if (a == NULL || *end != '\0' || p == 0 || p > g_inet_address_get_native_size (a) * 8)
+    return NULL;
+  *prefix = p;
+  return g_steal_pointer (&a);
+}
+
+static bool
+in_network (GInetAddress *net, guint prefix, GInetAddress *a)
+{
+  const guint8 *x = g_inet_address_to_bytes (net), *y = g_inet_address_to_bytes (a);
+
+  if (g_inet_address_get_family (net) != g_inet_address_get_family (a))
+    return false;
+  for (guint bit = 0; bit < prefix; bit++) {
+    guint8 m = 0x80 >> (bit % 8);
+
+    if ((x[bit / 8] & m) != (y[bit / 8] & m))
+      return false;
+  }
+  return true;
+}
+
+static int
+load_network (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+{
+  struct kiln_recipe_network *net;
+  g_autoptr (GInetAddress) host = NULL;
+  guint prefix = 0;
+
+  if (want_type (n, Y_MAP, "networks", err) == -1 || check_keys (n, "a network", network_keys, err) == -1)
+    return -1;
+  net = g_new0 (struct kiln_recipe_network, 1);
+  g_ptr_array_add (r->networks, net);
+  net->name = required (l, n, "name", "network", "the libvirt network's name", err);
+  if (net->name == NULL ||
+      optional (l, n, "bridge", &net->bridge, err) == -1 ||
+      optional (l, n, "address", &net->address, err) == -1 ||
+      optional (l, n, "dhcp", &net->dhcp, err) == -1 ||
+      optional (l, n, "forward", &net->forward, err) == -1)
+    return -1;
+  if (!valid_name (net->name)) {
+    set_err (err, map_get (n, "name", NULL), "network: '%s' is not a valid name (letters, digits, '-', '_', '.')", net->name);
+    return -1;
+  }
+  if (net->address) {
+    host = parse_cidr (net->address, &prefix);
+    if (host == NULL) {
+      set_err (err, map_get (n, "address", NULL), "network: address is ADDRESS/PREFIX, like 10.11.12.1/24, not '%s'",
+               net->address);
+      return -1;
+    }
+  }
+  if (net->dhcp) {
+    g_auto (GStrv) ends = g_strsplit (net->dhcp, "-", 2);
+    g_autoptr (GInetAddress) a = ends[0] ? g_inet_address_new_from_string (ends[0]) : NULL;
+    g_autoptr (GInetAddress) b = ends[0] && ends[1] ? g_inet_address_new_from_string (ends[1]) : NULL;
+    const struct ynode *at = map_get (n, "dhcp", NULL);
+
+    if (a == NULL || b == NULL) {
+      set_err (err, at, "network: dhcp is a range FIRST-LAST, like 10.11.12.2-10.11.12.128, not '%s'", net->dhcp);
+      return -1;
+    }
+    if (host == NULL) {
+      set_err (err, at, "network: a dhcp range needs the network's address (address: 10.11.12.1/24)");
+      return -1;
+    }
+    if (!in_network (host, prefix, a) || !in_network (host, prefix, b)) {
+      set_err (err, at, "network: the dhcp range %s is not inside %s", net->dhcp, net->address);
+      return -1;
+    }
+  }
+  if (net->forward) {
+    static const char *const modes[] = { "none", "nat", "route", "open", NULL };
+
+    if (!g_strv_contains (modes, net->forward)) {
+      g_autofree char *acc = accepted (modes);
+
+      set_err (err, map_get (n, "forward", NULL), "network: forward is one of %s, not '%s'", acc, net->forward);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static void
+disk_free (gpointer p)
+{
+  struct kiln_recipe_disk *d = p;
+
+  g_free (d->size);
+  g_free (d->target);
+  g_free (d);
+}
+
+static int
+load_template (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+{
+  const struct ynode *disks;
+
+  r->template = true;
+  if (n->type != Y_NULL &&
+      (want_type (n, Y_MAP, "template", err) == -1 || check_keys (n, "template", template_keys, err) == -1))
+    return -1;
+  if (n->type == Y_MAP &&
+      (optional (l, n, "name", &r->template_name, err) == -1 ||
+       optional (l, n, "os-variant", &r->os_variant, err) == -1 ||
+       optional_int (l, n, "memory", 64, 16 * 1024 * 1024, &r->memory, err) == -1 ||
+       optional_int (l, n, "vcpus", 1, 4096, &r->vcpus, err) == -1 ||
+       optional (l, n, "network", &r->template_network, err) == -1))
+    return -1;
+  if (r->template_name == NULL)
+    r->template_name = g_strdup (r->name);
+  else if (!valid_name (r->template_name)) {
+    set_err (err, map_get (n, "name", NULL), "template: '%s' is not a valid domain name (letters, digits, '-', '_', '.')",
+             r->template_name);
+    return -1;
+  }
+  if (r->os_variant == NULL)
+    r->os_variant = g_strdup ("auto");
+  if (r->template_network == NULL)
+    r->template_network = g_strdup ("default");
+  disks = n->type == Y_MAP ? map_get (n, "disks", NULL) : NULL;
+  if (disks == NULL || disks->type == Y_NULL)
+    return 0;
+  if (want_type (disks, Y_SEQ, "disks", err) == -1)
+    return -1;
+  for (guint i = 0; i < disks->items->len; i++) {
+    const struct ynode *dn = disks->items->pdata[i];
+    struct kiln_recipe_disk *d;
+
+    if (want_type (dn, Y_MAP, "a disk", err) == -1 || check_keys (dn, "a disk", disk_keys, err) == -1)
+      return -1;
+    d = g_new0 (struct kiln_recipe_disk, 1);
+    g_ptr_array_add (r->disks, d);
+    d->size = required (l, dn, "size", "disk", "its size, like 2G", err);
+    if (d->size == NULL || optional (l, dn, "target", &d->target, err) == -1)
+      return -1;
+    if (!kiln_recipe_parse_size (d->size, &d->bytes)) {
+      set_err (err, map_get (dn, "size", NULL), "disk: size is a number with K, M, G or T, like 2G, not '%s'", d->size);
+      return -1;
+    }
+    if (d->target) {
+      bool good = (g_str_has_prefix (d->target, "vd") || g_str_has_prefix (d->target, "sd")) &&
+                  d->target[2] != '\0' && strcmp (d->target, "vda") != 0 && strcmp (d->target, "sda") != 0;
+
+      for (const char *p = d->target + 2; good && *p; p++)
+        good = g_ascii_islower (*p);
+      if (!good) {
+        set_err (err, map_get (dn, "target", NULL),
+                 "disk: target is a device name after the system disk, like vdb or sdb, not '%s'", d->target);
+        return -1;
+      }
+      for (guint j = 0; j + 1 < r->disks->len; j++) {
+        const struct kiln_recipe_disk *o = r->disks->pdata[j];
+
+        if (o->target && strcmp (o->target, d->target) == 0) {
+          set_err (err, map_get (dn, "target", NULL), "disk: target %s is given twice", d->target);
+          return -1;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+static int
+load_clones (struct loader *l, const struct ynode *n, const struct ynode *key,
+             struct kiln_recipe *r, GError **err)
+{
+  const struct ynode *names;
+  g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
+
+  if (n->type == Y_NULL)
+    return 0;
+  if (!r->template) {
+    set_err (err, key, "clones are made from the template domain: add a template section");
+    return -1;
+  }
+  if (want_type (n, Y_MAP, "clones", err) == -1 || check_keys (n, "clones", clones_keys, err) == -1)
+    return -1;
+  names = map_get (n, "names", NULL);
+  if (names && map_get (n, "count", NULL)) {
+    set_err (err, n, "clones: give names, or count and prefix, not both");
+    return -1;
+  }
+  if (names) {
+    if (want_type (names, Y_SEQ, "names", err) == -1)
+      return -1;
+    if (names->items->len == 0) {
+      set_err (err, names, "clones: names is empty");
+      return -1;
+    }
+    for (guint i = 0; i < names->items->len; i++) {
+      const struct ynode *it = names->items->pdata[i];
+      char *s = scalar (l, it, "a clone's name", err);
+
+      if (s == NULL) {
+        if (err && *err == NULL)
+          set_err (err, it, "clones: a name is missing");
+        return -1;
+      }
+      g_ptr_array_add (list, s);
+    }
+  } else {
+    int count = 0;
+    g_autofree char *prefix = NULL;
+
+    if (optional_int (l, n, "count", 1, 1000, &count, err) == -1 ||
+        optional (l, n, "prefix", &prefix, err) == -1)
+      return -1;
+    if (count == 0) {
+      set_err (err, n, "clones: missing required key 'names' or 'count'");
+      return -1;
+    }
+    if (prefix == NULL)
+      prefix = g_strconcat (r->template_name, "-", NULL);
+    for (int i = 1; i <= count; i++)
+      g_ptr_array_add (list, g_strdup_printf ("%s%d", prefix, i));
+  }
+  for (guint i = 0; i < list->len; i++) {
+    const char *s = list->pdata[i];
+    const struct ynode *at = names ? names->items->pdata[i] : map_get (n, "prefix", NULL);
+
+    if (at == NULL)
+      at = n;
+    if (!valid_name (s)) {
+      set_err (err, at, "clones: '%s' is not a valid domain name (letters, digits, '-', '_', '.')", s);
+      return -1;
+    }
+    if (strcmp (s, r->template_name) == 0) {
+      set_err (err, at, "clones: '%s' is the template's own name", s);
+      return -1;
+    }
+    for (guint j = 0; j < i; j++)
+      if (strcmp (list->pdata[j], s) == 0) {
+        set_err (err, at, "clones: '%s' is given twice", s);
+        return -1;
+      }
+  }
+  g_ptr_array_add (list, NULL);
+  r->clones = (char **) g_ptr_array_free (g_steal_pointer (&list), FALSE);
+  return 0;
+}
+
+static int
+load_vars (struct loader *l, const struct ynode *n, GError **err)
+{
+  if (n == NULL || n->type == Y_NULL)
+    return 0;
+  if (want_type (n, Y_MAP, "vars", err) == -1)
+    return -1;
+  for (guint i = 0; i < n->items->len; i += 2) {
+    const struct ynode *k = n->items->pdata[i];
+    const struct ynode *v = n->items->pdata[i + 1];
+
+    if (!valid_var_name (k->value, strlen (k->value))) {
+      set_err (err, k, "vars: '%s' is not a variable name (letters, digits and _, not starting with a digit)", k->value);
+      return -1;
+    }
+    if (v->type != Y_SCALAR && v->type != Y_NULL) {
+      set_err (err, v, "vars: %s: expected a string, got %s", k->value, type_name (v));
+      return -1;
+    }
+  }
+  l->vars = n;
+  return 0;
+}
+
+struct kiln_recipe *
+kiln_recipe_load (const char *path, const char *const *vars, GError **err)
+{
+  struct loader l = { 0 };
+  g_autoptr (kiln_recipe) r = g_new0 (struct kiln_recipe, 1);
+  g_autoptr (GPtrArray) arena = g_ptr_array_new_with_free_func (ynode_free);
+  g_autoptr (GPtrArray) stack = g_ptr_array_new_with_free_func (g_free);
+  const struct ynode *root, *v, *k = NULL;
+
+  r->path = g_strdup (path);
+  r->files = g_ptr_array_new_with_free_func (recipe_file_free);
+  r->steps = g_ptr_array_new_with_free_func (step_free);
+  r->networks = g_ptr_array_new_with_free_func (network_free);
+  r->disks = g_ptr_array_new_with_free_func (disk_free);
+  l.arena = arena;
+  l.files = r->files;
+  l.stack = stack;
+  l.cli_vars = vars;
+
+  for (size_t i = 0; vars && vars[i]; i++)
+    if (!kiln_recipe_var_valid (vars[i])) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "--var %s: expected NAME=VALUE", vars[i]);
+      return NULL;
+    }
+
+  root = load_file (&l, path, NULL, err);
+  if (root == NULL || load_vars (&l, map_get (root, "vars", NULL), err) == -1)
+    return NULL;
+  r->name = required (&l, root, "name", "the recipe", "what it builds, e.g. name: debian-12-base", err);
+  if (r->name == NULL)
+    return NULL;
+  if (!valid_name (r->name)) {
+    set_err (err, map_get (root, "name", NULL), "name: '%s' is not a valid name (letters, digits, '-', '_', '.')", r->name);
+    return NULL;
+  }
+  v = map_get (root, "base", NULL);
+  if (v == NULL || v->type == Y_NULL) {
+    set_err (err, root, "missing required key 'base' (the image to start from: base: {source: debian-12})");
+    return NULL;
+  }
+  if (load_base (&l, v, r, err) == -1)
+    return NULL;
+  v = map_get (root, "output", NULL);
+  if (v == NULL || v->type == Y_NULL) {
+    set_err (err, root, "missing required key 'output' (the image to write: output: {path: NAME.qcow2})");
+    return NULL;
+  }
+  if (load_output (&l, v, r, err) == -1)
+    return NULL;
+  if ((v = map_get (root, "customize", NULL)) && load_customize (&l, v, r, err) == -1)
+    return NULL;
+  if ((v = map_get (root, "sysprep", NULL)) && load_sysprep (&l, v, r, err) == -1)
+    return NULL;
+  if ((v = map_get (root, "networks", NULL)) && v->type != Y_NULL) {
+    if (want_type (v, Y_SEQ, "networks", err) == -1)
+      return NULL;
+    for (guint i = 0; i < v->items->len; i++) {
+      if (load_network (&l, v->items->pdata[i], r, err) == -1)
+        return NULL;
+      for (guint j = 0; j < i; j++)
+        if (strcmp (((struct kiln_recipe_network *) r->networks->pdata[j])->name,
+                    ((struct kiln_recipe_network *) r->networks->pdata[i])->name) == 0) {
+          set_err (err, v->items->pdata[i], "networks: '%s' is given twice",
+                   ((struct kiln_recipe_network *) r->networks->pdata[i])->name);
+          return NULL;
+        }
+    }
+  }
+  if ((v = map_get (root, "template", NULL)) && load_template (&l, v, r, err) == -1)
+    return NULL;
+  if ((v = map_get (root, "clones", &k)) && load_clones (&l, v, k, r, err) == -1)
+    return NULL;
+  return g_steal_pointer (&r);
+}
+
+void
+kiln_recipe_free (struct kiln_recipe *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->path);
+  g_free (r->name);
+  if (r->files)
+    g_ptr_array_unref (r->files);
+  g_free (r->base_source);
+  g_free (r->base_sums);
+  g_free (r->base_checksum);
+  g_free (r->output_path);
+  g_free (r->output_format);
+  g_free (r->output_mode);
+  g_free (r->output_size);
+  if (r->steps)
+    g_ptr_array_unref (r->steps);
+  g_free (r->sysprep_operations);
+  g_free (r->sysprep_enable);
+  if (r->networks)
+    g_ptr_array_unref (r->networks);
+  g_free (r->template_name);
+  g_free (r->os_variant);
+  g_free (r->template_network);
+  if (r->disks)
+    g_ptr_array_unref (r->disks);
+  g_strfreev (r->clones);
+  g_free (r);
+}

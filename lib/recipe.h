@@ -1,0 +1,91 @@
+/* recipe.h: kiln recipes (kiln-recipe(5)): one YAML file, and what it
+ * extends, parsed with libyaml and validated completely before any work
+ * starts.  Every error names FILE:LINE:COLUMN of the node at fault. */
+#ifndef KILN_RECIPE_H
+#define KILN_RECIPE_H
+
+#include <stdint.h>
+#include "kiln.h"
+
+/* The recipe format version this kiln reads (the recipe: key). */
+#define KILN_RECIPE_VERSION 1
+
+/* A file of the recipe: the one given, then each one it extends. */
+struct kiln_recipe_file {
+  char *path;                 /* as reached: the given path, or dirname + extends */
+  char *digest;               /* "sha256:HEX" of its bytes */
+};
+
+/* One customize step, in the form of the command line option. */
+struct kiln_recipe_step {
+  char *op;                   /* the option's long name: "install" */
+  char *arg;                  /* its argument as on the command line, or NULL */
+  char *display;              /* "op arg" with passwords redacted: for logs, plans, manifests */
+  char *where;                /* "FILE:LINE:COLUMN" of the step */
+};
+
+struct kiln_recipe_network {
+  char *name, *bridge, *address, *dhcp, *forward;   /* NULL when not given */
+};
+
+struct kiln_recipe_disk {
+  char *size;                 /* as written: "2G" */
+  uint64_t bytes;
+  char *target;               /* "vdb", or NULL: the next free one */
+};
+
+typedef struct kiln_recipe kiln_recipe;
+struct kiln_recipe {
+  char *path;                 /* as given */
+  char *name;
+  GPtrArray *files;           /* struct kiln_recipe_file *: this one first */
+
+  char *base_source;          /* template name, URL, or path (relative ones made absolute) */
+  char *base_sums;            /* NULL or a URL */
+  char *base_checksum;        /* NULL or "ALG:HEX" */
+  bool base_insecure;
+
+  char *output_path;          /* as written (relative to the working directory) */
+  char *output_format;        /* "qcow2" | "raw" */
+  char *output_mode;          /* "overlay" | "copy" */
+  char *output_size;          /* NULL or as written */
+  uint64_t output_bytes;      /* 0: the base's size */
+
+  GPtrArray *steps;           /* struct kiln_recipe_step *, in order */
+
+  bool sysprep;               /* a sysprep section is present */
+  char *sysprep_operations;   /* comma list, or NULL (defaults) */
+  char *sysprep_enable;       /* comma list, or NULL */
+
+  GPtrArray *networks;        /* struct kiln_recipe_network * */
+
+  bool template;              /* a template section is present */
+  char *template_name;        /* defaults to name */
+  char *os_variant;           /* "auto" by default */
+  int memory;                 /* MiB; 0: osinfo's recommendation */
+  int vcpus;                  /* 0: osinfo's recommendation */
+  char *template_network;     /* "default" by default; "user", "none" or a network */
+  GPtrArray *disks;           /* struct kiln_recipe_disk *: extra disks */
+
+  char **clones;              /* NULL-terminated names, or NULL */
+};
+
+/* Load PATH and everything it extends.  VARS: "NAME=VALUE" strings from
+ * --var (may be NULL); they win over the environment, which wins over the
+ * recipe's vars.  NULL and a KILN_ERROR_USAGE error "FILE:LINE:COLUMN:
+ * what is wrong" on any problem. */
+struct kiln_recipe *kiln_recipe_load (const char *path, const char *const *vars,
+                                      GError **err);
+void kiln_recipe_free (struct kiln_recipe *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_recipe, kiln_recipe_free)
+
+/* Check one --var argument: NAME=VALUE with NAME a valid variable name. */
+bool kiln_recipe_var_valid (const char *assignment);
+
+/* "10G", "512M", "1T", "4096" (bytes) -> bytes; false if malformed. */
+bool kiln_recipe_parse_size (const char *s, uint64_t *bytes);
+
+/* The customize operations a recipe may name (NULL-terminated). */
+extern const char *const kiln_recipe_customize_ops[];
+
+#endif

@@ -1,0 +1,49 @@
+#!/bin/bash
+# kiln cache list|verify|prune.  Prune keeps a base while a recorded user
+# exists; users are recorded by kiln create through kiln_cache_add_user
+# (tests/unit/test-cache.c checks the file it writes, one path a line);
+# here the test writes that file itself, as kiln create is another stage.
+. "$(dirname "$0")/lib.sh"
+set -u
+
+require_root
+require_kiln
+require_cmd sha512sum qemu-img
+
+plan 16
+
+C=$T/cache
+k() { "$KILN" -q --cache-dir "$C" "$@"; }
+head -c 1048576 /dev/urandom >"$T/a.raw"
+head -c 1048576 /dev/urandom >"$T/b.raw"
+xz -T1 -1 -k "$T/a.raw" && xz -T1 -1 -k "$T/b.raw"
+A=$(k fetch "file://$T/a.raw.xz")
+ok $? "fetch a file:// URL (compressed) into the cache"
+B=$(k fetch "$T/b.raw.xz")
+ok $? "a compressed local path goes through the cache too"
+like "$B" "^$C/images/sha512-" "and is cached"
+
+list=$(k cache list)
+like "$list" "$(basename "$A")" "cache list shows the first image"
+like "$list" "source: +file://$T/b.raw.xz" "and where the second came from"
+like "$(k --json cache list)" '"users" : \[' "--json lists users"
+
+ok_cmd "cache verify passes on a good cache" k cache verify
+chmod u+w "$B"
+printf '\x00' | dd of="$B" bs=1 seek=4096 conv=notrunc status=none
+k cache verify >"$T/v.out" 2>"$T/v.err"
+is $? 1 "cache verify fails on a corrupted entry"
+like "$(cat "$T/v.err")" "$(basename "$B") is corrupted: expected sha512:[0-9a-f]+, got sha512:" "and names it, with both digests"
+like "$(cat "$T/v.out")" "ok $A" "the good entry is reported ok"
+
+# An overlay on A, recorded as its user (what kiln create does).
+qemu-img create -q -f qcow2 -F raw -b "$A" "$T/overlay.qcow2"
+printf '%s\n' "$T/overlay.qcow2" >"$C/users/$(basename "$A")"
+k cache prune -n >"$T/p.out" 2>&1
+like "$(cat "$T/p.out")" "would remove $B" "prune -n names what it would remove"
+ok $([ -f "$B" ]; echo $?) "and removes nothing"
+ok_cmd "cache prune" k cache prune
+ok $([ -f "$A" ] && [ ! -e "$B" ]; echo $?) "keeps the base an overlay uses, removes the other"
+rm "$T/overlay.qcow2"
+ok_cmd "cache prune once the overlay is gone" k cache prune
+is "$(find "$C/images" -type f | wc -l)" 0 "removes the base too"

@@ -1,0 +1,110 @@
+/* test-cache.c: lib/cache.c bookkeeping (users of a base, entries, the
+ * lookup by source digest) and lib/download.c's sparse writer. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "cache.h"
+#include "download.h"
+#include "fetch.h"
+#include "unpack.h"
+
+#define HEX "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+
+int
+main (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("kiln-test-cache-XXXXXX", NULL);
+  g_autofree char *cdir = g_build_filename (tmp, "c", NULL);
+  struct kiln_ctx ctx = { .cache_dir = cdir, .verbosity = 1 };
+  g_autoptr (GError) e = NULL;
+  g_autofree char *dir = kiln_cache_dir (&ctx, &e);
+  g_autofree char *img = NULL;
+  g_autofree char *user = g_build_filename (tmp, "overlay.qcow2", NULL);
+  g_autofree char *outside = g_build_filename (tmp, "elsewhere.raw", NULL);
+  g_autofree char *users = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr (GPtrArray) es = NULL;
+  g_autoptr (GKeyFile) meta = g_key_file_new ();
+  const char *sources[] = { "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", NULL };
+  g_autofree char *tmpimg = NULL;
+  g_autofree char *found = NULL;
+
+  ok (dir != NULL, "cache dir created");
+  tmpimg = g_build_filename (dir, "images", ".tmp-x-000000", NULL);
+  g_file_set_contents (tmpimg, "", 0, NULL);
+  g_key_file_set_string (meta, "image", "format", "raw");
+  img = kiln_cache_publish (dir, tmpimg, "sha512:" HEX, meta, sources, &e);
+  ok (img && g_str_has_suffix (img, "/images/sha512-" HEX), "publish names the image by its digest");
+  if (img) {
+    struct stat st;
+
+    ok (stat (img, &st) == 0 && (st.st_mode & 0777) == 0444, "published read-only");
+  }
+  else
+    ok (0, "published read-only");
+  found = kiln_cache_lookup (dir, sources[0]);
+  is_str (found, img, "lookup by the download's digest finds the image");
+  ok (kiln_cache_lookup (dir, "sha256:0000000000000000000000000000000000000000000000000000000000000000") == NULL,
+      "an unknown digest is not found");
+
+  g_file_set_contents (user, "x", 1, NULL);
+  ok (kiln_cache_add_user (&ctx, img, user, &e) == 0, "add a user");
+  ok (kiln_cache_add_user (&ctx, img, user, &e) == 0, "add the same user again");
+  users = g_build_filename (dir, "users", "sha512-" HEX, NULL);
+  {
+    g_autofree char *want = g_strconcat (user, "\n", NULL);
+
+    g_file_get_contents (users, &text, NULL, NULL);
+    is_str (text, want, "recorded once, one line per user");
+  }
+  ok (kiln_cache_add_user (&ctx, outside, user, &e) == 0, "a base outside the cache is accepted");
+  es = kiln_cache_entries (dir, &e);
+  ok (es && es->len == 1, "one entry");
+  if (es && es->len == 1) {
+    const struct kiln_cache_entry *x = es->pdata[0];
+
+    ok (x->users[0] && strcmp (x->users[0], user) == 0 && x->users[1] == NULL, "its user is listed");
+  }
+  else
+    ok (0, "its user is listed");
+  unlink (user);
+  g_clear_pointer (&es, g_ptr_array_unref);
+  es = kiln_cache_entries (dir, &e);
+  ok (es && es->len == 1 && ((struct kiln_cache_entry *) es->pdata[0])->users[0] == NULL,
+      "a user that no longer exists does not count");
+
+  /* Sparse writes: zero blocks become holes. */
+  {
+    g_autofree char *sp = g_build_filename (tmp, "sparse", NULL);
+    g_autofree char *buf = g_malloc0 (1 << 20);
+    int fd = open (sp, O_RDWR | O_CREAT, 0644);
+    struct stat st;
+
+    buf[0] = 1;
+    buf[(1 << 20) - 1] = 1;
+    ok (kiln_write_sparse (fd, buf, 1 << 20, &e) == 0 && ftruncate (fd, 1 << 20) == 0, "sparse write");
+    fstat (fd, &st);
+    ok (st.st_size == (1 << 20) && st.st_blocks * 512 < (1 << 19), "mostly a hole");
+    {
+      g_autofree char *back = NULL;
+      gsize len = 0;
+
+      g_file_get_contents (sp, &back, &len, NULL);
+      ok (len == (1 << 20) && memcmp (back, buf, len) == 0, "reads back the same bytes");
+    }
+    close (fd);
+  }
+  ok (kiln_unpack_needed ((const unsigned char *) "\xfd" "7zXZ\0\0", 6), "xz magic");
+  ok (!kiln_unpack_needed ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2 is not unpacked");
+  is_str (kiln_image_format ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2", "qcow2 detected");
+
+  {
+    const char *rm[] = { "rm", "-rf", tmp, NULL };
+
+    /* The read-only image needs rm -rf; the test's own scratch dir only. */
+    g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+  return done_testing ();
+}
