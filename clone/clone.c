@@ -445,7 +445,7 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
     s->file = kiln_path_canonical (f);
     s->mode = st.st_mode & 0777;
     /* The driver type libvirt was told; without one, the file's header. */
-    s->format = d->format ? g_strdup (d->format) : kiln_image_format (s->file, err);
+    s->format = d->format ? g_strdup (d->format) : kiln_image_file_format (s->file, err);
     g_ptr_array_add (j->src, s);
     if (s->format == NULL)
       return -1;

@@ -475,7 +475,7 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
   }
   r.disk = argv[i];
   r.disk_abs = kiln_path_canonical (r.disk);
-  r.format = kiln_image_format (r.disk_abs, &err);
+  r.format = kiln_image_file_format (r.disk_abs, &err);
   if (r.format == NULL)
     goto fail;
   {

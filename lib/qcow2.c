@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "qcow2.h"
+#include "unpack.h"
 
 #define QCOW2_MAGIC 0x514649fbu          /* "QFI\xfb" */
 #define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
@@ -48,9 +49,9 @@ kiln_path_canonical (const char *path)
 }
 
 char *
-kiln_image_format (const char *path, GError **err)
+kiln_image_file_format (const char *path, GError **err)
 {
-  unsigned char h[4];
+  unsigned char h[16] = { 0 };
   int fd = open (path, O_RDONLY | O_CLOEXEC);
   ssize_t r;
 
@@ -62,7 +63,7 @@ kiln_image_format (const char *path, GError **err)
   }
   r = pread (fd, h, sizeof h, 0);
   close (fd);
-  return g_strdup (r == 4 && be32 (h) == QCOW2_MAGIC ? "qcow2" : "raw");
+  return g_strdup (kiln_image_format (h, r > 0 ? (size_t) r : 0));
 }
 
 int

@@ -11,9 +11,10 @@
 
 #include "kiln.h"
 
-/* "qcow2" when PATH starts with the qcow2 magic, else "raw".  NULL and
- * ERR when PATH cannot be read. */
-char *kiln_image_format (const char *path, GError **err);
+/* The format of image file PATH from its first bytes (kiln_image_format
+ * of lib/unpack.h: qcow2, vmdk, vhdx or raw).  NULL and ERR when PATH
+ * cannot be read. */
+char *kiln_image_file_format (const char *path, GError **err);
 
 /* The backing file of qcow2 PATH as an absolute path (a relative name is
  * relative to PATH's directory), and its format when the header records

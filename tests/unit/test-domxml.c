@@ -263,7 +263,7 @@ test_chain_and_dependents (virConnectPtr conn)
   chain = kiln_image_chain (ov, NULL);
   is_int (chain ? chain->len : 0, 2, "chain of two");
   {
-    g_autofree char *fmt = kiln_image_format (base, NULL);
+    g_autofree char *fmt = kiln_image_file_format (base, NULL);
     is_str (fmt, "qcow2", "format probed");
   }
   {
