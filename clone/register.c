@@ -23,6 +23,7 @@
 #include "opts.h"
 #include "osinfo.h"
 #include "qcow2.h"
+#include "template.h"
 #include "virt.h"
 
 enum {
@@ -105,24 +106,24 @@ parse_uint (const char *s, guint64 max, guint64 *out)
 }
 
 static int
-parse_extra_disk (struct kiln_ctx *ctx, struct reg *r, const char *arg)
+parse_extra_disk (struct kiln_ctx *ctx, GArray *extra, GPtrArray *owned, const char *arg)
 {
   g_auto (GStrv) parts = g_strsplit (arg, ",", -1);
-  struct extra_disk e = { 0 };
+  struct kiln_register_disk e = { 0 };
 
   e.size = kiln_parse_size (parts[0]);
   if (e.size == -1)
     return kiln_usage_error (ctx, "--disk %s: SIZE must be like 10G or 512M", arg);
   for (int i = 1; parts[i]; i++) {
     if (g_str_has_prefix (parts[i], "target=") && parts[i][7]) {
-      g_free (e.target);
-      e.target = g_strdup (parts[i] + 7);
+      char *t = g_strdup (parts[i] + 7);
+      g_ptr_array_add (owned, t);
+      e.target = t;
     } else {
-      g_free (e.target);
       return kiln_usage_error (ctx, "--disk %s: unknown setting '%s' (only target=vdX)", arg, parts[i]);
     }
   }
-  g_array_append_val (r->extra, e);
+  g_array_append_val (extra, e);
   return 0;
 }
 
@@ -380,37 +381,21 @@ out:
   return rc;
 }
 
-static void
-print_result (struct kiln_ctx *ctx, struct reg *r, const char *type,
-              const struct kiln_osinfo_match *m, guint64 mib, unsigned cpus,
-              const char *uuid, const char *path)
+void
+kiln_register_result_clear (struct kiln_register_result *res)
 {
-  if (ctx->json) {
-    g_autoptr (JsonBuilder) b = json_builder_new ();
-
-    json_builder_begin_object (b);
-    kiln_json_add_string (b, "name", r->name);
-    kiln_json_add_string (b, "uuid", uuid);
-    kiln_json_add_string (b, "type", type);
-    kiln_json_add_string (b, "disk", path);
-    kiln_json_add_string (b, "osinfo", m->id);
-    kiln_json_add_string (b, "osinfo_note", m->note);
-    json_builder_set_member_name (b, "memory_mib");
-    json_builder_add_int_value (b, (gint64) mib);
-    json_builder_set_member_name (b, "vcpus");
-    json_builder_add_int_value (b, cpus);
-    json_builder_end_object (b);
-    kiln_json_print_builder (b);
-  } else if (ctx->verbosity > 0) {
-    printf ("registered template %s: %s, %" G_GUINT64_FORMAT " MiB, %u vCPU%s, domain type %s, disk %s\n",
-            r->name, m->id, mib, cpus, cpus == 1 ? "" : "s", type, path);
-  }
+  g_clear_pointer (&res->uuid, g_free);
+  g_clear_pointer (&res->type, g_free);
+  g_clear_pointer (&res->disk, g_free);
+  g_clear_pointer (&res->osinfo, g_free);
+  g_clear_pointer (&res->osinfo_note, g_free);
+  g_clear_pointer (&res->xml, g_free);
 }
 
 int
-kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
+kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_spec *rs,
+                        struct kiln_register_result *res, GError **errp)
 {
-  g_autoptr (kiln_opts) p = kiln_opts_new (ctx, argc, argv);
   g_autoptr (GError) err = NULL;
   g_autoptr (kiln_domxml) dx = NULL;
   g_autoptr (GPtrArray) chain = NULL, files = NULL, names = NULL;
@@ -419,7 +404,7 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
   g_autofree struct kiln_domxml_disk_spec *specs = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *created = g_date_time_format_iso8601 (now);
-  struct reg r = { .network = "user" };
+  struct reg r = { 0 };
   struct kiln_osinfo_match m = { 0 };
   struct kiln_domxml_spec spec = { 0 };
   struct kiln_meta meta = { 0 };
@@ -427,53 +412,27 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
   enum kiln_accel accel;
   virConnectPtr conn = NULL;
   virDomainPtr dom = NULL;
-  const char *arg = NULL, *type;
-  guint64 v, rec_mib;
+  const char *type;
+  guint64 rec_mib;
   unsigned rec_cpus;
-  int c, i, rc = KILN_EXIT_FAILURE;
+  int rc = -1;
   bool virtio_blk;
 
+  memset (res, 0, sizeof *res);
+  r.disk = rs->disk;
+  r.name = rs->name;
+  r.os_variant = rs->os_variant;
+  r.network = rs->network;
+  r.pool = rs->pool;
+  r.recipe = rs->recipe;
+  r.memory_mib = rs->memory_mib;
+  r.vcpus = rs->vcpus;
+  r.print_xml = rs->print_xml;
   r.extra = g_array_new (FALSE, TRUE, sizeof (struct extra_disk));
-  while ((c = kiln_opts_next (p, &arg)) != 0) {
-    switch (c) {
-    case OPT_NAME: r.name = arg; break;
-    case OPT_OS_VARIANT: r.os_variant = arg; break;
-    case OPT_MEMORY:
-      if (!parse_uint (arg, 16 * 1024 * 1024, &v) || v < 16) {
-        rc = kiln_usage_error (ctx, "--memory takes MiB (at least 16), not '%s'", arg);
-        goto out;
-      }
-      r.memory_mib = v;
-      break;
-    case OPT_VCPUS:
-      if (!parse_uint (arg, 4096, &v)) {
-        rc = kiln_usage_error (ctx, "--vcpus takes a number of CPUs, not '%s'", arg);
-        goto out;
-      }
-      r.vcpus = (unsigned) v;
-      break;
-    case OPT_NETWORK: r.network = strcmp (arg, "none") == 0 ? NULL : arg; break;
-    case OPT_DISK:
-      if ((rc = parse_extra_disk (ctx, &r, arg)) != 0)
-        goto out;
-      rc = KILN_EXIT_FAILURE;
-      break;
-    case OPT_POOL: r.pool = arg; break;
-    case OPT_PRINT_XML: r.print_xml = true; break;
-    case OPT_RECIPE: r.recipe = arg; break;
-    }
+  for (size_t k = 0; k < rs->n_extra; k++) {
+    struct extra_disk e = { .size = rs->extra[k].size, .target = g_strdup (rs->extra[k].target) };
+    g_array_append_val (r.extra, e);
   }
-  i = kiln_opts_operand_index (p);
-  if (argc - i != 1) {
-    rc = kiln_usage_error (ctx, argc - i == 0 ? "which disk? (kiln register DISK --name NAME)"
-                                              : "one disk at a time (add more with --disk)");
-    goto out;
-  }
-  if (r.name == NULL) {
-    rc = kiln_usage_error (ctx, "--name NAME is required");
-    goto out;
-  }
-  r.disk = argv[i];
   r.disk_abs = kiln_path_canonical (r.disk);
   r.format = kiln_image_file_format (r.disk_abs, &err);
   if (r.format == NULL)
@@ -542,8 +501,6 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
 
   if (resolve_os (&r, &m, &err) == -1)
     goto fail;
-  if (m.note)
-    kiln_warn ("%s", m.note);
   os_recommended (m.os, &rec_mib, &rec_cpus);
   virtio_blk = os_has_virtio (m.os, "block");
   if (kiln_accel_resolve (&accel, &err) == -1)
@@ -619,24 +576,27 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
   kiln_domxml_set_meta (dx, &meta);
   xml = kiln_domxml_format (dx);
 
-  if (r.print_xml) {
-    fputs (xml, stdout);
-    rc = KILN_EXIT_OK;
-    goto out;
+  if (!r.print_xml) {
+    dom = virDomainDefineXML (conn, xml);
+    if (dom == NULL) {
+      kiln_virt_set_error (&err, "cannot define domain '%s'", r.name);
+      goto fail;
+    }
   }
-  dom = virDomainDefineXML (conn, xml);
-  if (dom == NULL) {
-    kiln_virt_set_error (&err, "cannot define domain '%s'", r.name);
-    goto fail;
-  }
-  print_result (ctx, &r, type, &m, spec.memory_mib, spec.vcpus, uuid,
-                r.vol_name ? r.vol_name : r.disk_abs);
-  rc = KILN_EXIT_OK;
+  res->uuid = g_strdup (uuid);
+  res->type = g_strdup (type);
+  res->disk = g_strdup (r.vol_name ? r.vol_name : r.disk_abs);
+  res->osinfo = g_strdup (m.id);
+  res->osinfo_note = g_strdup (m.note);
+  res->xml = g_steal_pointer (&xml);
+  res->memory_mib = spec.memory_mib;
+  res->vcpus = spec.vcpus;
+  rc = 0;
   goto out;
 
 fail:
   rollback (&r);
-  rc = kiln_fail (err);
+  g_propagate_error (errp, g_steal_pointer (&err));
 out:
   kiln_osinfo_match_clear (&m);
   if (dom)
@@ -645,4 +605,89 @@ out:
     virConnectClose (conn);
   reg_clear (&r);
   return rc;
+}
+
+static void
+print_result (struct kiln_ctx *ctx, const char *name, const struct kiln_register_result *res)
+{
+  if (ctx->json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+
+    json_builder_begin_object (b);
+    kiln_json_add_string (b, "name", name);
+    kiln_json_add_string (b, "uuid", res->uuid);
+    kiln_json_add_string (b, "type", res->type);
+    kiln_json_add_string (b, "disk", res->disk);
+    kiln_json_add_string (b, "osinfo", res->osinfo);
+    kiln_json_add_string (b, "osinfo_note", res->osinfo_note);
+    json_builder_set_member_name (b, "memory_mib");
+    json_builder_add_int_value (b, (gint64) res->memory_mib);
+    json_builder_set_member_name (b, "vcpus");
+    json_builder_add_int_value (b, res->vcpus);
+    json_builder_end_object (b);
+    kiln_json_print_builder (b);
+  } else if (ctx->verbosity > 0) {
+    printf ("registered template %s: %s, %" G_GUINT64_FORMAT " MiB, %u vCPU%s, domain type %s, disk %s\n",
+            name, res->osinfo, res->memory_mib, res->vcpus, res->vcpus == 1 ? "" : "s",
+            res->type, res->disk);
+  }
+}
+
+int
+kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
+{
+  g_autoptr (kiln_opts) p = kiln_opts_new (ctx, argc, argv);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GArray) extra = g_array_new (FALSE, TRUE, sizeof (struct kiln_register_disk));
+  g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  struct kiln_register_spec rs = { .network = "user" };
+  struct kiln_register_result res = { 0 };
+  const char *arg = NULL;
+  guint64 v;
+  int c, i, rc;
+
+  while ((c = kiln_opts_next (p, &arg)) != 0) {
+    switch (c) {
+    case OPT_NAME: rs.name = arg; break;
+    case OPT_OS_VARIANT: rs.os_variant = arg; break;
+    case OPT_MEMORY:
+      if (!parse_uint (arg, 16 * 1024 * 1024, &v) || v < 16)
+        return kiln_usage_error (ctx, "--memory takes MiB (at least 16), not '%s'", arg);
+      rs.memory_mib = v;
+      break;
+    case OPT_VCPUS:
+      if (!parse_uint (arg, 4096, &v))
+        return kiln_usage_error (ctx, "--vcpus takes a number of CPUs, not '%s'", arg);
+      rs.vcpus = (unsigned) v;
+      break;
+    case OPT_NETWORK: rs.network = strcmp (arg, "none") == 0 ? NULL : arg; break;
+    case OPT_DISK:
+      if ((rc = parse_extra_disk (ctx, extra, owned, arg)) != 0)
+        return rc;
+      break;
+    case OPT_POOL: rs.pool = arg; break;
+    case OPT_PRINT_XML: rs.print_xml = true; break;
+    case OPT_RECIPE: rs.recipe = arg; break;
+    }
+  }
+  i = kiln_opts_operand_index (p);
+  if (argc - i != 1)
+    return kiln_usage_error (ctx, argc - i == 0 ? "which disk? (kiln register DISK --name NAME)"
+                                                : "one disk at a time (add more with --disk)");
+  if (rs.name == NULL)
+    return kiln_usage_error (ctx, "--name NAME is required");
+  rs.disk = argv[i];
+  rs.extra = (const struct kiln_register_disk *) extra->data;
+  rs.n_extra = extra->len;
+
+  if (kiln_register_template (ctx, &rs, &res, &err) == -1)
+    return kiln_fail (err);
+  if (res.osinfo_note)
+    kiln_warn ("%s", res.osinfo_note);
+  if (rs.print_xml)
+    fputs (res.xml, stdout);
+  else
+    print_result (ctx, rs.name, &res);
+  kiln_register_result_clear (&res);
+  return KILN_EXIT_OK;
 }
