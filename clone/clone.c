@@ -22,6 +22,7 @@
 #include "msg.h"
 #include "opts.h"
 #include "qcow2.h"
+#include "template.h"
 #include "virt.h"
 
 enum {
@@ -53,18 +54,35 @@ struct src_disk {
 };
 
 struct job {
-  struct kiln_ctx *ctx;
+  const struct kiln_ctx *ctx;
   virConnectPtr conn;
   const char *original;
   char *orig_xml;
   GPtrArray *src;                /* struct src_disk */
   char *nvram;
   bool linked, replace, print_xml;
-  GPtrArray *macs;               /* const char *: MAC or RANDOM, per NIC */
-  GPtrArray *files;              /* const char *: per cloned disk */
+  const char *const *macs;       /* MAC or RANDOM, per NIC */
+  size_t n_macs;
+  const char *const *files;      /* per cloned disk */
+  size_t n_files;
   GHashTable *used_macs;
-  JsonBuilder *json;
+  GPtrArray *made;               /* struct kiln_clone_made */
 };
+
+static void
+made_free (gpointer p)
+{
+  struct kiln_clone_made *m = p;
+
+  g_free (m->name);
+  g_free (m->uuid);
+  g_free (m->xml);
+  if (m->disks)
+    g_ptr_array_unref (m->disks);
+  if (m->macs)
+    g_ptr_array_unref (m->macs);
+  g_free (m);
+}
 
 static void
 src_disk_free (gpointer p)
@@ -102,8 +120,8 @@ disk_path (struct job *j, guint k, const char *name)
   g_autofree char *dir = g_path_get_dirname (s->file), *base = NULL;
   const char *ext = j->linked ? "qcow2" : (strcmp (s->format, "qcow2") == 0 ? "qcow2" : "img");
 
-  if (j->files && k < j->files->len)
-    return g_canonicalize_filename (j->files->pdata[k], NULL);
+  if (j->files && k < j->n_files)
+    return g_canonicalize_filename (j->files[k], NULL);
   base = k == 0 ? g_strdup_printf ("%s.%s", name, ext) : g_strdup_printf ("%s-%u.%s", name, k, ext);
   return g_build_filename (dir, base, NULL);
 }
@@ -191,7 +209,7 @@ clone_one (struct job *j, const char *name, GError **err)
   ifaces = kiln_domxml_interfaces (dx);
   for (guint i = 0; i < ifaces->len; i++) {
     char mac[KILN_MAC_LEN];
-    const char *want = j->macs && i < j->macs->len ? j->macs->pdata[i] : "RANDOM";
+    const char *want = j->macs && i < j->n_macs ? j->macs[i] : "RANDOM";
 
     if (g_ascii_strcasecmp (want, "RANDOM") == 0) {
       if (kiln_mac_random (j->used_macs, mac, err) == -1)
@@ -235,7 +253,7 @@ clone_one (struct job *j, const char *name, GError **err)
     }
     /* A volume's clone goes into the same pool, as a volume, unless
      * --file put it elsewhere. */
-    if (s->d->pool && !(j->files && k - 1 < j->files->len)) {
+    if (s->d->pool && !(j->files && k - 1 < j->n_files)) {
       g_autofree char *vol = g_path_get_basename (path);
       kiln_domxml_disk_set_volume (d, s->d->pool, vol, j->linked ? "qcow2" : s->format);
       if (pools && !g_ptr_array_find_with_equal_func (pools, s->d->pool, g_str_equal, NULL))
@@ -266,9 +284,8 @@ clone_one (struct job *j, const char *name, GError **err)
   xml = kiln_domxml_format (dx);
 
   if (j->print_xml) {
-    fputs (xml, stdout);
     rc = 0;
-    goto out;
+    goto made;
   }
 
   for (guint i = 0; i < new_files->len; i++) {
@@ -324,29 +341,18 @@ clone_one (struct job *j, const char *name, GError **err)
   }
   rc = 0;
 
-  if (j->json) {
-    json_builder_begin_object (j->json);
-    kiln_json_add_string (j->json, "name", name);
-    kiln_json_add_string (j->json, "uuid", uuid);
-    kiln_json_add_string (j->json, "original", j->original);
-    json_builder_set_member_name (j->json, "linked");
-    json_builder_add_boolean_value (j->json, j->linked);
-    json_builder_set_member_name (j->json, "disks");
-    json_builder_begin_array (j->json);
-    for (guint i = 0; i < new_files->len; i++)
-      json_builder_add_string_value (j->json, new_files->pdata[i]);
-    json_builder_end_array (j->json);
-    json_builder_set_member_name (j->json, "macs");
-    json_builder_begin_array (j->json);
-    for (guint i = 0; i < new_macs->len; i++)
-      json_builder_add_string_value (j->json, new_macs->pdata[i]);
-    json_builder_end_array (j->json);
-    json_builder_set_member_name (j->json, "microseconds");
-    json_builder_add_int_value (j->json, g_get_monotonic_time () - t0);
-    json_builder_end_object (j->json);
-  } else if (j->ctx->verbosity > 0) {
-    printf ("cloned %s as %s (%s, %.1f ms)\n", j->original, name,
-            j->linked ? "linked" : "full", (double) (g_get_monotonic_time () - t0) / 1000.0);
+made:
+  {
+    struct kiln_clone_made *m = g_new0 (struct kiln_clone_made, 1);
+
+    m->name = g_strdup (name);
+    m->uuid = g_strdup (uuid);
+    m->xml = g_steal_pointer (&xml);
+    m->linked = j->linked;
+    m->disks = g_steal_pointer (&new_files);
+    m->macs = g_steal_pointer (&new_macs);
+    m->usec = g_get_monotonic_time () - t0;
+    g_ptr_array_add (j->made, m);
   }
 
 out:
@@ -370,25 +376,35 @@ out:
   return rc;
 }
 
+GPtrArray *
+kiln_clone_dependents (const struct kiln_ctx *ctx, const char *name, GError **err)
+{
+  g_autoptr (kiln_domxml) dx = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  GPtrArray *deps = NULL;
+  virConnectPtr conn = kiln_virt_open (ctx, NULL, err);
+  virDomainPtr dom = NULL;
+
+  if (conn == NULL)
+    return NULL;
+  dom = kiln_virt_lookup (conn, name, err);
+  if (dom && (dx = kiln_domain_xml (dom, err)) != NULL &&
+      (files = kiln_domain_cloned_files (conn, dx, err)) != NULL)
+    deps = kiln_domain_dependents (conn, files, name, name, err);
+  if (dom)
+    virDomainFree (dom);
+  virConnectClose (conn);
+  return deps;
+}
+
 static int
 list_dependents (struct kiln_ctx *ctx, const char *name)
 {
   g_autoptr (GError) err = NULL;
-  g_autoptr (kiln_domxml) dx = NULL;
-  g_autoptr (GPtrArray) files = NULL, deps = NULL;
-  virConnectPtr conn = kiln_virt_open (ctx, NULL, &err);
-  virDomainPtr dom = NULL;
-  int rc = KILN_EXIT_FAILURE;
+  g_autoptr (GPtrArray) deps = kiln_clone_dependents (ctx, name, &err);
 
-  if (conn == NULL)
+  if (deps == NULL)
     return kiln_fail (err);
-  dom = kiln_virt_lookup (conn, name, &err);
-  if (dom == NULL || (dx = kiln_domain_xml (dom, &err)) == NULL ||
-      (files = kiln_domain_cloned_files (conn, dx, &err)) == NULL ||
-      (deps = kiln_domain_dependents (conn, files, name, name, &err)) == NULL) {
-    rc = kiln_fail (err);
-    goto out;
-  }
   if (ctx->json) {
     g_autoptr (JsonBuilder) b = json_builder_new ();
 
@@ -401,12 +417,7 @@ list_dependents (struct kiln_ctx *ctx, const char *name)
     for (guint i = 0; i < deps->len; i++)
       printf ("%s\n", (const char *) deps->pdata[i]);
   }
-  rc = KILN_EXIT_OK;
-out:
-  if (dom)
-    virDomainFree (dom);
-  virConnectClose (conn);
-  return rc;
+  return KILN_EXIT_OK;
 }
 
 /* The original's cloned disks, their files and formats. */
@@ -454,27 +465,163 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
 }
 
 int
+kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *spec,
+                    GPtrArray **made, GError **err)
+{
+  g_autoptr (kiln_domxml) odx = NULL;
+  g_autoptr (GPtrArray) odisks = NULL, names = NULL;
+  struct job j = { .ctx = ctx };
+  struct kiln_meta meta = { 0 };
+  virDomainPtr orig = NULL;
+  int rc = -1;
+
+  j.original = spec->original;
+  j.replace = spec->replace;
+  j.print_xml = spec->print_xml;
+  j.macs = spec->macs;
+  j.n_macs = spec->n_macs;
+  j.files = spec->files;
+  j.n_files = spec->n_files;
+  j.made = g_ptr_array_new_with_free_func (made_free);
+  *made = j.made;
+  j.src = g_ptr_array_new_with_free_func (src_disk_free);
+  j.conn = kiln_virt_open (ctx, NULL, err);
+  if (j.conn == NULL)
+    goto out;
+  orig = kiln_virt_lookup (j.conn, j.original, err);
+  if (orig == NULL || kiln_domain_require_shutoff (orig, "clone", err) == -1)
+    goto out;
+  j.orig_xml = virDomainGetXMLDesc (orig, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (j.orig_xml == NULL) {
+    kiln_virt_set_error (err, "cannot read the XML of '%s'", j.original);
+    goto out;
+  }
+  odx = kiln_domxml_parse (j.orig_xml, err);
+  if (odx == NULL)
+    goto out;
+  kiln_domxml_get_meta (odx, &meta);
+  /* virt-clone copies; a kiln template is made to be overlaid. */
+  j.linked = spec->mode == KILN_CLONE_LINKED ||
+             (meta.is_template && spec->mode != KILN_CLONE_FULL);
+  kiln_meta_clear (&meta);
+  odisks = kiln_domxml_disks (odx);
+  if (collect_sources (&j, odx, odisks, err) == -1)
+    goto out;
+  if (j.n_files > j.src->len) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%zu --file given, but '%s' has %u disk%s to clone",
+                 j.n_files, j.original, j.src->len, j.src->len == 1 ? "" : "s");
+    goto out;
+  }
+  j.nvram = kiln_domxml_nvram (odx);
+  j.used_macs = kiln_mac_used (j.conn, err);
+  if (j.used_macs == NULL)
+    goto out;
+
+  names = g_ptr_array_new_with_free_func (g_free);
+  if (spec->count <= 1) {
+    char *n = spec->name ? g_strdup (spec->name) : auto_name (&j);
+    if (n == NULL) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS, "no free name %s-clone-N", j.original);
+      goto out;
+    }
+    g_ptr_array_add (names, n);
+  } else {
+    g_autofree char *base = spec->name ? g_strdup (spec->name)
+                                       : g_strdup_printf ("%s-clone", j.original);
+    for (unsigned k = 1; k <= spec->count; k++)
+      g_ptr_array_add (names, g_strdup_printf ("%s-%u", base, k));
+  }
+  for (guint k = 0; k < names->len; k++)
+    if (strcmp (names->pdata[k], j.original) == 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                   "a clone cannot replace its original '%s'", j.original);
+      goto out;
+    }
+
+  for (guint k = 0; k < names->len; k++) {
+    if (clone_one (&j, names->pdata[k], err) == -1) {
+      if (j.made->len > 0)
+        g_prefix_error (err, "after %u clone%s made: ", j.made->len, j.made->len == 1 ? "" : "s");
+      goto out;
+    }
+  }
+  rc = 0;
+
+out:
+  if (orig)
+    virDomainFree (orig);
+  if (j.conn)
+    virConnectClose (j.conn);
+  if (j.used_macs)
+    g_hash_table_unref (j.used_macs);
+  g_ptr_array_unref (j.src);
+  free (j.orig_xml);
+  g_free (j.nvram);
+  return rc;
+}
+
+static void
+print_made (struct kiln_ctx *ctx, const struct kiln_clone_spec *spec, GPtrArray *made)
+{
+  if (spec->print_xml) {
+    for (guint i = 0; i < made->len; i++)
+      fputs (((struct kiln_clone_made *) made->pdata[i])->xml, stdout);
+  } else if (ctx->json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+
+    json_builder_begin_array (b);
+    for (guint i = 0; i < made->len; i++) {
+      const struct kiln_clone_made *m = made->pdata[i];
+
+      json_builder_begin_object (b);
+      kiln_json_add_string (b, "name", m->name);
+      kiln_json_add_string (b, "uuid", m->uuid);
+      kiln_json_add_string (b, "original", spec->original);
+      json_builder_set_member_name (b, "linked");
+      json_builder_add_boolean_value (b, m->linked);
+      json_builder_set_member_name (b, "disks");
+      json_builder_begin_array (b);
+      for (guint k = 0; k < m->disks->len; k++)
+        json_builder_add_string_value (b, m->disks->pdata[k]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "macs");
+      json_builder_begin_array (b);
+      for (guint k = 0; k < m->macs->len; k++)
+        json_builder_add_string_value (b, m->macs->pdata[k]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "microseconds");
+      json_builder_add_int_value (b, m->usec);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    kiln_json_print_builder (b);
+  } else if (ctx->verbosity > 0) {
+    for (guint i = 0; i < made->len; i++) {
+      const struct kiln_clone_made *m = made->pdata[i];
+      printf ("cloned %s as %s (%s, %.1f ms)\n", spec->original, m->name,
+              m->linked ? "linked" : "full", (double) m->usec / 1000.0);
+    }
+  }
+}
+
+int
 kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
 {
   g_autoptr (kiln_opts) p = kiln_opts_new (ctx, argc, argv);
   g_autoptr (GError) err = NULL;
-  g_autoptr (kiln_domxml) odx = NULL;
-  g_autoptr (GPtrArray) odisks = NULL, macs = NULL, files = NULL, names = NULL;
-  g_autoptr (JsonBuilder) json = NULL;
-  struct job j = { .ctx = ctx };
-  struct kiln_meta meta = { 0 };
-  const char *arg = NULL, *new_name = NULL;
+  g_autoptr (GPtrArray) macs = g_ptr_array_new (), files = g_ptr_array_new ();
+  g_autoptr (GPtrArray) made = NULL;
+  struct kiln_clone_spec spec = { 0 };
+  const char *arg = NULL;
   bool auto_clone = false, full = false, linked = false, list_deps = false;
   guint64 count = 0;
-  virDomainPtr orig = NULL;
-  int c, i, rc = KILN_EXIT_FAILURE, made = 0;
+  int c, i, rc;
 
-  macs = g_ptr_array_new ();
-  files = g_ptr_array_new ();
   while ((c = kiln_opts_next (p, &arg)) != 0) {
     switch (c) {
-    case OPT_ORIGINAL: j.original = arg; break;
-    case OPT_NAME: new_name = arg; break;
+    case OPT_ORIGINAL: spec.original = arg; break;
+    case OPT_NAME: spec.name = arg; break;
     case OPT_AUTO_CLONE: auto_clone = true; break;
     case OPT_FULL: full = true; break;
     case OPT_LINKED: linked = true; break;
@@ -488,24 +635,24 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
       g_ptr_array_add (macs, (gpointer) arg);
       break;
     case OPT_FILE: g_ptr_array_add (files, (gpointer) arg); break;
-    case OPT_REPLACE: j.replace = true; break;
-    case OPT_PRINT_XML: j.print_xml = true; break;
+    case OPT_REPLACE: spec.replace = true; break;
+    case OPT_PRINT_XML: spec.print_xml = true; break;
     case OPT_LIST_DEPENDENTS: list_deps = true; break;
     }
   }
   i = kiln_opts_operand_index (p);
   if (list_deps) {
-    if (argc - i == 1 && j.original == NULL)
-      j.original = argv[i];
-    else if (argc - i != 0 || j.original == NULL)
+    if (argc - i == 1 && spec.original == NULL)
+      spec.original = argv[i];
+    else if (argc - i != 0 || spec.original == NULL)
       return kiln_usage_error (ctx, "--list-dependents takes one template (--original NAME or operand)");
-    return list_dependents (ctx, j.original);
+    return list_dependents (ctx, spec.original);
   }
   if (argc - i != 0)
     return kiln_usage_error (ctx, "unexpected operand '%s' (use --original and --name)", argv[i]);
-  if (j.original == NULL)
+  if (spec.original == NULL)
     return kiln_usage_error (ctx, "--original NAME is required");
-  if ((new_name == NULL) == !auto_clone)
+  if ((spec.name == NULL) == !auto_clone)
     return kiln_usage_error (ctx, "give either --name NEW or --auto-clone");
   if (full && linked)
     return kiln_usage_error (ctx, "--full and --linked exclude each other");
@@ -514,94 +661,19 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
   for (guint k = 0; count > 1 && k < macs->len; k++)
     if (g_ascii_strcasecmp (macs->pdata[k], "RANDOM") != 0)
       return kiln_usage_error (ctx, "--mac MAC names one clone's NIC: not with --count");
-  if (new_name && (strchr (new_name, '/') || new_name[0] == '.' || new_name[0] == '\0'))
-    return kiln_usage_error (ctx, "--name %s: a domain name cannot contain '/' or start with '.'", new_name);
+  if (spec.name && (strchr (spec.name, '/') || spec.name[0] == '.' || spec.name[0] == '\0'))
+    return kiln_usage_error (ctx, "--name %s: a domain name cannot contain '/' or start with '.'", spec.name);
 
-  j.macs = macs;
-  j.files = files;
-  j.src = g_ptr_array_new_with_free_func (src_disk_free);
-  j.conn = kiln_virt_open (ctx, NULL, &err);
-  if (j.conn == NULL)
-    goto fail;
-  orig = kiln_virt_lookup (j.conn, j.original, &err);
-  if (orig == NULL || kiln_domain_require_shutoff (orig, "clone", &err) == -1)
-    goto fail;
-  j.orig_xml = virDomainGetXMLDesc (orig, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-  if (j.orig_xml == NULL) {
-    kiln_virt_set_error (&err, "cannot read the XML of '%s'", j.original);
-    goto fail;
-  }
-  odx = kiln_domxml_parse (j.orig_xml, &err);
-  if (odx == NULL)
-    goto fail;
-  kiln_domxml_get_meta (odx, &meta);
-  /* virt-clone copies; a kiln template is made to be overlaid. */
-  j.linked = linked || (meta.is_template && !full);
-  kiln_meta_clear (&meta);
-  odisks = kiln_domxml_disks (odx);
-  if (collect_sources (&j, odx, odisks, &err) == -1)
-    goto fail;
-  if (files->len > j.src->len) {
-    rc = kiln_usage_error (ctx, "%u --file given, but '%s' has %u disk%s to clone",
-                           files->len, j.original, j.src->len, j.src->len == 1 ? "" : "s");
-    goto out;
-  }
-  j.nvram = kiln_domxml_nvram (odx);
-  j.used_macs = kiln_mac_used (j.conn, &err);
-  if (j.used_macs == NULL)
-    goto fail;
-
-  names = g_ptr_array_new_with_free_func (g_free);
-  if (count <= 1) {
-    char *n = new_name ? g_strdup (new_name) : auto_name (&j);
-    if (n == NULL) {
-      g_set_error (&err, KILN_ERROR, KILN_ERROR_EXISTS, "no free name %s-clone-N", j.original);
-      goto fail;
-    }
-    g_ptr_array_add (names, n);
-  } else {
-    g_autofree char *base = new_name ? g_strdup (new_name) : g_strdup_printf ("%s-clone", j.original);
-    for (guint64 k = 1; k <= count; k++)
-      g_ptr_array_add (names, g_strdup_printf ("%s-%" G_GUINT64_FORMAT, base, k));
-  }
-  for (guint k = 0; k < names->len; k++)
-    if (strcmp (names->pdata[k], j.original) == 0) {
-      rc = kiln_usage_error (ctx, "a clone cannot replace its original '%s'", j.original);
-      goto out;
-    }
-
-  if (ctx->json && !j.print_xml) {
-    json = json_builder_new ();
-    j.json = json;
-    json_builder_begin_array (json);
-  }
-  for (guint k = 0; k < names->len; k++) {
-    if (clone_one (&j, names->pdata[k], &err) == -1) {
-      if (made > 0)
-        g_prefix_error (&err, "after %d clone%s made: ", made, made == 1 ? "" : "s");
-      goto fail;
-    }
-    made++;
-  }
-  if (json) {
-    json_builder_end_array (json);
-    kiln_json_print_builder (json);
-  }
-  rc = KILN_EXIT_OK;
-  goto out;
-
-fail:
-  rc = kiln_fail (err);
-out:
-  if (orig)
-    virDomainFree (orig);
-  if (j.conn)
-    virConnectClose (j.conn);
-  if (j.used_macs)
-    g_hash_table_unref (j.used_macs);
-  if (j.src)
-    g_ptr_array_unref (j.src);
-  free (j.orig_xml);
-  g_free (j.nvram);
-  return rc;
+  spec.count = (unsigned) count;
+  spec.mode = full ? KILN_CLONE_FULL : linked ? KILN_CLONE_LINKED : KILN_CLONE_DEFAULT;
+  spec.macs = (const char *const *) macs->pdata;
+  spec.n_macs = macs->len;
+  spec.files = (const char *const *) files->pdata;
+  spec.n_files = files->len;
+  rc = kiln_clone_domains (ctx, &spec, &made, &err);
+  /* The clones made before a failure are there: say so, then the error. */
+  print_made (ctx, &spec, made);
+  if (rc == -1)
+    return kiln_fail (err);
+  return KILN_EXIT_OK;
 }
