@@ -89,7 +89,7 @@ check-unit: all $(UNIT_BINS)
 TESTS ?= $(sort $(wildcard tests/integration/*.sh))
 check-integration: all
 	KILN=$(abspath $(O)/kiln) KILN_MANDIR=$(abspath $(O)/docs) \
-	  prove -f --ext .sh $(filter-out tests/integration/lib.sh,$(TESTS))
+	  prove -f --ext .sh $(filter-out tests/integration/lib.sh tests/integration/lib-%.sh,$(TESTS))
 
 demo: deps
 	@$(MAKE) --no-print-directory all

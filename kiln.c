@@ -10,6 +10,8 @@
 #include "opts.h"
 
 extern const struct kiln_option kiln_inspect_options[];
+extern const struct kiln_option kiln_register_options[];
+extern const struct kiln_option kiln_clone_options[];
 extern const struct kiln_option kiln_fetch_options[];
 extern const struct kiln_option kiln_list_options[];
 extern const struct kiln_option kiln_repo_options[];
@@ -19,6 +21,10 @@ extern const struct kiln_option kiln_build_options[];
 static const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
     kiln_inspect_options, NULL, NULL },
+  { "register", kiln_cmd_register, "Define a libvirt template domain for a disk image",
+    "[OPTIONS] DISK --name NAME", kiln_register_options, NULL, NULL },
+  { "clone", kiln_cmd_clone, "Clone a domain: linked (qcow2 overlay) or full",
+    "[OPTIONS] --original NAME (--name NEW | --auto-clone)", kiln_clone_options, NULL, NULL },
   { "fetch", kiln_cmd_fetch, "Download, verify and cache an image", "[OPTIONS] TEMPLATE|URL|PATH",
     kiln_fetch_options, NULL, NULL },
   { "list", kiln_cmd_list, "List the templates of the configured repositories", "[OPTIONS]",

@@ -1,7 +1,9 @@
-/* domain.c: placeholder for the libvirt side used by customize and
- * sysprep -d; the clone work replaces it. */
+/* domain.c: domains, their disks and the clones that depend on them. */
 #include <unistd.h>
+
 #include "domain.h"
+#include "qcow2.h"
+#include "virt.h"
 
 const char *
 kiln_default_uri (const struct kiln_ctx *ctx)
@@ -11,9 +13,233 @@ kiln_default_uri (const struct kiln_ctx *ctx)
   return geteuid () == 0 ? "qemu:///system" : "qemu:///session";
 }
 
+struct kiln_domxml *
+kiln_domain_xml (virDomainPtr dom, GError **err)
+{
+  g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE |
+                                                   VIR_DOMAIN_XML_SECURE);
+
+  if (xml == NULL) {
+    kiln_virt_set_error (err, "cannot read the XML of domain '%s'", virDomainGetName (dom));
+    return NULL;
+  }
+  return kiln_domxml_parse (xml, err);
+}
+
+int
+kiln_domain_require_shutoff (virDomainPtr dom, const char *what, GError **err)
+{
+  int state = 0, reason = 0;
+
+  if (virDomainGetState (dom, &state, &reason, 0) == -1) {
+    kiln_virt_set_error (err, "cannot get the state of domain '%s'", virDomainGetName (dom));
+    return -1;
+  }
+  if (state != VIR_DOMAIN_SHUTOFF) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "domain '%s' is %s: kiln can %s it only when it is shut off "
+                 "(virsh shutdown %s, then try again)", virDomainGetName (dom),
+                 state == VIR_DOMAIN_PAUSED ? "paused" : "running", what,
+                 virDomainGetName (dom));
+    return -1;
+  }
+  return 0;
+}
+
+char *
+kiln_domain_disk_file (virConnectPtr conn, const struct kiln_domxml_disk *d, GError **err)
+{
+  virStoragePoolPtr pool;
+  virStorageVolPtr vol;
+  char *path;
+
+  if (d->volume == NULL)
+    return g_strdup (d->path);
+  pool = virStoragePoolLookupByName (conn, d->pool ? d->pool : "");
+  if (pool == NULL) {
+    kiln_virt_set_error (err, "disk %s: storage pool '%s'", d->target ? d->target : "?", d->pool);
+    return NULL;
+  }
+  vol = virStorageVolLookupByName (pool, d->volume);
+  virStoragePoolFree (pool);
+  if (vol == NULL) {
+    kiln_virt_set_error (err, "disk %s: volume '%s' of pool '%s'",
+                         d->target ? d->target : "?", d->volume, d->pool);
+    return NULL;
+  }
+  path = virStorageVolGetPath (vol);
+  virStorageVolFree (vol);
+  if (path == NULL) {
+    kiln_virt_set_error (err, "disk %s: path of volume '%s'", d->target ? d->target : "?", d->volume);
+    return NULL;
+  }
+  {
+    char *g = g_strdup (path);
+    free (path);
+    return g;
+  }
+}
+
+GPtrArray *
+kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx, GError **err)
+{
+  g_autoptr (GPtrArray) disks = kiln_domxml_disks (dx);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < disks->len; i++) {
+    const struct kiln_domxml_disk *d = disks->pdata[i];
+    g_autofree char *f = NULL;
+
+    if (!kiln_domxml_disk_is_cloned (d))
+      continue;
+    f = kiln_domain_disk_file (conn, d, err);
+    if (f == NULL && d->volume)
+      return NULL;
+    if (f)
+      g_ptr_array_add (files, kiln_path_canonical (f));
+  }
+  return g_steal_pointer (&files);
+}
+
+static gint
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Does any disk of DX sit on one of FILES through its backing chain? */
+static bool
+depends_on (virConnectPtr conn, struct kiln_domxml *dx, GPtrArray *files, guint from)
+{
+  g_autoptr (GPtrArray) disks = kiln_domxml_disks (dx);
+
+  for (guint i = 0; i < disks->len; i++) {
+    const struct kiln_domxml_disk *d = disks->pdata[i];
+    g_autofree char *f = NULL;
+    g_autoptr (GPtrArray) chain = NULL;
+
+    /* A volume whose pool is gone cannot be followed; it is not evidence
+     * of a dependency either. */
+    f = kiln_domain_disk_file (conn, d, NULL);
+    if (f == NULL)
+      continue;
+    chain = kiln_image_chain (f, NULL);
+    for (guint j = from; chain && j < chain->len; j++) {
+      for (guint k = 0; k < files->len; k++)
+        if (strcmp (chain->pdata[j], files->pdata[k]) == 0)
+          return true;
+    }
+  }
+  return false;
+}
+
+static GPtrArray *
+scan (virConnectPtr conn, GPtrArray *files, guint from, const char *original,
+      const char *except, GError **err)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  virDomainPtr *doms = NULL;
+  int n = virConnectListAllDomains (conn, &doms, 0);
+
+  if (n < 0) {
+    kiln_virt_set_error (err, "cannot list domains");
+    return NULL;
+  }
+  for (int i = 0; i < n; i++) {
+    const char *name = virDomainGetName (doms[i]);
+    g_autoptr (kiln_domxml) dx = NULL;
+    struct kiln_meta m;
+    bool dep = false;
+
+    if (except && g_strcmp0 (name, except) == 0)
+      goto next;
+    dx = kiln_domain_xml (doms[i], NULL);
+    if (dx == NULL)
+      goto next;     /* undefined meanwhile */
+    if (original && kiln_domxml_get_meta (dx, &m) == 1) {
+      dep = m.linked && g_strcmp0 (m.original, original) == 0;
+      kiln_meta_clear (&m);
+    }
+    if (!dep && files && files->len > 0)
+      dep = depends_on (conn, dx, files, from);
+    if (dep)
+      g_ptr_array_add (names, g_strdup (name));
+  next:
+    virDomainFree (doms[i]);
+  }
+  free (doms);
+  g_ptr_array_sort (names, cmp_str);
+  return g_steal_pointer (&names);
+}
+
+GPtrArray *
+kiln_domain_dependents (virConnectPtr conn, GPtrArray *files, const char *original,
+                        const char *except, GError **err)
+{
+  return scan (conn, files, 1, original, except, err);
+}
+
+GPtrArray *
+kiln_domain_users (virConnectPtr conn, GPtrArray *files, const char *except, GError **err)
+{
+  return scan (conn, files, 0, NULL, except, err);
+}
+
+char *
+kiln_domain_name_list (GPtrArray *names)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < names->len && i < 10; i++)
+    g_string_append_printf (s, "%s%s", i ? ", " : "", (const char *) names->pdata[i]);
+  if (names->len > 10)
+    g_string_append_printf (s, " and %u more", names->len - 10);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
 char **
 kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name, GError **err)
 {
-  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "-d DOMAIN is not implemented yet");
-  return NULL;
+  virConnectPtr conn = kiln_virt_open (ctx, NULL, err);
+  virDomainPtr dom = NULL;
+  g_autoptr (kiln_domxml) dx = NULL;
+  g_autoptr (GPtrArray) files = NULL, deps = NULL;
+  char **out = NULL;
+
+  if (conn == NULL)
+    return NULL;
+  dom = kiln_virt_lookup (conn, name, err);
+  if (dom == NULL || kiln_domain_require_shutoff (dom, "edit", err) == -1)
+    goto out;
+  dx = kiln_domain_xml (dom, err);
+  if (dx == NULL)
+    goto out;
+  files = kiln_domain_cloned_files (conn, dx, err);
+  if (files == NULL)
+    goto out;
+  if (files->len == 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                 "domain '%s' has no writable disk to edit", name);
+    goto out;
+  }
+  deps = kiln_domain_dependents (conn, files, name, name, err);
+  if (deps == NULL)
+    goto out;
+  if (deps->len > 0) {
+    g_autofree char *list = kiln_domain_name_list (deps);
+    g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "domain '%s' is a template with %u linked clone%s (%s) whose disks "
+                 "are overlays on its disk: editing it would corrupt them; remove the "
+                 "clones first (virsh undefine, then delete their disks) or edit a "
+                 "full clone (kiln clone --full)", name, deps->len,
+                 deps->len == 1 ? "" : "s", list);
+    goto out;
+  }
+  g_ptr_array_add (files, NULL);
+  out = (char **) g_ptr_array_steal (files, NULL);
+out:
+  if (dom)
+    virDomainFree (dom);
+  virConnectClose (conn);
+  return out;
 }

@@ -1,8 +1,13 @@
-/* domain.h: what verbs other than register and clone need of libvirt. */
+/* domain.h: libvirt domains as kiln sees them: their disks, whether they
+ * run, and which linked clones depend on a template's disks.  customize
+ * and sysprep -d use kiln_domain_disks_for_edit; register and clone the
+ * rest. */
 #ifndef KILN_DOMAIN_H
 #define KILN_DOMAIN_H
 
+#include <libvirt/libvirt.h>
 #include "kiln.h"
+#include "domxml.h"
 
 /* The disk paths of domain NAME (on CTX's connection) for an offline edit
  * by customize or sysprep.  Refused (-1/NULL and an error saying what to
@@ -13,5 +18,37 @@ char **kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
 
 /* qemu:///system for root, qemu:///session otherwise, unless -c. */
 const char *kiln_default_uri (const struct kiln_ctx *ctx);
+
+/* The inactive, secure XML of DOM, parsed. */
+struct kiln_domxml *kiln_domain_xml (virDomainPtr dom, GError **err);
+
+/* Refuse (-1, KILN_ERROR_BUSY) unless DOM is shut off; WHAT says what the
+ * caller wanted to do ("clone", "edit"). */
+int kiln_domain_require_shutoff (virDomainPtr dom, const char *what, GError **err);
+
+/* The file of disk D: its source path, or a volume's path through the
+ * storage API.  NULL (no error) for network disks and empty drives. */
+char *kiln_domain_disk_file (virConnectPtr conn, const struct kiln_domxml_disk *d,
+                             GError **err);
+
+/* Canonical paths of the disks of DX that a clone copies or overlays. */
+GPtrArray *kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx,
+                                     GError **err);
+
+/* Names of the domains (other than EXCEPT) with a disk whose backing
+ * chain (below the disk itself) holds one of FILES (canonical paths), or
+ * whose kiln metadata records ORIGINAL (may be NULL) as the template of a
+ * linked clone.  Sorted; free with g_ptr_array_unref. */
+GPtrArray *kiln_domain_dependents (virConnectPtr conn, GPtrArray *files,
+                                   const char *original, const char *except,
+                                   GError **err);
+
+/* Names of the domains (other than EXCEPT) using one of FILES as a disk
+ * or below a disk in its backing chain. */
+GPtrArray *kiln_domain_users (virConnectPtr conn, GPtrArray *files, const char *except,
+                              GError **err);
+
+/* "a, b, c" (at most 10 names, then "and N more"). */
+char *kiln_domain_name_list (GPtrArray *names);
 
 #endif

@@ -87,6 +87,8 @@ void kiln_print_version (void);
 
 /* Verb entry points, one per builder/, sysprep/ and clone/ file. */
 int kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_list (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv);

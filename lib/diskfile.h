@@ -1,0 +1,28 @@
+/* diskfile.h: making disk files for register and clone: empty disks,
+ * qcow2 overlays (linked clones) and sparse full copies.  Each is made
+ * under a temporary name in the target's directory and renamed into
+ * place only when complete, never over an existing file unless asked. */
+#ifndef KILN_DISKFILE_H
+#define KILN_DISKFILE_H
+
+#include "kiln.h"
+
+/* A qcow2 overlay at PATH whose backing file is BACKING (absolute) of
+ * BACKING_FORMAT, through libguestfs' disk_create (no appliance). */
+int kiln_disk_create_overlay (const char *path, const char *backing,
+                              const char *backing_format, bool replace, GError **err);
+
+/* An empty disk of SIZE bytes and FORMAT (qcow2, raw) at PATH. */
+int kiln_disk_create_empty (const char *path, const char *format, gint64 size,
+                            GError **err);
+
+/* Copy SRC to DST keeping holes (SEEK_DATA/SEEK_HOLE), sharing blocks
+ * (FICLONE) where the filesystem can, else copy_file_range.  MODE is
+ * DST's permission bits. */
+int kiln_file_copy_sparse (const char *src, const char *dst, mode_t mode,
+                           bool replace, GError **err);
+
+/* "SIZE" as 10G, 512M, 1T, 4096K or a plain number of GiB; -1 if bad. */
+gint64 kiln_parse_size (const char *s);
+
+#endif

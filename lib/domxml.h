@@ -1,0 +1,112 @@
+/* domxml.h: libvirt domain XML, built and edited as a libxml2 tree and
+ * found through XPath, never pasted together as strings: what register
+ * defines and what clone rewrites (name, UUID, MACs, disks, NVRAM,
+ * graphics ports, kiln's <metadata>). */
+#ifndef KILN_DOMXML_H
+#define KILN_DOMXML_H
+
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include "kiln.h"
+
+#define KILN_XMLNS_TEMPLATE "https://kiln.example/xmlns/template/1"
+#define KILN_XMLNS_LIBOSINFO "http://libosinfo.org/xmlns/libvirt/domain/1.0"
+
+typedef struct kiln_domxml kiln_domxml;
+struct kiln_domxml {
+  xmlDocPtr doc;
+  xmlXPathContextPtr xp;    /* prefixes "kiln" and "libosinfo" registered */
+};
+
+struct kiln_domxml *kiln_domxml_parse (const char *xml, GError **err);
+void kiln_domxml_free (struct kiln_domxml *dx);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_domxml, kiln_domxml_free)
+
+/* The document, indented, without the XML declaration (as virsh dumpxml). */
+char *kiln_domxml_format (struct kiln_domxml *dx);
+
+/* The string value of XPATH (NULL when it selects nothing or ""). */
+char *kiln_domxml_get (struct kiln_domxml *dx, const char *xpath);
+/* The string values of the nodes XPATH selects. */
+GPtrArray *kiln_domxml_strings (struct kiln_domxml *dx, const char *xpath);
+/* The nodes XPATH selects (owned by the document). */
+GPtrArray *kiln_domxml_nodes (struct kiln_domxml *dx, const char *xpath);
+
+void kiln_domxml_set_name (struct kiln_domxml *dx, const char *name);
+void kiln_domxml_set_uuid (struct kiln_domxml *dx, const char *uuid);
+
+struct kiln_domxml_disk {
+  xmlNodePtr node;
+  char *type;        /* file, block, volume, network... */
+  char *device;      /* disk, cdrom, floppy, lun */
+  char *path;        /* source file= or dev= */
+  char *pool, *volume;
+  char *format;      /* driver type=, NULL if absent */
+  char *target;      /* vda */
+  bool readonly, shareable;
+};
+/* The <disk> elements, in document order. */
+GPtrArray *kiln_domxml_disks (struct kiln_domxml *dx);
+/* A disk a clone must copy or overlay: a writable, unshared disk or lun
+ * with a source (CD-ROMs, floppies, read-only and shareable disks are
+ * shared with the original, as virt-clone does). */
+bool kiln_domxml_disk_is_cloned (const struct kiln_domxml_disk *d);
+/* Point disk D at file PATH of FORMAT (type='file', <source file=>). */
+void kiln_domxml_disk_set_file (struct kiln_domxml_disk *d, const char *path, const char *format);
+
+/* Point disk D at volume VOLUME of POOL (type='volume') of FORMAT. */
+void kiln_domxml_disk_set_volume (struct kiln_domxml_disk *d, const char *pool,
+                                  const char *volume, const char *format);
+
+/* The <interface> elements; set_mac replaces (or adds) <mac address=>. */
+GPtrArray *kiln_domxml_interfaces (struct kiln_domxml *dx);
+void kiln_domxml_interface_set_mac (xmlNodePtr iface, const char *mac);
+
+/* Graphics listen ports back to automatic, as a clone must not take the
+ * original's fixed ports. */
+void kiln_domxml_reset_graphics (struct kiln_domxml *dx);
+
+/* <os><nvram> file (NULL if none), and setting it. */
+char *kiln_domxml_nvram (struct kiln_domxml *dx);
+void kiln_domxml_set_nvram (struct kiln_domxml *dx, const char *path);
+
+/* What kiln records in <metadata><kiln:template xmlns:kiln=...>. */
+struct kiln_meta {
+  bool is_template;   /* template="yes": register; clones say "no" */
+  char *original;     /* clones: the template's name */
+  bool linked;        /* clones: disks are overlays on the original's */
+  char *base;         /* the file at the bottom of the disk's backing chain */
+  char *base_digest;  /* "sha256:HEX" when the base is a digest-named cache file */
+  char *recipe;
+  char *created;      /* ISO 8601 UTC */
+};
+void kiln_meta_clear (struct kiln_meta *m);
+/* 1 and M filled when the domain has kiln metadata, 0 when not. */
+int kiln_domxml_get_meta (struct kiln_domxml *dx, struct kiln_meta *m);
+/* Replace kiln's metadata element (other <metadata> children stay). */
+void kiln_domxml_set_meta (struct kiln_domxml *dx, const struct kiln_meta *m);
+
+/* What register defines. */
+struct kiln_domxml_disk_spec {
+  const char *path;          /* absolute; or pool + volume */
+  const char *pool, *volume;
+  const char *format;        /* qcow2, raw */
+  const char *target;        /* vda */
+  const char *bus;           /* virtio, sata */
+};
+struct kiln_domxml_spec {
+  const char *type;          /* kvm, qemu (test for libvirt's test driver) */
+  const char *name, *uuid, *arch;
+  const char *osinfo_id;     /* libosinfo URI, NULL if unknown */
+  unsigned long long memory_mib;
+  unsigned int vcpus;
+  const struct kiln_domxml_disk_spec *disks;
+  size_t n_disks;
+  const char *network;       /* NULL: no NIC; "user"; else a network's name */
+  const char *nic_model;     /* virtio, e1000 */
+  const char *mac;
+  bool virtio_rng;
+};
+struct kiln_domxml *kiln_domxml_new_domain (const struct kiln_domxml_spec *spec);
+
+#endif

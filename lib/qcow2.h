@@ -1,0 +1,33 @@
+/* qcow2.h: what a disk image file says about itself in its first bytes:
+ * its format and the backing file a qcow2 overlay depends on.
+ *
+ * Finding which domains depend on a template disk means following the
+ * backing chain of every disk on the connection; libvirt does not report
+ * chains of inactive domains, and qemu-img (which libguestfs' disk_format
+ * and disk_has_backing_file spawn) costs a process per file.  The qcow2
+ * header (docs/interop/qcow2.txt in qemu) gives both in one read. */
+#ifndef KILN_QCOW2_H
+#define KILN_QCOW2_H
+
+#include "kiln.h"
+
+/* The format of image file PATH from its first bytes (kiln_image_format
+ * of lib/unpack.h: qcow2, vmdk, vhdx or raw).  NULL and ERR when PATH
+ * cannot be read. */
+char *kiln_image_file_format (const char *path, GError **err);
+
+/* The backing file of qcow2 PATH as an absolute path (a relative name is
+ * relative to PATH's directory), and its format when the header records
+ * it (*FORMAT may be NULL).  Returns 0 with *BACKING NULL when PATH has
+ * none or is not qcow2; -1 and ERR when PATH cannot be read or is corrupt. */
+int kiln_qcow2_backing (const char *path, char **backing, char **format, GError **err);
+
+/* PATH and the chain below it, PATH first, as canonical absolute paths
+ * (at most 64 levels: a loop is an error). */
+GPtrArray *kiln_image_chain (const char *path, GError **err);
+
+/* PATH made absolute and canonical (symlinks resolved) when it exists,
+ * else made absolute only. */
+char *kiln_path_canonical (const char *path);
+
+#endif

@@ -1,0 +1,91 @@
+/* virt.c: libvirt connection and error plumbing. */
+#include <stdarg.h>
+#include <libvirt/virterror.h>
+
+#include "virt.h"
+#include "domain.h"
+
+static void
+quiet_handler (void *opaque, virErrorPtr e)
+{
+  /* libvirt keeps the error for virGetLastError; kiln reports it. */
+}
+
+void
+kiln_virt_quiet (void)
+{
+  static gsize once;
+
+  if (g_once_init_enter (&once)) {
+    virSetErrorFunc (NULL, quiet_handler);
+    g_once_init_leave (&once, 1);
+  }
+}
+
+void
+kiln_virt_set_error (GError **err, const char *fmt, ...)
+{
+  virErrorPtr e = virGetLastError ();
+  g_autofree char *ctx = NULL;
+  int code = KILN_ERROR_LIBVIRT;
+  va_list ap;
+
+  va_start (ap, fmt);
+  ctx = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_NO_STORAGE_POOL ||
+            e->code == VIR_ERR_NO_STORAGE_VOL || e->code == VIR_ERR_NO_NETWORK))
+    code = KILN_ERROR_NOT_FOUND;
+  g_set_error (err, KILN_ERROR, code, "%s: %s", ctx,
+               e && e->message ? e->message : "unknown libvirt error");
+}
+
+virConnectPtr
+kiln_virt_open (const struct kiln_ctx *ctx, const char *uri, GError **err)
+{
+  virConnectPtr conn;
+
+  kiln_virt_quiet ();
+  if (uri == NULL)
+    uri = kiln_default_uri (ctx);
+  conn = virConnectOpen (uri);
+  if (conn == NULL)
+    kiln_virt_set_error (err, "cannot connect to %s (is libvirtd running? -c selects another URI)", uri);
+  return conn;
+}
+
+virDomainPtr
+kiln_virt_lookup (virConnectPtr conn, const char *name, GError **err)
+{
+  virDomainPtr dom = virDomainLookupByName (conn, name);
+
+  if (dom == NULL) {
+    /* Read the error before another call resets it. */
+    int code = virGetLastErrorCode ();
+    g_autofree char *u = code == VIR_ERR_NO_DOMAIN ? virConnectGetURI (conn) : NULL;
+
+    if (code == VIR_ERR_NO_DOMAIN)
+      g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "no domain named '%s' on %s (virsh -c %s list --all shows them)",
+                   name, u ? u : "?", u ? u : "?");
+    else
+      kiln_virt_set_error (err, "cannot look up domain '%s'", name);
+  }
+  return dom;
+}
+
+int
+kiln_virt_undefine (virDomainPtr dom, GError **err)
+{
+  unsigned int flags = VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                       VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                       VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
+
+  if (virDomainUndefineFlags (dom, flags) == 0)
+    return 0;
+  /* Drivers without NVRAM or checkpoints refuse the flags they lack. */
+  if (virDomainUndefine (dom) == 0)
+    return 0;
+  kiln_virt_set_error (err, "cannot undefine domain '%s'", virDomainGetName (dom));
+  return -1;
+}

@@ -1,0 +1,28 @@
+/* virt.h: the libvirt connection kiln uses, and libvirt's errors turned
+ * into GErrors (libvirt's own printing to stderr is silenced, so that the
+ * verb says what failed once). */
+#ifndef KILN_VIRT_H
+#define KILN_VIRT_H
+
+#include <libvirt/libvirt.h>
+#include "kiln.h"
+
+/* Open kiln_default_uri (CTX) (or URI when not NULL), read-write. */
+virConnectPtr kiln_virt_open (const struct kiln_ctx *ctx, const char *uri, GError **err);
+
+/* Silence libvirt's default error printing (idempotent); kiln_virt_open
+ * calls it, tests that use libvirt directly may too. */
+void kiln_virt_quiet (void);
+
+/* ERR = "CONTEXT: libvirt's last error message", code KILN_ERROR_LIBVIRT
+ * (KILN_ERROR_NOT_FOUND for missing domains, pools, volumes). */
+void kiln_virt_set_error (GError **err, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+/* Domain NAME on CONN, or NULL and ERR (KILN_ERROR_NOT_FOUND) naming the URI. */
+virDomainPtr kiln_virt_lookup (virConnectPtr conn, const char *name, GError **err);
+
+/* Undefine DOM with its NVRAM and metadata of snapshots, checkpoints and
+ * managed save (the flags the test driver lacks are dropped). */
+int kiln_virt_undefine (virDomainPtr dom, GError **err);
+
+#endif
