@@ -579,20 +579,7 @@ write_atomically (const char *path, const char *text, GError **err)
 
 /* ------------------------------------------------------------ register */
 
-/* TODO(lead): registering is the clone engineer's libvirt API, not merged
- * yet.  Wire it here: define each of R->networks when absent, define the
- * template domain for IMAGE (replacing the old one only now, with
- * --force), then make R->clones.  Until then a recipe that asks for any of
- * it fails here, and the caller removes the image and its manifest. */
-static int
-kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
-                     const char *image, bool force, GError **err)
-{
-  if (!r->template && r->clones == NULL && r->networks->len == 0)
-    return 0;
-  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "registering templates is not available yet");
-  return -1;
-}
+/* kiln_build_register (lib/buildreg.c): networks, template, clones. */
 
 /* ------------------------------------------------------------ the work */
 

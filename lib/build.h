@@ -46,4 +46,14 @@ void kiln_build_remove_temps (void);
 /* "sha256:HEX" of a file's bytes (OpenSSL EVP, read in blocks). */
 char *kiln_file_sha256 (const char *path, GError **err);
 
+struct kiln_recipe;
+
+/* The libvirt side of a recipe, after its image is complete: define and
+ * start the networks it names that are absent, define the template domain
+ * for IMAGE (an old one of that name is replaced only with FORCE, and
+ * never while linked clones depend on it), then make its linked clones.
+ * A recipe with none of these sections: nothing done. */
+int kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
+                         const char *image, bool force, GError **err);
+
 #endif

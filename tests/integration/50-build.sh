@@ -15,7 +15,7 @@ export KILN_ACCEL=tcg
 # Variables the example recipes use must come from the tests only.
 unset BASE OUTDIR ROOT_PASSWORD_FILE MEMORY PW
 
-plan 65
+plan 66
 
 W=$T/work
 mkdir -p "$W" "$T/out"
@@ -205,11 +205,18 @@ recipe "$W/bad-base.yaml" bad-base "$T/not-a-disk.img" "$T/fail/x.qcow2"
 nok_cmd "a base that is not a disk fails" "$KILN" build "$W/bad-base.yaml"
 is "$(ls -A "$T/fail")" "" "and leaves nothing in the output directory"
 
-recipe "$W/tpl.yaml" tpl "$T/base.qcow2" "$T/fail/tpl.qcow2" overlay qcow2 "template: {name: kiln-test-tpl}"
+# Registration fails (the template's network does not exist): the image
+# and its manifest go, and no domain is left defined.
+ensure_libvirtd
+tpl=kiln-test-tpl-$$
+recipe "$W/tpl.yaml" tpl "$T/base.qcow2" "$T/fail/tpl.qcow2" overlay qcow2 \
+    "template: {name: $tpl, os-variant: debian11, network: kiln-no-such-network}"
 "$KILN" build "$W/tpl.yaml" >/dev/null 2>"$T/tpl.err"
-is "$?" 1 "a recipe with a template fails while registering is not wired"
-like "$(cat "$T/tpl.err")" "registering templates is not available yet" "with the hook's message"
+is "$?" 1 "a recipe whose template cannot be registered fails"
+like "$(cat "$T/tpl.err")" "kiln-no-such-network" "the message names the missing network"
 is "$(ls -A "$T/fail")" "" "and its image and manifest are removed"
+virsh -c qemu:///system dominfo "$tpl" >/dev/null 2>&1
+ok "$([ $? -ne 0 ]; echo $?)" "and no domain named $tpl is defined"
 
 # --keep-going: the good recipe is built after the bad one fails.
 recipe "$W/good.yaml" good "$T/base.qcow2" "$T/fail/good.qcow2"
