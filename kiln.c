@@ -13,16 +13,25 @@
 #include "msg.h"
 #include "opts.h"
 #include "osinfo.h"
+#include "customize.h"
 
 #ifndef KILN_VERSION
 #define KILN_VERSION "0.1.0"
 #endif
 
 extern const struct kiln_option kiln_inspect_options[];
+extern const struct kiln_option kiln_customize_verb_options[];
+extern const struct kiln_option kiln_create_options[];
 
 const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
     kiln_inspect_options, NULL, NULL },
+  { "customize", kiln_cmd_customize, "Customize a disk image: passwords, packages, files, first boot",
+    "(-a DISK | -d DOMAIN) OPERATIONS... [-n]",
+    kiln_customize_verb_options, kiln_customize_options, "Customize operations (applied in order)" },
+  { "create", kiln_cmd_create, "Make an image from a template: overlay or copy, grow, customize, sysprep",
+    "SOURCE -o OUT [--format qcow2|raw] [--size SIZE] [--copy] [OPERATIONS...] [--sysprep[=OPS]]",
+    kiln_create_options, kiln_customize_options, "Customize operations (applied in order)" },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
