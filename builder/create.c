@@ -270,6 +270,10 @@ build (struct create *cr, const char *base, const char *base_format, GError **er
   if (make_output (cr, base, base_format, base_size, err) == -1)
     return -1;
 
+  /* Nothing to do inside the image: no appliance at all. */
+  if (cr->size <= base_size && kiln_customize_is_empty (cr->custom) && cr->sysprep == NULL)
+    return 0;
+
   gu->network = kiln_customize_needs_network (cr->custom);
   if (kiln_guest_add_disk (gu, tmp_path, cr->format, err) == -1 ||
       kiln_guest_launch (gu, err) == -1)
