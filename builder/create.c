@@ -214,14 +214,22 @@ make_output (struct create *cr, const char *base, const char *base_format,
       return -1;
     }
     guestfs_set_error_handler (g, NULL, NULL);
-    r = guestfs_disk_create (g, tmp_path, "qcow2", grow ? cr->size : -1,
+    /* With a backing file libguestfs takes the base's size; grown below. */
+    r = guestfs_disk_create (g, tmp_path, "qcow2", -1,
                              GUESTFS_DISK_CREATE_BACKINGFILE, base,
                              GUESTFS_DISK_CREATE_BACKINGFORMAT, base_format, -1);
     if (r == -1)
       g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST, "cannot create the overlay %s: %s",
                    cr->output, guestfs_last_error (g));
     guestfs_close (g);
-    return r;
+    if (r == -1 || !grow)
+      return r;
+  }
+  if (!cr->copy) {
+    g_autofree char *sz = g_strdup_printf ("%" G_GINT64_FORMAT, cr->size);
+    const char *resize[] = { "qemu-img", "resize", "-q", "-f", "qcow2", tmp_path, sz, NULL };
+
+    return run_argv (resize, err);
   }
   {
     /* qemu-img has no library; it is the one tool for a sparse convert. */
@@ -262,7 +270,7 @@ build (struct create *cr, const char *base, const char *base_format, GError **er
       return -1;
   }
   if (cr->size > 0 && cr->size < base_size) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                  "--size %" G_GINT64_FORMAT " is smaller than the image (%" G_GINT64_FORMAT
                  " bytes); kiln only grows", cr->size, base_size);
     return -1;

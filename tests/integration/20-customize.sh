@@ -161,7 +161,8 @@ like "$stat_out" '/var/lib/kiln-touched' "--touch"
 
 dpkg=$(sec dpkg)
 like "$dpkg" 'tree install ok installed' "tree installed from Debian's archive"
-unlike "$dpkg" 'cloud-init install ok installed' "cloud-init is no longer installed (dpkg status)"
+like "$dpkg" 'no packages found matching cloud-init|cloud-init [a-z]+ ok not-installed' \
+    "cloud-init is no longer installed (dpkg status)"
 is "$(sec exists | tr '\n' ' ')" "true false false " "/usr/bin/tree there, cloud-init and /etc/issue.net gone"
 is "$(sec motd)" $'kiln was here\nsecond line' "--write then --append-line"
 is "$(sec links | tr '\n' ' ')" "/etc/motd /etc/motd /usr/share/zoneinfo/Europe/Madrid " \
