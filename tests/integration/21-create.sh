@@ -87,7 +87,7 @@ a=$(sed -n '/^@a$/,/^@b$/p' <<<"$out")
 b=$(sed -n '/^@b$/,/^@end$/p' <<<"$out")
 size_mb=$(sed -n '2s/[^0-9]//gp' <<<"$a")
 ok $(( ${size_mb:-0} > 3700 ? 0 : 1 )) "the root filesystem was grown (${size_mb:-?} MiB)"
-like "$a" $'\ncreated\nyes' "the customize operations ran on the overlay"
+like "$a" $'\ncreated\n+yes' "the customize operations ran on the overlay"
 roothash=$(sed -n 's/^root:\([^:]*\):.*/\1/p' <<<"$b")
 crypt_ok Seed-pw-3 "$roothash"
 ok $? "the seed's root password is set (checked with crypt)"
