@@ -238,7 +238,6 @@ make_output (struct create *cr, const char *base, const char *base_format,
     g_autofree char *sz = g_strdup_printf ("%" G_GINT64_FORMAT, cr->size);
     const char *resize[] = { "qemu-img", "resize", "-q", "-f", cr->format, tmp_path, sz, NULL };
 
-    kiln_info ("Copying %s", base);
     if (run_argv (conv, err) == -1)
       return -1;
     if (grow && run_argv (resize, err) == -1)
