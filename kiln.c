@@ -8,6 +8,7 @@
 #include "kiln.h"
 #include "msg.h"
 #include "opts.h"
+#include "customize.h"
 
 extern const struct kiln_option kiln_inspect_options[];
 extern const struct kiln_option kiln_register_options[];
@@ -17,6 +18,8 @@ extern const struct kiln_option kiln_list_options[];
 extern const struct kiln_option kiln_repo_options[];
 extern const struct kiln_option kiln_cache_options[];
 extern const struct kiln_option kiln_build_options[];
+extern const struct kiln_option kiln_customize_verb_options[];
+extern const struct kiln_option kiln_create_options[];
 
 static const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
@@ -35,6 +38,12 @@ static const struct kiln_verb kiln_verbs[] = {
     kiln_repo_options, NULL, NULL },
   { "build", kiln_cmd_build, "Run recipes: fetch, customize, sysprep, register, clone",
     "[OPTIONS] RECIPE...", kiln_build_options, NULL, NULL },
+  { "customize", kiln_cmd_customize, "Customize a disk image: passwords, packages, files, first boot",
+    "(-a DISK | -d DOMAIN) OPERATIONS... [-n]",
+    kiln_customize_verb_options, kiln_customize_options, "Customize operations (applied in order)" },
+  { "create", kiln_cmd_create, "Make an image from a template: overlay or copy, grow, customize, sysprep",
+    "SOURCE -o OUT [--format qcow2|raw] [--size SIZE] [--copy] [OPERATIONS...] [--sysprep[=OPS]]",
+    kiln_create_options, kiln_customize_options, "Customize operations (applied in order)" },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -26,6 +26,9 @@ int kiln_customize_add_by_name (struct kiln_customize *c, const char *name,
                                 const char *arg, GError **err);
 
 bool kiln_customize_is_empty (const struct kiln_customize *c);
+/* Operation I (0-based, in order) as a line for --dry-run, logs and
+ * manifests: never holds a password.  NULL past the end. */
+char *kiln_customize_describe (const struct kiln_customize *c, guint i);
 /* True when an operation needs the appliance's network (package work). */
 bool kiln_customize_needs_network (const struct kiln_customize *c);
 

@@ -1,0 +1,35 @@
+/* packages.h: installing, removing and updating packages in a guest with
+ * its own package manager (from inspection), and running commands inside
+ * the appliance with their output kept for the error message. */
+#ifndef KILN_PACKAGES_H
+#define KILN_PACKAGES_H
+
+#include <guestfs.h>
+#include "kiln.h"
+
+enum kiln_pkg_op {
+  KILN_PKG_INSTALL,
+  KILN_PKG_UNINSTALL,
+  KILN_PKG_UPDATE,
+};
+
+/* The commands (each a NULL-terminated argv, run in order) that do OP
+ * on PKGS (NULL for KILN_PKG_UPDATE) with package manager PM ("apt",
+ * "dnf", "yum", "zypper", "apk", "pacman").  REFRESH: fetch the package
+ * lists first (apt, apk).  NULL and an error for an unknown manager. */
+GPtrArray *kiln_packages_commands (const char *pm, enum kiln_pkg_op op,
+                                   char *const *pkgs, bool refresh, GError **err);
+
+/* Is NAME acceptable as a package name (not an option, no blanks)? */
+bool kiln_package_name_ok (const char *name);
+
+/* Run ARGV inside the guest (chroot of the mounted root) with stdout and
+ * stderr together in *OUTPUT; *STATUS is its exit status.  -1 only when
+ * the command could not be run at all. */
+int kiln_guest_command (guestfs_h *g, char *const *argv, char **output,
+                        int *status, GError **err);
+
+/* The last N lines of TEXT (a pointer into it). */
+const char *kiln_text_tail (const char *text, int n);
+
+#endif

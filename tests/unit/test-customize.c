@@ -1,0 +1,250 @@
+/* test-customize.c: parsing of the customize operations (selectors,
+ * malformed arguments, order), password hashing checked with crypt_r,
+ * /etc/shadow editing and the package manager commands. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "tap.h"
+#include "customize.h"
+#include "packages.h"
+#include "password.h"
+
+static int
+add (struct kiln_customize *c, const char *name, const char *arg)
+{
+  GError *err = NULL;
+  int r = kiln_customize_add_by_name (c, name, arg, &err);
+
+  if (r == -1)
+    g_error_free (err);
+  return r;
+}
+
+static void
+test_rejects (void)
+{
+  g_autoptr (kiln_customize) c = kiln_customize_new ();
+  static const char *const bad[][3] = {
+    { "no-such-op", "x", "an unknown operation" },
+    { "root-password", "foo:bar", "an unknown selector" },
+    { "root-password", "password:", "an empty password:" },
+    { "root-password", "file:", "an empty file:" },
+    { "root-password", "file:/nonexistent/kiln-pw", "a missing file:" },
+    { "root-password", "secret", "a bare word" },
+    { "password", "alice", "--password without a selector" },
+    { "password", ":password:x", "--password without a user" },
+    { "password", "bad user:password:x", "--password with a bad user name" },
+    { "password-crypto", "md5", "--password-crypto md5" },
+    { "install", "-oAPT::x=y", "a package that is an option" },
+    { "install", "a b", "a package with a blank" },
+    { "install", ",,", "an empty package list" },
+    { "uninstall", "", "an empty --uninstall" },
+    { "write", "etc/motd:x", "a relative --write path" },
+    { "write", "nocolon", "--write without a colon" },
+    { "upload", "/etc/hostname:/root/../../etc/x", "--upload target with .." },
+    { "upload", "/nonexistent/kiln-file:/root/", "--upload of a missing file" },
+    { "upload", "/etc:/root/", "--upload of a directory" },
+    { "copy-in", "/etc/hostname", "--copy-in without a colon" },
+    { "mkdir", "srv", "a relative --mkdir" },
+    { "mkdir", "/srv/../..", "--mkdir with .." },
+    { "delete", "/", "--delete /" },
+    { "chmod", "0644", "--chmod without a file" },
+    { "chmod", "999:/etc/motd", "--chmod with a non-octal mode" },
+    { "chmod", "u+x:/etc/motd", "--chmod with a symbolic mode" },
+    { "link", "/etc/motd", "--link without a link name" },
+    { "link", "/etc/motd:rel", "--link to a relative name" },
+    { "append-line", ":x", "--append-line without a file" },
+    { "touch", "/a/../b", "--touch with .." },
+    { "hostname", "bad_name", "a host name with _" },
+    { "hostname", "-lead.example.com", "a host name label starting with -" },
+    { "timezone", "../../etc/shadow", "a time zone with .." },
+    { "timezone", "/Europe/Madrid", "an absolute time zone" },
+    { "ssh-inject", "root:string:", "--ssh-inject with an empty key" },
+    { "ssh-inject", "root:file:/nonexistent/key.pub", "--ssh-inject with a missing file" },
+    { "ssh-inject", "root:bogus:x", "--ssh-inject with an unknown form" },
+    { "run", "/nonexistent/script.sh", "--run with a missing script" },
+    { "run-command", "", "an empty --run-command" },
+    { "update", "x", "--update with an argument" },
+    { "firstboot-command", NULL, "--firstboot-command without an argument" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    is_int (add (c, bad[i][0], bad[i][1]), -1, "rejected: %s", bad[i][2]);
+  ok (kiln_customize_is_empty (c), "nothing rejected was added");
+}
+
+static void
+test_order_and_describe (void)
+{
+  g_autoptr (kiln_customize) c = kiln_customize_new ();
+  static const char *const ops[][3] = {
+    { "hostname", "web1.example.com", "--hostname web1.example.com" },
+    { "--root-password", "password:hunter2", "--root-password: root's password set" },
+    { "install", "nginx, curl", "--install nginx,curl" },
+    { "write", "/etc/motd:a:b", "--write /etc/motd:a:b" },
+    { "chmod", "600:/etc/motd", "--chmod 0600:/etc/motd" },
+    { "link", "/etc/motd:/a:/b", "--link /etc/motd:/a:/b" },
+    { "password", "alice:locked", "--password: alice's password locked" },
+    { "password-crypto", "sha512", NULL },
+    { "append-line", "/etc/x:", "--append-line /etc/x:" },
+    { "timezone", "Europe/Madrid", "--timezone Europe/Madrid" },
+    { "ssh-inject", "root:string:ssh-ed25519 AAAA k", "--ssh-inject root" },
+    { "update", NULL, "--update" },
+    { "run-command", "echo hi", "--run-command echo hi" },
+    { "password", "bob:random", "--password: bob's password set to a random password" },
+    { "root-password", "disabled", "--root-password: root's password disabled" },
+  };
+  guint n = 0;
+
+  ok (!kiln_customize_needs_network (c), "no operation: no network");
+  for (size_t i = 0; i < G_N_ELEMENTS (ops); i++)
+    is_int (add (c, ops[i][0], ops[i][1]), 0, "accepted: --%s", ops[i][0]);
+  for (size_t i = 0; i < G_N_ELEMENTS (ops); i++) {
+    g_autofree char *d = NULL;
+
+    if (ops[i][2] == NULL)
+      continue;                 /* a setting, not a step */
+    d = kiln_customize_describe (c, n++);
+    is_str (d, ops[i][2], "step %u is described in the order given", n);
+  }
+  ok (kiln_customize_describe (c, n) == NULL, "no step past the last");
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *d = kiln_customize_describe (c, i);
+
+    if (strstr (d, "hunter2"))
+      ok (0, "a description holds the password");
+  }
+  ok (1, "no description holds the password");
+  ok (kiln_customize_needs_network (c), "--install needs the network");
+}
+
+static void
+test_file_selector (void)
+{
+  char path[] = "/tmp/kiln-test-pw-XXXXXX";
+  int fd = mkstemp (path);
+  g_autoptr (GError) err = NULL;
+  struct kiln_password *p;
+
+  ok (fd >= 0, "temporary password file");
+  if (write (fd, "first line\r\nsecond\n", 19) != 19)
+    ok (0, "write");
+  close (fd);
+  chmod (path, 0600);
+  {
+    g_autofree char *sel = g_strdup_printf ("file:%s", path);
+
+    p = kiln_password_parse (sel, &err);
+    ok (p != NULL, "file: selector parsed");
+    is_str (p ? p->secret : NULL, "first line", "file: takes the first line, without CR/LF");
+    ok (p && !p->file_exposed, "a 0600 file is not flagged");
+    kiln_password_free (p);
+    chmod (path, 0644);
+    p = kiln_password_parse (sel, &err);
+    ok (p && p->file_exposed, "a 0644 file is flagged as readable by others");
+    kiln_password_free (p);
+  }
+  unlink (path);
+
+  p = kiln_password_parse ("password:a:b c", &err);
+  is_str (p ? p->secret : NULL, "a:b c", "password: keeps colons and blanks");
+  kiln_password_free (p);
+  p = kiln_password_parse ("random", &err);
+  ok (p && p->kind == KILN_PASSWORD_RANDOM, "random");
+  kiln_password_free (p);
+  p = kiln_password_parse ("disabled", &err);
+  ok (p && p->kind == KILN_PASSWORD_DISABLED, "disabled");
+  kiln_password_free (p);
+  p = kiln_password_parse ("locked", &err);
+  ok (p && p->kind == KILN_PASSWORD_LOCKED, "locked");
+  kiln_password_free (p);
+  p = kiln_password_parse ("foo:topsecret", &err);
+  ok (p == NULL && err && strstr (err->message, "topsecret") == NULL,
+      "an unknown selector's error does not echo what may be a password");
+}
+
+static void
+test_hashing (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autofree char *y = kiln_password_hash ("correct horse", KILN_CRYPTO_YESCRYPT, &err);
+  g_autofree char *y2 = kiln_password_hash ("correct horse", KILN_CRYPTO_YESCRYPT, &err);
+  g_autofree char *s = kiln_password_hash ("correct horse", KILN_CRYPTO_SHA512, &err);
+  g_autofree char *r = kiln_password_random (16, &err);
+
+  ok (y && g_str_has_prefix (y, "$y$"), "yescrypt hash starts with $y$");
+  ok (s && g_str_has_prefix (s, "$6$"), "sha512 hash starts with $6$");
+  ok (y && kiln_password_verify ("correct horse", y), "crypt_r verifies the yescrypt hash");
+  ok (s && kiln_password_verify ("correct horse", s), "crypt_r verifies the sha512 hash");
+  ok (y && !kiln_password_verify ("wrong horse", y), "a wrong password does not verify");
+  ok (y && y2 && strcmp (y, y2) != 0, "two hashes of one password differ (random salt)");
+  ok (r && strlen (r) == 16 && strspn (r, "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") == 16,
+      "random password: 16 unambiguous characters");
+
+  is_int (kiln_password_crypto_for ("debian", 12), KILN_CRYPTO_YESCRYPT, "debian 12: yescrypt");
+  is_int (kiln_password_crypto_for ("debian", 11), KILN_CRYPTO_YESCRYPT, "debian 11: yescrypt");
+  is_int (kiln_password_crypto_for ("debian", 10), KILN_CRYPTO_SHA512, "debian 10: sha512");
+  is_int (kiln_password_crypto_for ("ubuntu", 20), KILN_CRYPTO_YESCRYPT, "ubuntu 20.04: yescrypt");
+  is_int (kiln_password_crypto_for ("ubuntu", 18), KILN_CRYPTO_SHA512, "ubuntu 18.04: sha512");
+  is_int (kiln_password_crypto_for ("fedora", 30), KILN_CRYPTO_YESCRYPT, "fedora 30: yescrypt");
+  is_int (kiln_password_crypto_for ("rhel", 8), KILN_CRYPTO_SHA512, "rhel 8: sha512");
+  is_int (kiln_password_crypto_for ("rhel", 9), KILN_CRYPTO_YESCRYPT, "rhel 9: yescrypt");
+  is_int (kiln_password_crypto_for ("unknownos", 99), KILN_CRYPTO_SHA512, "unknown distro: sha512");
+}
+
+static void
+test_shadow (void)
+{
+  static const char shadow[] = "root:*:19000:0:99999:7:::\nrootx:!:1::::::\nalice:$6$x$y:19000::::::\n";
+  g_autoptr (GError) err = NULL;
+  g_autofree char *a = kiln_shadow_set (shadow, "root", "$y$new", false, &err);
+  g_autofree char *b = kiln_shadow_set (shadow, "alice", "", true, &err);
+  g_autofree char *b2 = b ? kiln_shadow_set (b, "alice", "", true, &err) : NULL;
+  g_autofree char *c = kiln_shadow_set (shadow, "bob", "x", false, &err);
+
+  is_str (a, "root:$y$new:19000:0:99999:7:::\nrootx:!:1::::::\nalice:$6$x$y:19000::::::\n",
+          "root's field replaced, rootx untouched, the rest kept");
+  is_str (b, "root:*:19000:0:99999:7:::\nrootx:!:1::::::\nalice:!$6$x$y:19000::::::\n",
+          "locked puts ! in front");
+  is_str (b2, b, "locking twice adds one !");
+  ok (c == NULL && err && err->code == KILN_ERROR_NOT_FOUND, "a user without a line is an error");
+}
+
+static void
+test_packages (void)
+{
+  g_autoptr (GError) err = NULL;
+  char *pkgs[] = { (char *) "nginx", (char *) "curl", NULL };
+  g_autoptr (GPtrArray) apt = kiln_packages_commands ("apt", KILN_PKG_INSTALL, pkgs, true, &err);
+  g_autoptr (GPtrArray) aptrm = kiln_packages_commands ("apt", KILN_PKG_UNINSTALL, pkgs, true, &err);
+  g_autoptr (GPtrArray) dnf = kiln_packages_commands ("dnf", KILN_PKG_UPDATE, NULL, true, &err);
+  g_autoptr (GPtrArray) bad = kiln_packages_commands ("portage", KILN_PKG_INSTALL, pkgs, true, &err);
+  g_autofree char *j0 = apt && apt->len == 2 ? g_strjoinv (" ", apt->pdata[0]) : NULL;
+  g_autofree char *j1 = apt && apt->len == 2 ? g_strjoinv (" ", apt->pdata[1]) : NULL;
+  g_autofree char *r0 = aptrm && aptrm->len == 1 ? g_strjoinv (" ", aptrm->pdata[0]) : NULL;
+  g_autofree char *d0 = dnf && dnf->len == 1 ? g_strjoinv (" ", dnf->pdata[0]) : NULL;
+
+  ok (j0 && g_str_has_prefix (j0, "/usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get -y")
+      && g_str_has_suffix (j0, " update"), "apt: lists refreshed first, non-interactive");
+  ok (j1 && g_str_has_suffix (j1, " install nginx curl"), "apt: then install, each package one word");
+  ok (r0 && g_str_has_suffix (r0, " remove --purge nginx curl"), "apt remove needs no refresh");
+  is_str (d0, "dnf -y upgrade", "dnf update");
+  ok (bad == NULL, "an unknown package manager is an error");
+  ok (kiln_package_name_ok ("libc6:amd64") && kiln_package_name_ok ("g++"), "names with : and + pass");
+  ok (!kiln_package_name_ok ("--force") && !kiln_package_name_ok ("a;b"), "options and ; fail");
+  is_str (kiln_text_tail ("a\nb\nc\nd\n", 2), "c\nd\n", "the tail of an output");
+  is_str (kiln_text_tail ("one", 5), "one", "a short output is whole");
+}
+
+int
+main (void)
+{
+  test_rejects ();
+  test_order_and_describe ();
+  test_file_selector ();
+  test_hashing ();
+  test_shadow ();
+  test_packages ();
+  return done_testing ();
+}
