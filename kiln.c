@@ -13,16 +13,21 @@
 #include "msg.h"
 #include "opts.h"
 #include "osinfo.h"
+#include "customize.h"
 
 #ifndef KILN_VERSION
 #define KILN_VERSION "0.1.0"
 #endif
 
 extern const struct kiln_option kiln_inspect_options[];
+extern const struct kiln_option kiln_sysprep_options[];
 
 const struct kiln_verb kiln_verbs[] = {
   { "inspect", kiln_cmd_inspect, "Show the operating system in a disk image", "[OPTIONS] DISK",
     kiln_inspect_options, NULL, NULL },
+  { "sysprep", kiln_cmd_sysprep, "Generalize an image so that it can be cloned",
+    "(-a DISK | -d DOMAIN) [--operations LIST] [-n] [CUSTOMIZE OPERATIONS]",
+    kiln_sysprep_options, kiln_customize_options, "Customize operations (in the customize slot)" },
   { NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

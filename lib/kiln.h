@@ -82,5 +82,6 @@ extern const struct kiln_verb kiln_verbs[];
 
 /* Verb entry points, one per builder/, sysprep/ and clone/ file. */
 int kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_sysprep (struct kiln_ctx *ctx, int argc, char **argv);
 
 #endif
