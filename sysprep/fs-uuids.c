@@ -111,8 +111,16 @@ kiln_sysprep_op_fs_uuids (struct kiln_sysprep_job *j, GError **err)
     return -1;
   for (guint i = 0; i < devs->len; i++) {
     const char *dev = devs->pdata[i];
+    g_autofree char *type = guestfs_vfs_type (j->g, dev);
     char *old = vfs_uuid (j, dev), *new;
 
+    /* tune2fs -U wants a freshly checked ext filesystem. */
+    if (type && g_str_has_prefix (type, "ext") &&
+        guestfs_e2fsck (j->g, dev, GUESTFS_E2FSCK_CORRECT, 1, -1) == -1) {
+      kiln_guest_set_error (j->gu, err, "%s: %s needs checking before its UUID changes", j->op, dev);
+      g_free (old);
+      return -1;
+    }
     if (guestfs_set_uuid_random (j->g, dev) == -1) {
       kiln_guest_set_error (j->gu, err, "%s: cannot give %s a new UUID", j->op, dev);
       g_free (old);

@@ -217,12 +217,31 @@ fixture_synthetic phony-debian "$T/phony.qcow2"
 fixture_synthetic phony-debian "$T/phony-orig.qcow2"
 ok_cmd "kiln sysprep --operations ssh-hostkeys on phony-debian" \
     "$KILN" sysprep -a "$T/phony.qcow2" --operations ssh-hostkeys
-guestfish --ro -a "$T/phony-orig.qcow2" -a "$T/phony.qcow2" >"$T/phony.out" 2>"$T/phony.err" <<'GF'
+# ... and every operation, the off-by-default ones too, on another copy.
+fixture_synthetic phony-debian "$T/phony-all.qcow2"
+ok_cmd "kiln sysprep --operations all on phony-debian" \
+    "$KILN" sysprep -a "$T/phony-all.qcow2" --operations all
+guestfish --ro -a "$T/phony-orig.qcow2" -a "$T/phony.qcow2" -a "$T/phony-all.qcow2" \
+    >"$T/phony.out" 2>"$T/phony.err" <<'GF'
 run
 mkmountpoint /a
 mkmountpoint /b
+mkmountpoint /c
 mount-ro /dev/sda1 /a
 mount-ro /dev/sdb1 /b
+mount-ro /dev/sdc1 /c
+echo ==c
+cat /c/etc/passwd
+echo ==c-group
+cat /c/etc/group
+echo ==c-fstab
+cat /c/etc/fstab
+echo ==c-uuid
+vfs-uuid /dev/sdc1
+echo ==c-flag
+exists /c/.unconfigured
+echo ==c-home
+exists /c/home/debian
 echo ==a
 checksums-out sha256 /a -
 find /a
@@ -231,10 +250,22 @@ checksums-out sha256 /b -
 find /b
 GF
 ok $? "read both phony images back in one session" || diag "$(cat "$T/phony.err")"
-awk '$0 == "==a" { on = 1; next } $0 == "==b" { on = 0 } on' "$T/phony.out" | sort >"$T/phony.a"
-awk '$0 == "==b" { on = 1; next } on' "$T/phony.out" | sort >"$T/phony.b"
+psection() { awk -v s="==$1" '$0 == s { on = 1; next } /^==/ { on = 0 } on' "$T/phony.out"; }
+psection a | sort >"$T/phony.a"
+psection b | sort >"$T/phony.b"
 changed=$(diff "$T/phony.a" "$T/phony.b" | grep '^[<>]' | sed 's/^\([<>]\) \([0-9a-f]*  \)\{0,1\}\.\{0,1\}/\1 /' | sort -u | tr '\n' ' ')
 is "$changed" "< /etc/ssh/ssh_host_ed25519_key < /etc/ssh/ssh_host_ed25519_key.pub < /etc/ssh/ssh_host_rsa_key < /etc/ssh/ssh_host_rsa_key.pub " \
     "only the four host keys are gone; nothing else changed"
+
+
+# --operations all: user-account, fs-uuids, flag-reconfiguration...
+unlike "$(psection c)" "debian" "user-account removed the user debian (uid 1000) from passwd"
+like "$(psection c)" "^root:x:0:0:" "... and kept root"
+unlike "$(psection c-group)" "debian" "... its private group and its memberships (adm, sudo)"
+is "$(psection c-home)" false "... and its home"
+uuid=$(psection c-uuid)
+isnt "$uuid" 5b1c0f2e-6b4a-4c1e-9d1a-000000000001 "fs-uuids gave the root filesystem a new UUID"
+is "$(psection c-fstab)" "UUID=$uuid / ext4 errors=remount-ro 0 1" "... and /etc/fstab names the new one"
+is "$(psection c-flag)" true "flag-reconfiguration created /.unconfigured"
 
 done_testing
