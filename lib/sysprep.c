@@ -4,6 +4,7 @@
  * sysprep/ only says which paths it touches. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include "msg.h"
@@ -182,14 +183,6 @@ kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *w
     kiln_debug ("%s: %s %s", j->op, action, what);
 }
 
-static void
-free_strv (char **v)
-{
-  for (char **p = v; p && *p; p++)
-    free (*p);
-  free (v);
-}
-
 bool
 kiln_sysprep_exists (struct kiln_sysprep_job *j, const char *path)
 {
@@ -197,32 +190,138 @@ kiln_sysprep_exists (struct kiln_sysprep_job *j, const char *path)
   return guestfs_exists (j->g, path) > 0 || guestfs_is_symlink (j->g, path) > 0;
 }
 
-/* PATH with its directory resolved inside the guest: the entry itself is
- * kept (a symlink is removed, not its target). */
-static char *
-resolve (struct kiln_sysprep_job *j, const char *path, GError **err)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  char *real = guestfs_realpath (j->g, dir);
-  char *r;
+/* ---- globbing over cached directory listings ----
+ *
+ * Each round trip to the appliance costs milliseconds (tens under TCG),
+ * and the operations name some 200 paths, most of which do not exist.  So
+ * patterns are expanded here, one path component at a time, over
+ * listings of the guest's directories (one readdir each, cached for the
+ * run): a pattern under a directory that its parent's listing lacks costs
+ * nothing.  Directories are listed only once their path is known to hold
+ * no symlink: a symlinked component (/var/run -> /run) is resolved with
+ * realpath, inside the guest, first. */
 
-  if (real == NULL) {
-    kiln_guest_set_error (j->gu, err, "%s: cannot resolve %s", j->op, dir);
+struct entry {
+  char *name;
+  char type;                    /* readdir's ftyp: 'd' directory, 'l' symlink, ... */
+};
+
+static void
+entry_free (gpointer p)
+{
+  struct entry *e = p;
+
+  g_free (e->name);
+  g_free (e);
+}
+
+static gint
+entry_cmp (gconstpointer a, gconstpointer b)
+{
+  const struct entry *x = *(struct entry *const *) a, *y = *(struct entry *const *) b;
+
+  return strcmp (x->name, y->name);
+}
+
+/* The entries of DIR (a resolved directory), sorted; empty when it cannot
+ * be read. */
+static GPtrArray *
+list_dir (struct kiln_sysprep_job *j, const char *dir)
+{
+  GPtrArray *l = g_hash_table_lookup (j->listings, dir);
+  struct guestfs_dirent_list *d;
+
+  if (l)
+    return l;
+  l = g_ptr_array_new_with_free_func (entry_free);
+  d = guestfs_readdir (j->g, dir);
+  for (uint32_t i = 0; d && i < d->len; i++) {
+    struct entry *e;
+
+    if (strcmp (d->val[i].name, ".") == 0 || strcmp (d->val[i].name, "..") == 0)
+      continue;
+    e = g_new0 (struct entry, 1);
+    e->name = g_strdup (d->val[i].name);
+    e->type = d->val[i].ftyp;
+    g_ptr_array_add (l, e);
+  }
+  if (d)
+    guestfs_free_dirent_list (d);
+  g_ptr_array_sort (l, entry_cmp);
+  g_hash_table_insert (j->listings, g_strdup (dir), l);
+  return l;
+}
+
+static char *
+join (const char *dir, const char *name)
+{
+  return g_strconcat (strcmp (dir, "/") == 0 ? "" : dir, "/", name, NULL);
+}
+
+/* Add to OUT the paths under DIR (resolved) matching COMPS.  The last
+ * component is not resolved: a matching symlink is itself the match. */
+static int
+expand (struct kiln_sysprep_job *j, const char *dir, char **comps, bool literal,
+        GPtrArray *out, GError **err)
+{
+  GPtrArray *l;
+  bool wild = !literal && strpbrk (comps[0], "*?[") != NULL;
+
+  if (is_gone (j->gone, dir))
+    return 0;
+  l = list_dir (j, dir);
+  for (guint i = 0; i < l->len; i++) {
+    const struct entry *e = l->pdata[i];
+    g_autofree char *path = NULL;
+
+    if (wild ? fnmatch (comps[0], e->name, FNM_PERIOD) != 0 : strcmp (comps[0], e->name) != 0)
+      continue;
+    path = join (dir, e->name);
+    if (comps[1] == NULL) {
+      g_ptr_array_add (out, g_steal_pointer (&path));
+    } else if (e->type == 'd') {
+      if (expand (j, path, comps + 1, literal, out, err) == -1)
+        return -1;
+    } else if (e->type == 'l') {
+      char *real = guestfs_realpath (j->g, path);
+      int r;
+
+      if (real == NULL)
+        continue;               /* dangling: nothing under it */
+      r = expand (j, real, comps + 1, literal, out, err);
+      free (real);
+      if (r == -1)
+        return -1;
+    }
+  }
+  return 0;
+}
+
+/* The guest paths matching PATTERN (absolute), with their directories
+ * resolved. */
+static GPtrArray *
+match (struct kiln_sysprep_job *j, const char *pattern, bool literal, GError **err)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) parts = g_strsplit (pattern, "/", -1);
+  g_autoptr (GPtrArray) comps = g_ptr_array_new ();
+
+  for (char **p = parts; *p; p++)
+    if (**p && strcmp (*p, ".") != 0)
+      g_ptr_array_add (comps, *p);
+  g_ptr_array_add (comps, NULL);
+  if (pattern[0] != '/' || comps->len < 2) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: bad path pattern '%s'", j->op, pattern);
     return NULL;
   }
-  r = g_build_filename (real, base, NULL);
-  free (real);
-  return r;
+  if (expand (j, "/", (char **) comps->pdata, literal, out, err) == -1)
+    return NULL;
+  return g_steal_pointer (&out);
 }
 
 static int
-remove_resolved (struct kiln_sysprep_job *j, const char *path, GError **err)
+remove_resolved (struct kiln_sysprep_job *j, const char *real, GError **err)
 {
-  g_autofree char *real = resolve (j, path, err);
-
-  if (real == NULL)
-    return -1;
   if (is_gone (j->gone, real))
     return 0;
   kiln_sysprep_note (j, "remove", real);
@@ -234,63 +333,63 @@ remove_resolved (struct kiln_sysprep_job *j, const char *path, GError **err)
   return 0;
 }
 
+static int
+remove_matches (struct kiln_sysprep_job *j, const char *pattern, bool literal, GError **err)
+{
+  g_autoptr (GPtrArray) m = match (j, pattern, literal, err);
+
+  if (m == NULL)
+    return -1;
+  for (guint i = 0; i < m->len; i++)
+    if (remove_resolved (j, m->pdata[i], err) == -1)
+      return -1;
+  return 0;
+}
+
 int
 kiln_sysprep_remove_globs (struct kiln_sysprep_job *j, const char *const *patterns,
                            GError **err)
 {
-  for (const char *const *pat = patterns; *pat; pat++) {
-    char **m = guestfs_glob_expand_opts (j->g, *pat,
-                                         GUESTFS_GLOB_EXPAND_OPTS_DIRECTORYSLASH, 0, -1);
-    int r = 0;
-
-    if (m == NULL) {
-      kiln_guest_set_error (j->gu, err, "%s: cannot expand %s", j->op, *pat);
+  for (const char *const *pat = patterns; *pat; pat++)
+    if (remove_matches (j, *pat, false, err) == -1)
       return -1;
-    }
-    for (char **p = m; *p && r == 0; p++)
-      r = remove_resolved (j, *p, err);
-    free_strv (m);
-    if (r == -1)
-      return -1;
-  }
   return 0;
 }
 
 int
 kiln_sysprep_remove (struct kiln_sysprep_job *j, const char *path, GError **err)
 {
-  if (!kiln_sysprep_exists (j, path))
-    return 0;
-  return remove_resolved (j, path, err);
+  return remove_matches (j, path, true, err);
 }
 
 int
 kiln_sysprep_empty_dir (struct kiln_sysprep_job *j, const char *dir, GError **err)
 {
-  char *real, **names;
-  int r = 0;
+  g_autoptr (GPtrArray) dirs = match (j, dir, true, err);
 
-  if (guestfs_is_dir (j->g, dir) <= 0)
-    return 0;
-  real = guestfs_realpath (j->g, dir);
-  if (real == NULL) {
-    kiln_guest_set_error (j->gu, err, "%s: cannot resolve %s", j->op, dir);
+  if (dirs == NULL)
     return -1;
-  }
-  names = guestfs_ls (j->g, real);
-  if (names == NULL) {
-    kiln_guest_set_error (j->gu, err, "%s: cannot list %s", j->op, real);
+  for (guint i = 0; i < dirs->len; i++) {
+    char *real = guestfs_realpath (j->g, dirs->pdata[i]);
+    GPtrArray *l;
+    int r = 0;
+
+    if (real == NULL || guestfs_is_dir (j->g, real) <= 0) {
+      free (real);
+      continue;
+    }
+    /* Every entry, dotfiles too (a glob would skip them). */
+    l = list_dir (j, real);
+    for (guint k = 0; k < l->len && r == 0; k++) {
+      g_autofree char *p = join (real, ((struct entry *) l->pdata[k])->name);
+
+      r = remove_resolved (j, p, err);
+    }
     free (real);
-    return -1;
+    if (r == -1)
+      return -1;
   }
-  for (char **n = names; *n && r == 0; n++) {
-    g_autofree char *p = g_build_filename (real, *n, NULL);
-
-    r = remove_resolved (j, p, err);
-  }
-  free_strv (names);
-  free (real);
-  return r;
+  return 0;
 }
 
 int
@@ -418,6 +517,8 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
     return -1;
   }
   j.gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  j.listings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_ptr_array_unref);
   for (size_t p = 0; p < G_N_ELEMENTS (phases) && r == 0; p++) {
     for (size_t i = 0; kiln_sysprep_ops[i].name && r == 0; i++) {
       const struct kiln_sysprep_op *op = &kiln_sysprep_ops[i];
@@ -428,11 +529,16 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
       j.op = op->name;
       j.changes = 0;
       r = op->run (&j, err);
+      /* Customize operations change the guest in ways the cached
+       * listings cannot follow. */
+      if (op->phase == KILN_SYSPREP_CUSTOMIZE)
+        g_hash_table_remove_all (j.listings);
       if (r == 0 && !dry_run && j.changes > 0)
         kiln_info ("sysprep %s: %u change%s (%.1f s)", op->name, j.changes,
                    j.changes == 1 ? "" : "s", kiln_elapsed () - t0);
     }
   }
   g_hash_table_unref (j.gone);
+  g_hash_table_unref (j.listings);
   return r;
 }

@@ -58,6 +58,7 @@ struct kiln_sysprep_job {
   /* Paths removed so far (in a dry run: that would be), so that two
    * operations never both list or remove one file. */
   GHashTable *gone;
+  GHashTable *listings;         /* guest directory -> its entries, cached */
 };
 
 typedef int (*kiln_sysprep_fn) (struct kiln_sysprep_job *j, GError **err);
