@@ -531,7 +531,7 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
       r = op->run (&j, err);
       /* Customize operations change the guest in ways the cached
        * listings cannot follow. */
-      if (op->phase == KILN_SYSPREP_CUSTOMIZE)
+      if (op->phase == KILN_SYSPREP_CUSTOMIZE && custom && !kiln_customize_is_empty (custom))
         g_hash_table_remove_all (j.listings);
       if (r == 0 && !dry_run && j.changes > 0)
         kiln_info ("sysprep %s: %u change%s (%.1f s)", op->name, j.changes,
