@@ -96,5 +96,6 @@ int kiln_cmd_repo (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_customize (struct kiln_ctx *ctx, int argc, char **argv);
 int kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv);
+int kiln_cmd_sysprep (struct kiln_ctx *ctx, int argc, char **argv);
 
 #endif

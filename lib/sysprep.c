@@ -1,39 +1,544 @@
-/* sysprep.c: placeholder until the sysprep operations land. */
+/* sysprep.c: selecting sysprep operations (virt-sysprep's --operations
+ * grammar), running them in their fixed order on one launched guest, and
+ * the file helpers every operation uses, so that each operation in
+ * sysprep/ only says which paths it touches. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <fnmatch.h>
+#include <string.h>
+
+#include "msg.h"
 #include "sysprep.h"
 
 struct kiln_sysprep_sel {
-  int unused;
+  bool *on;                     /* indexed like kiln_sysprep_ops */
+  bool explicit;                /* an --operations/--enable replaced the defaults */
 };
+
+size_t
+kiln_sysprep_n_ops (void)
+{
+  size_t n = 0;
+
+  while (kiln_sysprep_ops[n].name)
+    n++;
+  return n;
+}
+
+static int
+op_index (const char *name)
+{
+  for (size_t i = 0; kiln_sysprep_ops[i].name; i++)
+    if (strcmp (kiln_sysprep_ops[i].name, name) == 0)
+      return (int) i;
+  return -1;
+}
 
 struct kiln_sysprep_sel *
 kiln_sysprep_sel_new (void)
 {
-  return g_new0 (struct kiln_sysprep_sel, 1);
+  struct kiln_sysprep_sel *s = g_new0 (struct kiln_sysprep_sel, 1);
+  size_t n = kiln_sysprep_n_ops ();
+
+  s->on = g_new0 (bool, n);
+  for (size_t i = 0; i < n; i++)
+    s->on[i] = kiln_sysprep_ops[i].default_on;
+  return s;
 }
 
 void
 kiln_sysprep_sel_free (struct kiln_sysprep_sel *s)
 {
+  if (s == NULL)
+    return;
+  g_free (s->on);
   g_free (s);
+}
+
+/* Apply LIST to a copy of the selection and commit it only when every
+ * item is valid, so a bad --operations leaves the selection as it was. */
+static int
+apply_list (struct kiln_sysprep_sel *s, const char *list, bool allow_groups,
+            const char *option, GError **err)
+{
+  size_t n = kiln_sysprep_n_ops ();
+  g_autofree bool *on = g_new0 (bool, n);
+  g_auto (GStrv) items = g_strsplit (list ? list : "", ",", -1);
+  g_autoptr (GPtrArray) unknown = g_ptr_array_new ();
+
+  if (s->explicit)
+    memcpy (on, s->on, n * sizeof *on);
+  if (items[0] == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s: empty list of operations", option);
+    return -1;
+  }
+  for (char **it = items; *it; it++) {
+    char *name = g_strstrip (*it);
+    bool remove = false;
+    int k;
+
+    if (*name == '\0') {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                   "%s '%s': empty operation name", option, list);
+      return -1;
+    }
+    if (allow_groups && name[0] == '-') {
+      remove = true;
+      name++;
+    }
+    if (allow_groups && (strcmp (name, "defaults") == 0 || strcmp (name, "all") == 0)) {
+      bool all = strcmp (name, "all") == 0;
+
+      for (size_t i = 0; i < n; i++)
+        if (all || kiln_sysprep_ops[i].default_on)
+          on[i] = !remove;
+      continue;
+    }
+    k = op_index (name);
+    if (k < 0) {
+      g_ptr_array_add (unknown, name);
+      continue;
+    }
+    on[k] = !remove;
+  }
+  if (unknown->len > 0) {
+    g_autoptr (GString) names = g_string_new (NULL);
+
+    for (guint i = 0; i < unknown->len; i++)
+      g_string_append_printf (names, "%s'%s'", i ? ", " : "", (char *) unknown->pdata[i]);
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s: unknown operation%s %s (kiln sysprep --list-operations lists them)",
+                 option, unknown->len > 1 ? "s" : "", names->str);
+    return -1;
+  }
+  memcpy (s->on, on, n * sizeof *on);
+  s->explicit = true;
+  return 0;
 }
 
 int
 kiln_sysprep_sel_operations (struct kiln_sysprep_sel *s, const char *list, GError **err)
 {
-  g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "sysprep is not implemented yet");
-  return -1;
+  return apply_list (s, list, true, "--operations", err);
 }
 
 int
 kiln_sysprep_sel_enable (struct kiln_sysprep_sel *s, const char *list, GError **err)
 {
-  return kiln_sysprep_sel_operations (s, list, err);
+  return apply_list (s, list, false, "--enable", err);
+}
+
+bool
+kiln_sysprep_sel_has (const struct kiln_sysprep_sel *s, const char *name)
+{
+  int k = op_index (name);
+
+  return k >= 0 && s->on[k];
+}
+
+static const enum kiln_sysprep_phase phases[] = {
+  KILN_SYSPREP_FILES, KILN_SYSPREP_CUSTOMIZE, KILN_SYSPREP_IDENTITY, KILN_SYSPREP_DISK,
+};
+
+char *
+kiln_sysprep_sel_to_string (const struct kiln_sysprep_sel *s)
+{
+  GString *out = g_string_new (NULL);
+
+  for (size_t p = 0; p < G_N_ELEMENTS (phases); p++)
+    for (size_t i = 0; kiln_sysprep_ops[i].name; i++)
+      if (s->on[i] && kiln_sysprep_ops[i].phase == phases[p])
+        g_string_append_printf (out, "%s%s", out->len ? "," : "", kiln_sysprep_ops[i].name);
+  return g_string_free (out, FALSE);
+}
+
+/* ---- running ---- */
+
+/* Is PATH, or a directory above it, removed already in this run? */
+static bool
+is_gone (GHashTable *gone, const char *path)
+{
+  g_autofree char *p = g_strdup (path);
+
+  for (;;) {
+    char *slash;
+
+    if (g_hash_table_contains (gone, p))
+      return true;
+    slash = strrchr (p, '/');
+    if (slash == NULL || slash == p)
+      return false;
+    *slash = '\0';
+  }
+}
+
+void
+kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *what)
+{
+  j->changes++;
+  if (j->dry_run)
+    printf ("%s: %s %s\n", j->op, action, what);
+  else
+    kiln_debug ("%s: %s %s", j->op, action, what);
+}
+
+bool
+kiln_sysprep_exists (struct kiln_sysprep_job *j, const char *path)
+{
+  /* exists follows symlinks; is_symlink catches the dangling ones. */
+  return guestfs_exists (j->g, path) > 0 || guestfs_is_symlink (j->g, path) > 0;
+}
+
+/* ---- globbing over cached directory listings ----
+ *
+ * Each round trip to the appliance costs milliseconds (tens under TCG),
+ * and the operations name some 200 paths, most of which do not exist.  So
+ * patterns are expanded here, one path component at a time, over
+ * listings of the guest's directories (one readdir each, cached for the
+ * run): a pattern under a directory that its parent's listing lacks costs
+ * nothing.  Directories are listed only once their path is known to hold
+ * no symlink: a symlinked component (/var/run -> /run) is resolved with
+ * realpath, inside the guest, first. */
+
+struct entry {
+  char *name;
+  char type;                    /* readdir's ftyp: 'd' directory, 'l' symlink, ... */
+};
+
+static void
+entry_free (gpointer p)
+{
+  struct entry *e = p;
+
+  g_free (e->name);
+  g_free (e);
+}
+
+static gint
+entry_cmp (gconstpointer a, gconstpointer b)
+{
+  const struct entry *x = *(struct entry *const *) a, *y = *(struct entry *const *) b;
+
+  return strcmp (x->name, y->name);
+}
+
+/* The entries of DIR (a resolved directory), sorted; empty when it cannot
+ * be read. */
+static GPtrArray *
+list_dir (struct kiln_sysprep_job *j, const char *dir)
+{
+  GPtrArray *l = g_hash_table_lookup (j->listings, dir);
+  struct guestfs_dirent_list *d;
+
+  if (l)
+    return l;
+  l = g_ptr_array_new_with_free_func (entry_free);
+  d = guestfs_readdir (j->g, dir);
+  for (uint32_t i = 0; d && i < d->len; i++) {
+    struct entry *e;
+
+    if (strcmp (d->val[i].name, ".") == 0 || strcmp (d->val[i].name, "..") == 0)
+      continue;
+    e = g_new0 (struct entry, 1);
+    e->name = g_strdup (d->val[i].name);
+    e->type = d->val[i].ftyp;
+    g_ptr_array_add (l, e);
+  }
+  if (d)
+    guestfs_free_dirent_list (d);
+  g_ptr_array_sort (l, entry_cmp);
+  g_hash_table_insert (j->listings, g_strdup (dir), l);
+  return l;
+}
+
+static char *
+join (const char *dir, const char *name)
+{
+  return g_strconcat (strcmp (dir, "/") == 0 ? "" : dir, "/", name, NULL);
+}
+
+/* Add to OUT the paths under DIR (resolved) matching COMPS.  The last
+ * component is not resolved: a matching symlink is itself the match. */
+static int
+expand (struct kiln_sysprep_job *j, const char *dir, char **comps, bool literal,
+        GPtrArray *out, GError **err)
+{
+  GPtrArray *l;
+  bool wild = !literal && strpbrk (comps[0], "*?[") != NULL;
+
+  if (is_gone (j->gone, dir))
+    return 0;
+  l = list_dir (j, dir);
+  for (guint i = 0; i < l->len; i++) {
+    const struct entry *e = l->pdata[i];
+    g_autofree char *path = NULL;
+
+    if (wild ? fnmatch (comps[0], e->name, FNM_PERIOD) != 0 : strcmp (comps[0], e->name) != 0)
+      continue;
+    path = join (dir, e->name);
+    if (comps[1] == NULL) {
+      g_ptr_array_add (out, g_steal_pointer (&path));
+    } else if (e->type == 'd') {
+      if (expand (j, path, comps + 1, literal, out, err) == -1)
+        return -1;
+    } else if (e->type == 'l') {
+      char *real = guestfs_realpath (j->g, path);
+      int r;
+
+      if (real == NULL)
+        continue;               /* dangling: nothing under it */
+      r = expand (j, real, comps + 1, literal, out, err);
+      free (real);
+      if (r == -1)
+        return -1;
+    }
+  }
+  return 0;
+}
+
+/* The guest paths matching PATTERN (absolute), with their directories
+ * resolved. */
+static GPtrArray *
+match (struct kiln_sysprep_job *j, const char *pattern, bool literal, GError **err)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) parts = g_strsplit (pattern, "/", -1);
+  g_autoptr (GPtrArray) comps = g_ptr_array_new ();
+
+  for (char **p = parts; *p; p++)
+    if (**p && strcmp (*p, ".") != 0)
+      g_ptr_array_add (comps, *p);
+  g_ptr_array_add (comps, NULL);
+  if (pattern[0] != '/' || comps->len < 2) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: bad path pattern '%s'", j->op, pattern);
+    return NULL;
+  }
+  if (expand (j, "/", (char **) comps->pdata, literal, out, err) == -1)
+    return NULL;
+  return g_steal_pointer (&out);
+}
+
+static int
+remove_resolved (struct kiln_sysprep_job *j, const char *real, GError **err)
+{
+  if (is_gone (j->gone, real))
+    return 0;
+  kiln_sysprep_note (j, "remove", real);
+  g_hash_table_add (j->gone, g_strdup (real));
+  if (!j->dry_run && guestfs_rm_rf (j->g, real) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot remove %s", j->op, real);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+remove_matches (struct kiln_sysprep_job *j, const char *pattern, bool literal, GError **err)
+{
+  g_autoptr (GPtrArray) m = match (j, pattern, literal, err);
+
+  if (m == NULL)
+    return -1;
+  for (guint i = 0; i < m->len; i++)
+    if (remove_resolved (j, m->pdata[i], err) == -1)
+      return -1;
+  return 0;
+}
+
+int
+kiln_sysprep_remove_globs (struct kiln_sysprep_job *j, const char *const *patterns,
+                           GError **err)
+{
+  for (const char *const *pat = patterns; *pat; pat++)
+    if (remove_matches (j, *pat, false, err) == -1)
+      return -1;
+  return 0;
+}
+
+int
+kiln_sysprep_remove (struct kiln_sysprep_job *j, const char *path, GError **err)
+{
+  return remove_matches (j, path, true, err);
+}
+
+int
+kiln_sysprep_empty_dir (struct kiln_sysprep_job *j, const char *dir, GError **err)
+{
+  g_autoptr (GPtrArray) dirs = match (j, dir, true, err);
+
+  if (dirs == NULL)
+    return -1;
+  for (guint i = 0; i < dirs->len; i++) {
+    char *real = guestfs_realpath (j->g, dirs->pdata[i]);
+    GPtrArray *l;
+    int r = 0;
+
+    if (real == NULL || guestfs_is_dir (j->g, real) <= 0) {
+      free (real);
+      continue;
+    }
+    /* Every entry, dotfiles too (a glob would skip them). */
+    l = list_dir (j, real);
+    for (guint k = 0; k < l->len && r == 0; k++) {
+      g_autofree char *p = join (real, ((struct entry *) l->pdata[k])->name);
+
+      r = remove_resolved (j, p, err);
+    }
+    free (real);
+    if (r == -1)
+      return -1;
+  }
+  return 0;
+}
+
+int
+kiln_sysprep_truncate (struct kiln_sysprep_job *j, const char *path, GError **err)
+{
+  int64_t size;
+
+  if (guestfs_is_file_opts (j->g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1, -1) <= 0)
+    return 0;
+  size = guestfs_filesize (j->g, path);
+  if (size <= 0)
+    return 0;
+  kiln_sysprep_note (j, "empty", path);
+  if (!j->dry_run && guestfs_truncate (j->g, path) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot empty %s", j->op, path);
+    return -1;
+  }
+  return 0;
+}
+
+int
+kiln_sysprep_write (struct kiln_sysprep_job *j, const char *path, const char *content,
+                    GError **err)
+{
+  size_t len = strlen (content);
+  bool exists = guestfs_is_file (j->g, path) > 0;
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (exists) {
+    size_t got = 0;
+    char *old = guestfs_read_file (j->g, path, &got);
+    bool same = old && got == len && memcmp (old, content, len) == 0;
+
+    free (old);
+    if (same)
+      return 0;
+  }
+  kiln_sysprep_note (j, exists ? "change" : "create", path);
+  if (j->dry_run)
+    return 0;
+  if (guestfs_mkdir_p (j->g, dir) == -1 ||
+      guestfs_write (j->g, path, content, len) == -1 ||
+      guestfs_chmod (j->g, 0644, path) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot write %s", j->op, path);
+    return -1;
+  }
+  return 0;
+}
+
+static bool
+has_prefix (const char *line, const char *const *prefixes)
+{
+  line += strspn (line, " \t");
+  for (const char *const *p = prefixes; *p; p++)
+    if (g_str_has_prefix (line, *p))
+      return true;
+  return false;
+}
+
+int
+kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
+                         const char *const *prefixes, GError **err)
+{
+  size_t len = 0;
+  char *old;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  bool dropped = false;
+
+  if (guestfs_is_file (j->g, path) <= 0)
+    return 0;
+  old = guestfs_read_file (j->g, path, &len);
+  if (old == NULL) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot read %s", j->op, path);
+    return -1;
+  }
+  {
+    g_autofree char *text = g_strndup (old, len);
+
+    free (old);
+    lines = g_strsplit (text, "\n", -1);
+  }
+  for (char **l = lines; *l; l++) {
+    if (has_prefix (*l, prefixes)) {
+      dropped = true;
+      continue;
+    }
+    g_string_append (out, *l);
+    if (l[1] != NULL)
+      g_string_append_c (out, '\n');
+  }
+  if (!dropped)
+    return 0;
+  kiln_sysprep_note (j, "change", path);
+  if (!j->dry_run && guestfs_write (j->g, path, out->str, out->len) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot write %s", j->op, path);
+    return -1;
+  }
+  return 0;
+}
+
+int
+kiln_sysprep_unmount (struct kiln_sysprep_job *j, GError **err)
+{
+  if (!j->gu->mounted)
+    return 0;
+  if (guestfs_umount_all (j->g) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot unmount the guest's filesystems", j->op);
+    return -1;
+  }
+  j->gu->mounted = false;
+  return 0;
 }
 
 int
 kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
                   struct kiln_customize *custom, bool dry_run, GError **err)
 {
-  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "sysprep is not implemented yet");
-  return -1;
+  struct kiln_sysprep_job j = { .gu = gu, .g = gu->g, .custom = custom, .dry_run = dry_run };
+  int r = 0;
+
+  if (gu->g == NULL || !gu->mounted) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "sysprep needs a launched guest with its filesystems mounted");
+    return -1;
+  }
+  j.gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  j.listings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_ptr_array_unref);
+  for (size_t p = 0; p < G_N_ELEMENTS (phases) && r == 0; p++) {
+    for (size_t i = 0; kiln_sysprep_ops[i].name && r == 0; i++) {
+      const struct kiln_sysprep_op *op = &kiln_sysprep_ops[i];
+      double t0 = kiln_elapsed ();
+
+      if (!s->on[i] || op->phase != phases[p])
+        continue;
+      j.op = op->name;
+      j.changes = 0;
+      r = op->run (&j, err);
+      /* Customize operations change the guest in ways the cached
+       * listings cannot follow. */
+      if (op->phase == KILN_SYSPREP_CUSTOMIZE && custom && !kiln_customize_is_empty (custom))
+        g_hash_table_remove_all (j.listings);
+      if (r == 0 && !dry_run && j.changes > 0)
+        kiln_info ("sysprep %s: %u change%s (%.1f s)", op->name, j.changes,
+                   j.changes == 1 ? "" : "s", kiln_elapsed () - t0);
+    }
+  }
+  g_hash_table_unref (j.gone);
+  g_hash_table_unref (j.listings);
+  return r;
 }

@@ -21,10 +21,87 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_sysprep_sel, kiln_sysprep_sel_free)
 int kiln_sysprep_sel_operations (struct kiln_sysprep_sel *s, const char *list, GError **err);
 int kiln_sysprep_sel_enable (struct kiln_sysprep_sel *s, const char *list, GError **err);
 
+/* Is operation NAME selected? */
+bool kiln_sysprep_sel_has (const struct kiln_sysprep_sel *s, const char *name);
+/* The selected names, in run order, comma-separated (for messages and
+ * manifests). */
+char *kiln_sysprep_sel_to_string (const struct kiln_sysprep_sel *s);
+
 /* Run the selected operations on GU (launched, inspected, mounted), in
  * the documented order; CUSTOM (may be NULL) runs in the customize slot.
- * DRY_RUN: GU is read-only; list what would be removed or changed. */
+ * DRY_RUN: GU is read-only; list on stdout, one "OPERATION: ACTION PATH"
+ * a line, what would be removed or changed. */
 int kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
                       struct kiln_customize *custom, bool dry_run, GError **err);
+
+/* ---- For the operations in sysprep/ ---- */
+
+/* When an operation runs.  Identity comes after the customize slot so
+ * that nothing customize does (installing openssh-server or systemd, a
+ * --run-command) can leave host keys or a machine-id in the template;
+ * disk-level operations come last, with the filesystems unmounted. */
+enum kiln_sysprep_phase {
+  KILN_SYSPREP_FILES,
+  KILN_SYSPREP_CUSTOMIZE,
+  KILN_SYSPREP_IDENTITY,
+  KILN_SYSPREP_DISK,
+};
+
+/* What one operation is working on. */
+struct kiln_sysprep_job {
+  struct kiln_guest *gu;
+  guestfs_h *g;
+  struct kiln_customize *custom;
+  bool dry_run;
+  const char *op;               /* the running operation's name */
+  unsigned changes;             /* by the running operation */
+  /* Paths removed so far (in a dry run: that would be), so that two
+   * operations never both list or remove one file. */
+  GHashTable *gone;
+  GHashTable *listings;         /* guest directory -> its entries, cached */
+};
+
+typedef int (*kiln_sysprep_fn) (struct kiln_sysprep_job *j, GError **err);
+
+struct kiln_sysprep_op {
+  const char *name;
+  bool default_on;
+  enum kiln_sysprep_phase phase;
+  const char *description;      /* one line, for --list-operations */
+  kiln_sysprep_fn run;
+};
+
+/* The one table (sysprep/ops.c), in run order within each phase;
+ * terminated by a row with name NULL. */
+extern const struct kiln_sysprep_op kiln_sysprep_ops[];
+size_t kiln_sysprep_n_ops (void);
+
+/* Helpers the operations share.  Each one lists the path (dry run) or
+ * does the change and counts it.  Paths are resolved inside the guest, so
+ * a symlinked directory (/var/run -> /run) never leads outside it. */
+
+/* Remove (recursively) every path matching each glob of PATTERNS
+ * (NULL-terminated). */
+int kiln_sysprep_remove_globs (struct kiln_sysprep_job *j, const char *const *patterns,
+                               GError **err);
+/* Remove every entry of directory DIR (dotfiles too), keeping DIR. */
+int kiln_sysprep_empty_dir (struct kiln_sysprep_job *j, const char *dir, GError **err);
+/* Remove PATH (a file or a symlink) when it exists. */
+int kiln_sysprep_remove (struct kiln_sysprep_job *j, const char *path, GError **err);
+/* Empty file PATH when it exists and is not empty already. */
+int kiln_sysprep_truncate (struct kiln_sysprep_job *j, const char *path, GError **err);
+/* Write CONTENT to PATH (mode 0644) unless it holds exactly that already. */
+int kiln_sysprep_write (struct kiln_sysprep_job *j, const char *path, const char *content,
+                        GError **err);
+/* Drop the lines of file PATH that start with one of PREFIXES, unless it
+ * has none. */
+int kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
+                             const char *const *prefixes, GError **err);
+/* Report ACTION on WHAT: printed in a dry run, logged with -v otherwise. */
+void kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *what);
+/* Is there a file, directory or symlink at PATH? */
+bool kiln_sysprep_exists (struct kiln_sysprep_job *j, const char *path);
+/* Unmount the guest's filesystems (disk-level operations need them so). */
+int kiln_sysprep_unmount (struct kiln_sysprep_job *j, GError **err);
 
 #endif

@@ -1,0 +1,14 @@
+/* bash-history.c: a user's shell history does not belong in a template. */
+#include "ops.h"
+
+static const char *const paths[] = {
+  "/root/.bash_history",
+  "/home/*/.bash_history",
+  NULL,
+};
+
+int
+kiln_sysprep_op_bash_history (struct kiln_sysprep_job *j, GError **err)
+{
+  return kiln_sysprep_remove_globs (j, paths, err);
+}

@@ -1,0 +1,216 @@
+/* test-sysprep.c: the sysprep operation table and virt-sysprep's
+ * --operations / --enable selection grammar. */
+#include <string.h>
+
+#include "tap.h"
+#include "sysprep.h"
+
+static const char *const virt_sysprep_linux[] = {
+  "abrt-data", "backup-files", "bash-history", "blkid-tab", "ca-certificates",
+  "crash-data", "cron-spool", "dhcp-client-state", "dhcp-server-state",
+  "dovecot-data", "firewall-rules", "flag-reconfiguration", "fs-uuids",
+  "ipa-client", "kerberos-data", "kerberos-hostkeytab", "logfiles", "lvm-uuids",
+  "machine-id", "mail-spool", "net-hostname", "net-hwaddr", "net-nmconn",
+  "pacct-log", "package-manager-cache", "pam-data", "passwd-backups",
+  "puppet-data-log", "rh-subscription-manager", "rhn-systemid", "rpm-db",
+  "samba-db-log", "smolt-uuid", "ssh-hostkeys", "ssh-userdir", "sssd-db-log",
+  "tmp-files", "udev-persistent-net", "user-account", "utmp", "yum-uuid",
+  "zsh-history", "customize", "cloud-init", NULL,
+};
+
+static const char *const off_by_default[] = {
+  "ca-certificates", "firewall-rules", "flag-reconfiguration", "fs-uuids",
+  "kerberos-data", "user-account", NULL,
+};
+
+static const struct kiln_sysprep_op *
+find (const char *name)
+{
+  for (size_t i = 0; kiln_sysprep_ops[i].name; i++)
+    if (strcmp (kiln_sysprep_ops[i].name, name) == 0)
+      return &kiln_sysprep_ops[i];
+  return NULL;
+}
+
+static char *
+sel_after (const char *const *lists, bool enable, GError **err)
+{
+  g_autoptr (kiln_sysprep_sel) s = kiln_sysprep_sel_new ();
+
+  for (const char *const *l = lists; *l; l++)
+    if ((enable ? kiln_sysprep_sel_enable (s, *l, err)
+                : kiln_sysprep_sel_operations (s, *l, err)) == -1)
+      return NULL;
+  return kiln_sysprep_sel_to_string (s);
+}
+
+int
+main (void)
+{
+  size_t n = kiln_sysprep_n_ops ();
+  bool all_known = true, defaults_right = true, described = true, unique = true;
+  bool ordered = true;
+  g_autoptr (GError) err = NULL;
+  g_autofree char *defaults = NULL, *all = NULL, *s = NULL;
+
+  plan (27);
+
+  /* The table. */
+  for (const char *const *p = virt_sysprep_linux; *p; p++) {
+    const struct kiln_sysprep_op *op = find (*p);
+
+    if (op == NULL) {
+      all_known = false;
+      printf ("# missing operation %s\n", *p);
+      continue;
+    }
+    if (op->default_on == g_strv_contains (off_by_default, *p)) {
+      defaults_right = false;
+      printf ("# %s: default %s\n", *p, op->default_on ? "on" : "off");
+    }
+  }
+  ok (all_known, "every Linux operation of virt-sysprep, and cloud-init, is in the table");
+  ok (defaults_right, "the off-by-default ones are off, the others on");
+  for (size_t i = 0; i < n; i++) {
+    const struct kiln_sysprep_op *op = &kiln_sysprep_ops[i];
+
+    if (op->description == NULL || strlen (op->description) < 10 || strchr (op->description, '\n')
+        || op->run == NULL)
+      described = false;
+    for (size_t k = i + 1; k < n; k++)
+      if (strcmp (op->name, kiln_sysprep_ops[k].name) == 0)
+        unique = false;
+    if (i > 0 && op->phase < kiln_sysprep_ops[i - 1].phase)
+      ordered = false;
+  }
+  ok (described, "every operation has a one-line description and a function");
+  ok (unique, "operation names are unique");
+  ok (ordered, "the table is in phase order");
+  ok (find ("customize")->phase == KILN_SYSPREP_CUSTOMIZE, "customize is the customize slot");
+  ok (find ("machine-id")->phase == KILN_SYSPREP_IDENTITY &&
+      find ("ssh-hostkeys")->phase == KILN_SYSPREP_IDENTITY,
+      "machine-id and ssh-hostkeys run after the customize slot");
+  ok (find ("lvm-uuids")->phase == KILN_SYSPREP_DISK && find ("fs-uuids")->phase == KILN_SYSPREP_DISK,
+      "lvm-uuids and fs-uuids run last, at disk level");
+
+  /* Selection. */
+  {
+    g_autoptr (kiln_sysprep_sel) d = kiln_sysprep_sel_new ();
+
+    defaults = kiln_sysprep_sel_to_string (d);
+    ok (kiln_sysprep_sel_has (d, "ssh-hostkeys") && !kiln_sysprep_sel_has (d, "user-account"),
+        "a new selection holds the defaults");
+  }
+  {
+    const char *l[] = { "defaults", NULL };
+
+    s = sel_after (l, false, &err);
+    is_str (s, defaults, "--operations defaults is the default selection");
+    g_clear_pointer (&s, g_free);
+  }
+  {
+    const char *l[] = { "all", NULL };
+    g_auto (GStrv) names = NULL;
+
+    all = sel_after (l, false, &err);
+    names = g_strsplit (all, ",", -1);
+    is_int ((int) g_strv_length (names), (int) n, "--operations all selects every operation");
+  }
+  {
+    const char *l[] = { "defaults,-ssh-userdir", NULL };
+
+    s = sel_after (l, false, &err);
+    ok (s && strstr (s, "ssh-userdir") == NULL && strstr (s, "ssh-hostkeys") != NULL,
+        "defaults,-ssh-userdir drops ssh-userdir only");
+    is_int ((int) strlen (s), (int) (strlen (defaults) - strlen ("ssh-userdir,")),
+            "... and keeps every other default");
+    g_clear_pointer (&s, g_free);
+  }
+  {
+    const char *l[] = { "ssh-hostkeys,tmp-files", NULL };
+
+    s = sel_after (l, false, &err);
+    is_str (s, "tmp-files,ssh-hostkeys", "names alone select only those, in run order");
+    g_clear_pointer (&s, g_free);
+  }
+  {
+    const char *l[] = { "ssh-hostkeys", "tmp-files", NULL };
+
+    s = sel_after (l, false, &err);
+    is_str (s, "tmp-files,ssh-hostkeys", "repeated --operations accumulate");
+    g_clear_pointer (&s, g_free);
+  }
+  {
+    const char *l[] = { "all,-user-account, -fs-uuids", NULL };
+
+    s = sel_after (l, false, &err);
+    ok (s && strstr (s, "user-account") == NULL && strstr (s, "fs-uuids") == NULL &&
+        strstr (s, "firewall-rules") != NULL, "all,-a,-b (spaces allowed) removes a and b");
+    g_clear_pointer (&s, g_free);
+  }
+  {
+    const char *l[] = { "-defaults,user-account", NULL };
+
+    s = sel_after (l, false, &err);
+    is_str (s, "user-account", "-defaults removes the defaults");
+    g_clear_pointer (&s, g_free);
+  }
+  {
+    const char *l[] = { "machine-id,ssh-hostkeys", NULL };
+
+    s = sel_after (l, true, &err);
+    is_str (s, "machine-id,ssh-hostkeys", "--enable selects exactly the names");
+    g_clear_pointer (&s, g_free);
+  }
+
+  /* Errors. */
+  {
+    const char *l[] = { "defaults,bogus,-nope,ssh-hostkeys", NULL };
+
+    s = sel_after (l, false, &err);
+    ok (s == NULL, "unknown names are refused");
+    ok (err && err->code == KILN_ERROR_USAGE, "... as a usage error");
+    ok (err && strstr (err->message, "'bogus'") && strstr (err->message, "'nope'"),
+        "... naming each of them: %s", err ? err->message : "(none)");
+    g_clear_error (&err);
+  }
+  {
+    g_autoptr (kiln_sysprep_sel) sel = kiln_sysprep_sel_new ();
+    g_autofree char *before = kiln_sysprep_sel_to_string (sel), *after = NULL;
+
+    ok (kiln_sysprep_sel_operations (sel, "tmp-files,bogus", &err) == -1, "a bad list fails");
+    g_clear_error (&err);
+    after = kiln_sysprep_sel_to_string (sel);
+    is_str (after, before, "... and leaves the selection as it was");
+  }
+  {
+    const char *l[] = { "defaults,,tmp-files", NULL };
+
+    s = sel_after (l, false, &err);
+    ok (s == NULL && err && strstr (err->message, "empty"), "an empty name is refused");
+    g_clear_error (&err);
+  }
+  {
+    const char *l[] = { "", NULL };
+
+    s = sel_after (l, false, &err);
+    ok (s == NULL && err, "an empty list is refused");
+    g_clear_error (&err);
+  }
+  {
+    const char *l[] = { "-tmp-files", NULL };
+
+    s = sel_after (l, true, &err);
+    ok (s == NULL && err && strstr (err->message, "'-tmp-files'"),
+        "--enable takes names only (no -NAME)");
+    g_clear_error (&err);
+  }
+  {
+    const char *l[] = { "all", NULL };
+
+    s = sel_after (l, true, &err);
+    ok (s == NULL && err, "--enable takes names only (no all)");
+    g_clear_error (&err);
+  }
+  return done_testing ();
+}
