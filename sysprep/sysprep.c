@@ -8,6 +8,7 @@
 #include "customize.h"
 #include "domain.h"
 #include "guest.h"
+#include "json.h"
 #include "msg.h"
 #include "opts.h"
 #include "sysprep.h"
@@ -33,9 +34,33 @@ const struct kiln_option kiln_sysprep_options[] = {
   KILN_OPTION_END
 };
 
+static const char *const phase_names[] = {
+  [KILN_SYSPREP_FILES] = "files",
+  [KILN_SYSPREP_CUSTOMIZE] = "customize",
+  [KILN_SYSPREP_IDENTITY] = "identity",
+  [KILN_SYSPREP_DISK] = "disk",
+};
+
 static void
-list_operations (void)
+list_operations (const struct kiln_ctx *ctx)
 {
+  if (ctx->json) {
+    g_autoptr (JsonBuilder) b = json_builder_new ();
+
+    json_builder_begin_array (b);
+    for (size_t i = 0; kiln_sysprep_ops[i].name; i++) {
+      json_builder_begin_object (b);
+      kiln_json_add_string (b, "name", kiln_sysprep_ops[i].name);
+      json_builder_set_member_name (b, "default");
+      json_builder_add_boolean_value (b, kiln_sysprep_ops[i].default_on);
+      kiln_json_add_string (b, "phase", phase_names[kiln_sysprep_ops[i].phase]);
+      kiln_json_add_string (b, "description", kiln_sysprep_ops[i].description);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    kiln_json_print_builder (b);
+    return;
+  }
   for (size_t i = 0; kiln_sysprep_ops[i].name; i++)
     printf ("%s %s %s\n", kiln_sysprep_ops[i].name,
             kiln_sysprep_ops[i].default_on ? "*" : " ", kiln_sysprep_ops[i].description);
@@ -100,7 +125,7 @@ kiln_cmd_sysprep (struct kiln_ctx *ctx, int argc, char **argv)
     }
   }
   if (list) {
-    list_operations ();
+    list_operations (ctx);
     return KILN_EXIT_OK;
   }
   if (kiln_opts_operand_index (p) < argc)

@@ -23,6 +23,10 @@ for name in cloud-init machine-id fs-uuids lvm-uuids customize zsh-history net-n
     grep -q "^$name " <<<"$out" || { diag "missing: $name"; false; }
 done
 ok $? "--list-operations includes cloud-init, machine-id, fs-uuids, lvm-uuids, customize..."
+json=$("$KILN" --json sysprep --list-operations | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(len(d), sum(o["default"] for o in d), [o["phase"] for o in d if o["name"] == "machine-id"][0])')
+is "$json" "44 38 identity" "--json --list-operations: 44 operations, 38 by default, machine-id in the identity phase"
 
 "$KILN" sysprep -a /nonexistent --operations defaults,bogus,-nope >"$T/err" 2>&1
 is $? 2 "unknown operation names: exit 2"
