@@ -537,6 +537,11 @@ kiln_customize_describe (const struct kiln_customize *c, guint i)
 
     return g_strdup_printf ("--link %s:%s", o->a, l);
   }
+  case CO_WRITE:
+  case CO_APPEND_LINE:
+    /* What goes into a file may be a secret (a token, a key): logs and
+     * manifests say where it went and how much, never what. */
+    return g_strdup_printf ("--%s %s (%zu bytes)", row->long_name, o->a, o->b ? strlen (o->b) : 0);
   default:
     if (o->b)
       return g_strdup_printf ("--%s %s:%s", row->long_name, o->a, o->b);
