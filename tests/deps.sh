@@ -16,7 +16,9 @@ packages=(
   dnsmasq-base
   # tests and fixtures
   nginx debootstrap extlinux syslinux-common gnupg openssl curl ca-certificates
-  xz-utils zstd bzip2 e2fsprogs fdisk parted time util-linux
+  xz-utils zstd bzip2 e2fsprogs fdisk parted time util-linux python3 perl
+  # bench: the tools kiln is measured against
+  virtinst
 )
 
 missing=()

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""report.py RAW.tsv OUT.md OUT.json REPS: medians and ratios of bench/run.sh.
+
+Every number in the table is a median of what run.sh measured in this run;
+nothing is carried over from earlier runs."""
+import json, os, platform, statistics, subprocess, sys, time
+
+raw, out_md, out_json, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rows = {}
+extra = {}
+for line in open(raw):
+    scen, side, rep, secs, rss, ex = (line.rstrip("\n").split("\t") + [""])[:6]
+    rows.setdefault((scen, side), []).append((float(secs), int(rss)))
+    if ex:
+        k, v = ex.split("=", 1)
+        extra.setdefault((scen, side), {}).setdefault(k, []).append(int(v))
+
+def med(scen, side, i=0):
+    v = rows.get((scen, side))
+    return statistics.median(x[i] for x in v) if v else None
+
+def ver(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip().splitlines()[0]
+    except Exception:
+        return "unknown"
+
+# (scenario, kiln side, alternative scenario, alternative side, what, target)
+pairs = [
+    ("fetch", "kiln", "fetch", "curl+sha512sum", "fetch + verify 400 MiB from loopback nginx", 1.0),
+    ("fetch", "kiln", "fetch", "curl", "the same vs plain curl -o (the floor: no verification)", None),
+    ("unxz", "kiln", "unxz", "xzcat", "decompress an xz raw image (3 GiB virtual) into a file", None),
+    ("pipeline", "kiln", "pipeline", "virt-customize+virt-sysprep",
+     "root password + uninstall cloud-init + sysprep on the Debian fixture", 0.6),
+    ("sysprep", "kiln", "sysprep", "virt-sysprep", "sysprep alone on the Debian fixture", 0.9),
+    ("clone10", "kiln", "clone1", "virt-clone", "10 linked clones (one kiln call) vs ONE virt-clone --auto-clone", 0.1),
+    ("clonefull", "kiln", "clone1", "virt-clone", "one full clone vs one virt-clone", None),
+    ("recipes3", "kiln -j2", "recipes3", "kiln one by one", "3 recipes sharing a base, -j 2 vs one after another", None),
+]
+results = []
+for s1, k1, s2, k2, what, target in pairs:
+    a, b = med(s1, k1), med(s2, k2)
+    if a is None or b is None:
+        continue
+    ratio = a / b if b else None
+    results.append({"scenario": s1, "kiln_side": k1, "kiln_s": a, "alternative": k2,
+                    "alternative_s": b, "ratio": ratio, "target": target, "what": what,
+                    "met": (ratio <= target) if (target and ratio is not None) else None})
+
+mem = []
+for scen, side, label in [("fetch", "kiln", "kiln fetch 400 MiB"), ("fetch-small", "kiln", "kiln fetch 100 MiB"),
+                          ("unxz", "kiln", "kiln unpack xz (3 GiB raw)")]:
+    m = med(scen, side, 1)
+    if m is not None:
+        mem.append({"what": label, "peak_rss_kib": m})
+alloc = []
+for (scen, side), d in sorted(extra.items()):
+    if "alloc_kib" in d:
+        alloc.append({"what": f"{scen} / {side}", "allocated_kib": statistics.median(d["alloc_kib"])})
+
+meta = {
+    "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    "machine": f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.machine()}",
+    "repetitions": reps,
+    "kiln": ver([os.environ.get("KILN", "kiln"), "--version"]),
+    "virt-customize": ver(["virt-customize", "--version"]),
+    "virt-clone": ver(["virt-clone", "--version"]),
+    "curl": ver(["curl", "--version"]),
+    "qemu": ver(["qemu-system-x86_64", "--version"]),
+    "accel": "TCG for both sides (KVM is broken on these machines)",
+}
+json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc,
+           "raw": [{"scenario": s, "side": k, "runs": v} for (s, k), v in rows.items()]},
+          open(out_json, "w"), indent=2)
+
+with open(out_md, "w") as f:
+    f.write("# kiln bench results\n\n")
+    for k, v in meta.items():
+        f.write(f"- {k}: {v}\n")
+    f.write(f"\nMedians of {reps} alternating run(s) each; ratio = kiln / alternative (lower is better).\n\n")
+    f.write("| scenario | kiln (s) | alternative | alt (s) | ratio | target | measured |\n|---|---|---|---|---|---|---|\n")
+    for r in results:
+        tgt = f"≤ {r['target']}" if r["target"] else "—"
+        met = "" if r["met"] is None else (" ✓" if r["met"] else " ✗ (missed)")
+        f.write(f"| {r['scenario']} ({r['kiln_side']}) | {r['kiln_s']:.2f} | {r['alternative']} | "
+                f"{r['alternative_s']:.2f} | {r['ratio']:.3f}{met} | {tgt} | {r['what']} |\n")
+    if mem:
+        f.write("\n| memory | peak RSS |\n|---|---|\n")
+        for m in mem:
+            f.write(f"| {m['what']} | {m['peak_rss_kib'] / 1024:.1f} MiB |\n")
+    if alloc:
+        f.write("\n| output of decompression | allocated on disk |\n|---|---|\n")
+        for a in alloc:
+            f.write(f"| {a['what']} | {a['allocated_kib'] / 1024:.0f} MiB |\n")

@@ -1,0 +1,170 @@
+#!/bin/bash
+# bench/run.sh: make bench.  kiln against the tools users would otherwise
+# run, side by side in the same run on the same inputs, alternating, REPS
+# times each (3; QUICK=1: 1); medians and ratios go to bench/results.md and
+# bench/results.json.  Absolute times vary on shared machines; ratios hold.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+KILN=${KILN:-$TOP/build/kiln}
+REPS=${REPS:-3}
+[ "${QUICK:-0}" = 1 ] && REPS=1
+export KILN_ACCEL=tcg                      # KVM hangs here; both sides use TCG
+export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+W=${KILN_BENCH_DIR:-/var/tmp/kiln-bench}
+mkdir -p "$W"
+RUN=$(mktemp -d "$W/run.XXXXXX")
+chmod 755 "$RUN"                           # libvirt's qemu user reads disks here
+RAW="$RUN/raw.tsv"                         # scenario side rep seconds maxrss_kib extra
+: >"$RAW"
+cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cleanup_domains >/dev/null && cleanup_domains; rm -rf "$RUN"; }
+trap cleanup EXIT
+
+say() { echo "bench: $*" >&2; }
+
+# measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
+measure() {
+    local scen=$1 side=$2 rep=$3 extra=$4; shift 4
+    local tf="$RUN/time.$$"
+    if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$RUN/last.out" 2>"$RUN/last.err"; then
+        say "FAILED: $scen/$side: $*"; tail -5 "$RUN/last.err" >&2; return 1
+    fi
+    read -r secs rss <"$tf"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$side" "$rep" "$secs" "$rss" "$extra" >>"$RAW"
+    say "$scen / $side #$rep: ${secs}s, peak RSS ${rss} KiB"
+}
+
+# ------------------------------------------------------------ inputs ----
+FIXTURE=$("$TOP/tests/fixtures/debian-image.sh")
+
+nginx_start() {          # serve $W/www on a loopback port
+    mkdir -p "$W/www" "$RUN/nginx"
+    NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat >"$RUN/nginx/nginx.conf" <<NG
+user root; worker_processes 1; daemon off; pid $RUN/nginx/pid;
+error_log $RUN/nginx/error.log;
+events { worker_connections 64; }
+http { access_log $RUN/nginx/access.log; sendfile on;
+  server { listen 127.0.0.1:$NGINX_PORT; root $W/www; } }
+NG
+    nginx -c "$RUN/nginx/nginx.conf" -p "$RUN/nginx" & NGINX_PID=$!
+    sleep 0.5
+    URL=http://127.0.0.1:$NGINX_PORT
+}
+
+# A 400 MiB image of incompressible bytes, made once.
+if [ ! -f "$W/www/big.img" ]; then
+    mkdir -p "$W/www"
+    head -c $((400 << 20)) /dev/urandom >"$W/www/big.img.tmp" && mv "$W/www/big.img.tmp" "$W/www/big.img"
+fi
+# A 100 MiB one, to show memory stays flat as the size grows.
+[ -f "$W/www/small.img" ] || head -c $((100 << 20)) "$W/www/big.img" >"$W/www/small.img"
+BIG_SUM=$(sha512sum "$W/www/big.img" | cut -d' ' -f1)
+SMALL_SUM=$(sha512sum "$W/www/small.img" | cut -d' ' -f1)
+# An xz-compressed raw disk image: the fixture as raw (3 GiB, mostly holes).
+if [ ! -f "$W/www/debian.raw.xz" ]; then
+    qemu-img convert -O raw "$FIXTURE" "$RUN/debian.raw"
+    xz -T2 -1 -c "$RUN/debian.raw" >"$W/www/debian.raw.xz.tmp" && mv "$W/www/debian.raw.xz.tmp" "$W/www/debian.raw.xz"
+    rm -f "$RUN/debian.raw"
+fi
+XZ_SUM=$(sha512sum "$W/www/debian.raw.xz" | cut -d' ' -f1)
+ln -sf "$FIXTURE" "$W/www/debian-12.qcow2"
+FIX_SUM=$(sha512sum "$FIXTURE" | cut -d' ' -f1)
+nginx_start
+
+# ------------------------------------------------------------ 1. fetch ----
+for r in $(seq 1 "$REPS"); do
+    rm -rf "$RUN/cache" "$RUN/dl"; mkdir -p "$RUN/dl"
+    measure fetch kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "$URL/big.img" --checksum "sha512:$BIG_SUM"
+    rm -f "$RUN/dl/big.img"; sync
+    measure fetch curl+sha512sum "$r" "" bash -c 'curl -sSf -o "$1/big.img" "$2/big.img" && sha512sum "$1/big.img" >/dev/null' _ "$RUN/dl" "$URL"
+    rm -f "$RUN/dl/big.img"
+    measure fetch curl "$r" "" curl -sSf -o "$RUN/dl/big.img" "$URL/big.img"
+    rm -rf "$RUN/cache" "$RUN/dl/big.img"
+    measure fetch-small kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "$URL/small.img" --checksum "sha512:$SMALL_SUM"
+    rm -rf "$RUN/cache"
+done
+
+# ------------------------------------------------------------ 2. decompress ----
+for r in $(seq 1 "$REPS"); do
+    rm -rf "$RUN/cache"
+    measure unxz kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$W/www/debian.raw.xz" --checksum "sha512:$XZ_SUM"
+    alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
+    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+    rm -rf "$RUN/cache"
+    measure unxz xzcat "$r" "" bash -c 'xzcat "$1" >"$2"' _ "$W/www/debian.raw.xz" "$RUN/plain.raw"
+    alloc=$(du -k "$RUN/plain.raw" | cut -f1)
+    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+    rm -f "$RUN/plain.raw"
+done
+
+# ------------------------------------------------------------ 3, 4. build and sysprep ----
+PW="$RUN/root.pw"; printf 'kiln-bench-pw\n' >"$PW"; chmod 600 "$PW"
+for r in $(seq 1 "$REPS"); do
+    rm -f "$RUN/out.qcow2"
+    measure pipeline kiln "$r" "" "$KILN" -q create "$FIXTURE" -o "$RUN/out.qcow2" \
+        --root-password "file:$PW" --uninstall cloud-init --sysprep
+    rm -f "$RUN/out.qcow2"
+    qemu-img create -q -f qcow2 -F qcow2 -b "$FIXTURE" "$RUN/ov.qcow2"
+    measure pipeline virt-customize+virt-sysprep "$r" "" bash -c \
+        'virt-customize -q -a "$1" --root-password "file:$2" --uninstall cloud-init && virt-sysprep -q -a "$1"' _ "$RUN/ov.qcow2" "$PW"
+    rm -f "$RUN/ov.qcow2"
+    qemu-img create -q -f qcow2 -F qcow2 -b "$FIXTURE" "$RUN/ov.qcow2"
+    measure sysprep kiln "$r" "" "$KILN" -q sysprep -a "$RUN/ov.qcow2"
+    rm -f "$RUN/ov.qcow2"
+    qemu-img create -q -f qcow2 -F qcow2 -b "$FIXTURE" "$RUN/ov.qcow2"
+    measure sysprep virt-sysprep "$r" "" virt-sysprep -q -a "$RUN/ov.qcow2"
+    rm -f "$RUN/ov.qcow2"
+done
+
+# ------------------------------------------------------------ 5. clones ----
+CONN=qemu:///system
+DOMS=()
+cleanup_domains() {
+    local d f
+    for d in ${DOMS[@]+"${DOMS[@]}"}; do
+        for f in $(virsh -q -c "$CONN" domblklist "$d" --details 2>/dev/null | awk '$2=="disk"{print $4}'); do
+            case $f in "$RUN"/*) rm -f "$f" ;; esac
+        done
+        virsh -c "$CONN" undefine "$d" --nvram >/dev/null 2>&1 || virsh -c "$CONN" undefine "$d" >/dev/null 2>&1
+    done
+    # virt-clone defines a storage pool for the directory of the disks it makes.
+    virsh -c "$CONN" pool-destroy "$(basename "$RUN")" >/dev/null 2>&1
+    virsh -c "$CONN" pool-undefine "$(basename "$RUN")" >/dev/null 2>&1
+    return 0
+}
+if [ "$(id -u)" = 0 ]; then
+    pidof virtlogd >/dev/null || virtlogd -d
+    pidof libvirtd >/dev/null || libvirtd -d
+    for i in $(seq 1 30); do virsh -c "$CONN" list >/dev/null 2>&1 && break; sleep 1; done
+    TPL=kiln-bench-tpl-$$
+    cp --sparse=always "$FIXTURE" "$RUN/tpl.qcow2"
+    "$KILN" -q register "$RUN/tpl.qcow2" --name "$TPL" --os-variant debian11 --network user --memory 512 --vcpus 1
+    for r in $(seq 1 "$REPS"); do
+        measure clone10 kiln "$r" "" "$KILN" -q clone --original "$TPL" --name "$TPL-k$r" --count 10
+        for i in $(seq 1 10); do DOMS+=("$TPL-k$r-$i"); done
+        measure clone1 virt-clone "$r" "" virt-clone --connect "$CONN" --original "$TPL" --auto-clone
+        DOMS+=("$TPL-clone")
+        measure clonefull kiln "$r" "" "$KILN" -q clone --original "$TPL" --name "$TPL-f$r" --full
+        DOMS+=("$TPL-f$r")
+        cleanup_domains; DOMS=()
+    done
+    DOMS=("$TPL")
+else
+    say "clones: skipped (needs root for qemu:///system)"
+fi
+
+# ------------------------------------------------------------ 6. parallel recipes ----
+export BENCH_URL="$URL/debian-12.qcow2" BENCH_SUM="$FIX_SUM"
+for r in $(seq 1 "$REPS"); do
+    rm -rf "$RUN/par" "$RUN/cache"; mkdir -p "$RUN/par"
+    measure recipes3 "kiln -j2" "$r" "" env BENCH_OUT="$RUN/par" \
+        "$KILN" -q --cache-dir "$RUN/cache" build -j 2 "$TOP"/bench/recipes/r1.yaml "$TOP"/bench/recipes/r2.yaml "$TOP"/bench/recipes/r3.yaml
+    rm -rf "$RUN/par" "$RUN/cache"; mkdir -p "$RUN/par"
+    measure recipes3 "kiln one by one" "$r" "" env BENCH_OUT="$RUN/par" bash -c \
+        'for f in "$@"; do "$0" -q --cache-dir "$1" build "$f" || exit 1; done' \
+        "$KILN" "$RUN/cache" "$TOP"/bench/recipes/r1.yaml "$TOP"/bench/recipes/r2.yaml "$TOP"/bench/recipes/r3.yaml
+done
+rm -rf "$RUN/par" "$RUN/cache"
+
+python3 "$TOP/bench/report.py" "$RAW" "$TOP/bench/results.md" "$TOP/bench/results.json" "$REPS"
+cat "$TOP/bench/results.md"
