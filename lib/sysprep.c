@@ -542,3 +542,23 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
   g_hash_table_unref (j.listings);
   return r;
 }
+
+int
+kiln_sysprep_drop_lines_glob (struct kiln_sysprep_job *j, const char *pattern,
+                              const char *const *prefixes, GError **err)
+{
+  char **files = guestfs_glob_expand (j->g, pattern);
+  int r = 0;
+
+  if (files == NULL) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot list %s", j->op, pattern);
+    return -1;
+  }
+  for (char **f = files; *f; f++) {
+    if (r == 0)
+      r = kiln_sysprep_drop_lines (j, *f, prefixes, err);
+    free (*f);
+  }
+  free (files);
+  return r;
+}

@@ -97,6 +97,9 @@ int kiln_sysprep_write (struct kiln_sysprep_job *j, const char *path, const char
  * has none. */
 int kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
                              const char *const *prefixes, GError **err);
+/* The same for every file matching the guest glob PATTERN. */
+int kiln_sysprep_drop_lines_glob (struct kiln_sysprep_job *j, const char *pattern,
+                                  const char *const *prefixes, GError **err);
 /* Report ACTION on WHAT: printed in a dry run, logged with -v otherwise. */
 void kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *what);
 /* Is there a file, directory or symlink at PATH? */
