@@ -161,7 +161,7 @@ for r in $(seq 1 "$REPS"); do
         "$KILN" -q --cache-dir "$RUN/cache" build -j 2 "$TOP"/bench/recipes/r1.yaml "$TOP"/bench/recipes/r2.yaml "$TOP"/bench/recipes/r3.yaml
     rm -rf "$RUN/par" "$RUN/cache"; mkdir -p "$RUN/par"
     measure recipes3 "kiln one by one" "$r" "" env BENCH_OUT="$RUN/par" bash -c \
-        'for f in "$@"; do "$0" -q --cache-dir "$1" build "$f" || exit 1; done' \
+        'c=$1; shift; for f in "$@"; do "$0" -q --cache-dir "$c" build "$f" || exit 1; done' \
         "$KILN" "$RUN/cache" "$TOP"/bench/recipes/r1.yaml "$TOP"/bench/recipes/r2.yaml "$TOP"/bench/recipes/r3.yaml
 done
 rm -rf "$RUN/par" "$RUN/cache"
