@@ -199,6 +199,24 @@ reset_digests (struct sink *s, GError **err)
   return 0;
 }
 
+/* The partial file cannot be continued: empty it and hash from the
+ * first byte again. */
+static int
+restart_from_zero (struct sink *s, struct kiln_transfer *t, GError **err)
+{
+  if (ftruncate (s->fd, 0) != 0 || reset_digests (s, err) == -1) {
+    if (err && *err == NULL)
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
+    return -1;
+  }
+  s->offset = s->done = s->flushed = 0;
+  t->resumed_from = 0;
+  t->head_len = 0;
+  if (t->on_restart)
+    t->on_restart (t->opaque);
+  return 0;
+}
+
 static size_t
 write_cb (char *data, size_t size, size_t nmemb, void *opaque)
 {
@@ -447,16 +465,8 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
     if (rc == CURLE_RANGE_ERROR && s.offset > 0) {
       /* The server ignores Range (libcurl stops at its 200): the file
        * starts over. */
-      if (ftruncate (s.fd, 0) != 0 || reset_digests (&s, err) == -1) {
-        if (err && *err == NULL)
-          g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
+      if (restart_from_zero (&s, t, err) == -1)
         goto out;
-      }
-      s.offset = s.done = s.flushed = 0;
-      t->resumed_from = 0;
-      t->head_len = 0;
-      if (t->on_restart)
-        t->on_restart (t->opaque);
       continue;
     }
     if (rc == CURLE_HTTP_RETURNED_ERROR && code == 416 && s.offset > 0) {
@@ -465,16 +475,8 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
        * is longer than theirs and the file changed: start over. */
       if (remote_size (t->url) == (curl_off_t) s.offset)
         break;
-      if (ftruncate (s.fd, 0) != 0 || reset_digests (&s, err) == -1) {
-        if (err && *err == NULL)
-          g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
+      if (restart_from_zero (&s, t, err) == -1)
         goto out;
-      }
-      s.offset = s.done = s.flushed = 0;
-      t->resumed_from = 0;
-      t->head_len = 0;
-      if (t->on_restart)
-        t->on_restart (t->opaque);
       continue;
     }
     if (!transient (rc, code) || attempt >= KILN_ATTEMPTS) {
