@@ -562,3 +562,28 @@ kiln_sysprep_drop_lines_glob (struct kiln_sysprep_job *j, const char *pattern,
   free (files);
   return r;
 }
+
+int
+kiln_sysprep_empty_dir_except (struct kiln_sysprep_job *j, const char *dir,
+                               const char *const *keep, GError **err)
+{
+  char **names;
+  int r = 0;
+
+  if (guestfs_is_dir (j->g, dir) <= 0)
+    return 0;
+  names = guestfs_ls (j->g, dir);
+  if (names == NULL) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot list %s", j->op, dir);
+    return -1;
+  }
+  for (char **n = names; *n; n++) {
+    g_autofree char *p = g_build_filename (dir, *n, NULL);
+
+    if (r == 0 && !(keep && g_strv_contains (keep, *n)))
+      r = kiln_sysprep_remove (j, p, err);
+    free (*n);
+  }
+  free (names);
+  return r;
+}

@@ -88,6 +88,10 @@ int kiln_sysprep_remove_globs (struct kiln_sysprep_job *j, const char *const *pa
 int kiln_sysprep_empty_dir (struct kiln_sysprep_job *j, const char *dir, GError **err);
 /* Remove PATH (a file or a symlink) when it exists. */
 int kiln_sysprep_remove (struct kiln_sysprep_job *j, const char *path, GError **err);
+/* Remove every entry of directory DIR (if it exists) but those named in
+ * KEEP (NULL-terminated; may be NULL). */
+int kiln_sysprep_empty_dir_except (struct kiln_sysprep_job *j, const char *dir,
+                                   const char *const *keep, GError **err);
 /* Empty file PATH when it exists and is not empty already. */
 int kiln_sysprep_truncate (struct kiln_sysprep_job *j, const char *path, GError **err);
 /* Write CONTENT to PATH (mode 0644) unless it holds exactly that already. */

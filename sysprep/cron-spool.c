@@ -25,29 +25,12 @@ static const char *const job_files[] = {
 int
 kiln_sysprep_op_cron_spool (struct kiln_sysprep_job *j, GError **err)
 {
-  for (const char *const *d = job_dirs; *d; d++) {
-    char **names;
-    int r = 0;
+  /* .SEQ is at's job counter, not a job. */
+  static const char *const keep[] = { ".SEQ", NULL };
 
-    if (guestfs_is_dir (j->g, *d) <= 0)
-      continue;
-    names = guestfs_ls (j->g, *d);
-    if (names == NULL) {
-      kiln_guest_set_error (j->gu, err, "%s: cannot list %s", j->op, *d);
+  for (const char *const *d = job_dirs; *d; d++)
+    if (kiln_sysprep_empty_dir_except (j, *d, keep, err) == -1)
       return -1;
-    }
-    for (char **n = names; *n; n++) {
-      g_autofree char *p = g_build_filename (*d, *n, NULL);
-
-      /* .SEQ is at's job counter, not a job. */
-      if (r == 0 && g_strcmp0 (*n, ".SEQ") != 0)
-        r = kiln_sysprep_remove (j, p, err);
-      free (*n);
-    }
-    free (names);
-    if (r == -1)
-      return -1;
-  }
   for (const char *const *pat = job_files; *pat; pat++) {
     char **m = guestfs_glob_expand_opts (j->g, *pat, GUESTFS_GLOB_EXPAND_OPTS_DIRECTORYSLASH, 0, -1);
     int r = 0;
