@@ -8,7 +8,8 @@
 #include "kiln.h"
 
 /* A qcow2 overlay at PATH whose backing file is BACKING (absolute) of
- * BACKING_FORMAT, through libguestfs' disk_create (no appliance). */
+ * BACKING_FORMAT: written directly (lib/qcow2.c) over a qcow2 or raw
+ * backing file, through libguestfs' disk_create (qemu-img) over others. */
 int kiln_disk_create_overlay (const char *path, const char *backing,
                               const char *backing_format, bool replace, GError **err);
 

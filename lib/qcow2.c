@@ -4,7 +4,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "qcow2.h"
 #include "unpack.h"
@@ -23,6 +26,22 @@ static uint64_t
 be64 (const unsigned char *p)
 {
   return (uint64_t) be32 (p) << 32 | be32 (p + 4);
+}
+
+static void
+put32 (unsigned char *p, uint32_t v)
+{
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+static void
+put64 (unsigned char *p, uint64_t v)
+{
+  put32 (p, v >> 32);
+  put32 (p + 4, (uint32_t) v);
 }
 
 static int
@@ -170,4 +189,144 @@ kiln_image_chain (const char *path, GError **err)
     }
   }
   return g_steal_pointer (&chain);
+}
+
+gint64
+kiln_image_virtual_size (const char *path, const char *format, GError **err)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  gint64 size = -1;
+
+  if (fd == -1 || fstat (fd, &st) == -1) {
+    int e = errno;
+    g_set_error (err, KILN_ERROR, e == ENOENT ? KILN_ERROR_NOT_FOUND : KILN_ERROR_FAILED,
+                 "cannot open %s: %s", path, g_strerror (e));
+    if (fd != -1)
+      close (fd);
+    return -1;
+  }
+  if (strcmp (format, "qcow2") == 0) {
+    unsigned char h[32];
+
+    if (read_at (fd, h, sizeof h, 0) == 0 && be32 (h) == QCOW2_MAGIC &&
+        be64 (h + 24) <= G_MAXINT64)
+      size = (gint64) be64 (h + 24);
+    else
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: not a qcow2 image", path);
+  } else if (strcmp (format, "raw") == 0) {
+    uint64_t bytes = 0;
+
+    if (S_ISREG (st.st_mode))
+      size = st.st_size;
+    else if (S_ISBLK (st.st_mode) && ioctl (fd, BLKGETSIZE64, &bytes) == 0)
+      size = (gint64) bytes;
+    else
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "%s: neither a file nor a block device", path);
+  } else {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "%s: the virtual size of a %s image is not read here", path, format);
+  }
+  close (fd);
+  return size;
+}
+
+/* qcow2 overlays as qemu-img makes them: 64 KiB clusters, 16-bit
+ * refcounts; cluster 0 holds the header, its extensions and the backing
+ * name, cluster 1 the refcount table, cluster 2 its one refcount block,
+ * clusters 3.. the L1 table, all zero (nothing allocated). */
+#define OV_CLUSTER_BITS 16
+#define OV_CLUSTER ((uint64_t) 1 << OV_CLUSTER_BITS)
+#define OV_HEADER_LEN 112u                   /* version 3 with compression_type (zlib) */
+#define OV_MAX_L1_BYTES ((uint64_t) 32 << 20) /* qemu's QCOW_MAX_L1_SIZE */
+
+int
+kiln_qcow2_write_overlay (int fd, guint64 size, const char *backing,
+                          const char *backing_format, GError **err)
+{
+  const uint64_t per_l2 = OV_CLUSTER * (OV_CLUSTER / 8);    /* bytes an L2 table maps */
+  size_t name_len = strlen (backing), fmt_len = strlen (backing_format);
+  uint64_t l1_entries, l1_clusters, n_clusters, pos;
+  size_t fmt_ext = 8 + ((fmt_len + 7) & ~(size_t) 7);
+  g_autofree unsigned char *buf = NULL;
+
+  if (name_len == 0 || name_len > QCOW2_MAX_BACKING_NAME) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "backing file name of %zu bytes (qcow2 allows 1 to %d)",
+                 name_len, QCOW2_MAX_BACKING_NAME);
+    return -1;
+  }
+  if (fmt_len == 0 || fmt_len > 16) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "bad backing format '%s'", backing_format);
+    return -1;
+  }
+  if (size > ((uint64_t) 1 << 62)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "a virtual size of %" G_GUINT64_FORMAT " bytes is too large for qcow2", size);
+    return -1;
+  }
+  size = (size + 511) & ~(uint64_t) 511;   /* whole sectors, as qemu rounds */
+  l1_entries = (size + per_l2 - 1) / per_l2;
+  if (l1_entries * 8 > OV_MAX_L1_BYTES) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "a virtual size of %" G_GUINT64_FORMAT " bytes is too large for qcow2", size);
+    return -1;
+  }
+  l1_clusters = (l1_entries * 8 + OV_CLUSTER - 1) / OV_CLUSTER;
+  n_clusters = 3 + l1_clusters;            /* at most 515: one refcount block is enough */
+
+  buf = g_malloc0 (3 * OV_CLUSTER);
+  /* Header. */
+  put32 (buf, QCOW2_MAGIC);
+  put32 (buf + 4, 3);                                          /* version */
+  pos = OV_HEADER_LEN + fmt_ext + 8;                           /* after the extensions */
+  put64 (buf + 8, pos);                                        /* backing_file_offset */
+  put32 (buf + 16, (uint32_t) name_len);                       /* backing_file_size */
+  put32 (buf + 20, OV_CLUSTER_BITS);
+  put64 (buf + 24, size);
+  put32 (buf + 32, 0);                                         /* no encryption */
+  put32 (buf + 36, (uint32_t) l1_entries);                     /* l1_size */
+  put64 (buf + 40, l1_entries ? 3 * OV_CLUSTER : 0);          /* l1_table_offset */
+  put64 (buf + 48, 1 * OV_CLUSTER);                            /* refcount_table_offset */
+  put32 (buf + 56, 1);                                         /* refcount_table_clusters */
+  /* 60 nb_snapshots, 64 snapshots_offset, 72 incompatible, 80 compatible
+   * and 88 autoclear features: all zero. */
+  put32 (buf + 96, 4);                                         /* refcount_order: 16 bits */
+  put32 (buf + 100, OV_HEADER_LEN);
+  /* 104 compression_type 0 (zlib), 105..111 padding. */
+  /* The backing format extension, then the end of the extensions. */
+  put32 (buf + OV_HEADER_LEN, QCOW2_EXT_BACKING_FORMAT);
+  put32 (buf + OV_HEADER_LEN + 4, (uint32_t) fmt_len);
+  memcpy (buf + OV_HEADER_LEN + 8, backing_format, fmt_len);
+  /* (the 8 zero bytes at OV_HEADER_LEN + fmt_ext end the list) */
+  memcpy (buf + pos, backing, name_len);
+  /* Refcount table: its one block is cluster 2. */
+  put64 (buf + OV_CLUSTER, 2 * OV_CLUSTER);
+  /* Refcount block: every cluster of the file is used once. */
+  for (uint64_t c = 0; c < n_clusters; c++) {
+    unsigned char *r = buf + 2 * OV_CLUSTER + 2 * c;
+    r[0] = 0;
+    r[1] = 1;
+  }
+
+  for (size_t off = 0; off < 3 * OV_CLUSTER;) {
+    ssize_t w = pwrite (fd, buf + off, 3 * OV_CLUSTER - off, (off_t) off);
+
+    if (w == -1 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write the qcow2 header: %s",
+                   w == -1 ? g_strerror (errno) : "short write");
+      return -1;
+    }
+    off += (size_t) w;
+  }
+  /* The L1 table is zero: a hole will do. */
+  if (ftruncate (fd, (off_t) (n_clusters * OV_CLUSTER)) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot size the qcow2 image: %s",
+                 g_strerror (errno));
+    return -1;
+  }
+  return 0;
 }

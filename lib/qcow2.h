@@ -26,6 +26,22 @@ int kiln_qcow2_backing (const char *path, char **backing, char **format, GError 
  * (at most 64 levels: a loop is an error). */
 GPtrArray *kiln_image_chain (const char *path, GError **err);
 
+/* The virtual size in bytes of image PATH of FORMAT: a qcow2 header's
+ * size field, a raw file's length or a raw block device's size.  -1
+ * with ERR for other formats (vmdk, vhdx: ask qemu-img) and errors. */
+gint64 kiln_image_virtual_size (const char *path, const char *format, GError **err);
+
+/* Write a qcow2 (v3) overlay of SIZE bytes whose backing file is BACKING
+ * (recorded as given) of BACKING_FORMAT into FD, an empty file opened for
+ * writing.  The image has no data clusters: every read goes to BACKING.
+ * Its layout is the one qemu-img create gives (header, refcount table,
+ * refcount block, L1 table, 64 KiB clusters; SIZE rounded up to whole
+ * 512-byte sectors as qemu does), so `qemu-img check` finds
+ * nothing to say.  Returns 0, or -1 with ERR (nothing is synced: the
+ * caller decides when the file must reach the disk). */
+int kiln_qcow2_write_overlay (int fd, guint64 size, const char *backing,
+                              const char *backing_format, GError **err);
+
 /* PATH made absolute and canonical (symlinks resolved) when it exists,
  * else made absolute only. */
 char *kiln_path_canonical (const char *path);

@@ -30,7 +30,7 @@ _kt_cleanup() {
 }
 trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
 
-plan 73
+plan 75
 
 # libvirt's qemu runs as its own user: it must reach the disks under $T.
 chmod 755 "$T"
@@ -92,6 +92,12 @@ for i in $(seq 1 10); do
     qemu-img info "$T/${P}c-$i.qcow2" 2>/dev/null | grep -qx "backing file: $T/tmpl.qcow2" && n=$((n + 1))
 done
 is "$n" 10 "every clone's disk is a qcow2 overlay backed by the template's disk"
+n=0
+for i in $(seq 1 10); do
+    qemu-img check -q "$T/${P}c-$i.qcow2" && n=$((n + 1))
+done
+is "$n" 10 "qemu-img check finds nothing wrong in any overlay kiln wrote"
+ok_cmd "a linked clone's disk reads as the template's" qemu-img compare -q "$T/${P}c-1.qcow2" "$T/tmpl.qcow2"
 is "$(du -k "$T/${P}c-1.qcow2" | cut -f1)" "$(du -k "$T/${P}c-1.qcow2" | awk '$1 < 1024 {print $1}')" \
     "a linked clone's disk takes under 1 MiB"
 like "$($V dumpxml "${P}c-1")" "<kiln:original linked=\"yes\">${P}tmpl</kiln:original>" \
