@@ -229,6 +229,43 @@ plan_text (const struct run *run, const struct job *j)
   }
 }
 
+/* "files": the recipe and what it includes, with their digests (paths
+ * made absolute for a manifest, as given for a plan). */
+static void
+add_files (JsonBuilder *b, const struct kiln_recipe *r, bool absolute)
+{
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->files->len; i++) {
+    const struct kiln_recipe_file *f = r->files->pdata[i];
+    g_autofree char *abs = absolute ? g_canonicalize_filename (f->path, NULL) : NULL;
+
+    json_builder_begin_object (b);
+    kiln_json_add_string (b, "path", absolute ? abs : f->path);
+    kiln_json_add_string (b, "digest", f->digest);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+/* "customize": the steps as displayed (passwords are redacted there). */
+static void
+add_steps (JsonBuilder *b, const struct kiln_recipe *r)
+{
+  json_builder_set_member_name (b, "customize");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->steps->len; i++) {
+    const struct kiln_recipe_step *s = r->steps->pdata[i];
+
+    json_builder_begin_object (b);
+    kiln_json_add_string (b, "operation", s->op);
+    kiln_json_add_string (b, "step", s->display);
+    kiln_json_add_string (b, "where", s->where);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
 static void
 plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
 {
@@ -238,17 +275,7 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
   json_builder_begin_object (b);
   kiln_json_add_string (b, "recipe", r->path);
   kiln_json_add_string (b, "name", r->name);
-  json_builder_set_member_name (b, "files");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < r->files->len; i++) {
-    const struct kiln_recipe_file *f = r->files->pdata[i];
-
-    json_builder_begin_object (b);
-    kiln_json_add_string (b, "path", f->path);
-    kiln_json_add_string (b, "digest", f->digest);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
+  add_files (b, r, false);
   json_builder_set_member_name (b, "fetch");
   json_builder_begin_object (b);
   kiln_json_add_string (b, "source", r->base_source);
@@ -274,18 +301,7 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
   json_builder_set_member_name (b, "exists");
   json_builder_add_boolean_value (b, j->exists);
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "customize");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < r->steps->len; i++) {
-    const struct kiln_recipe_step *s = r->steps->pdata[i];
-
-    json_builder_begin_object (b);
-    kiln_json_add_string (b, "operation", s->op);
-    kiln_json_add_string (b, "step", s->display);
-    kiln_json_add_string (b, "where", s->where);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
+  add_steps (b, r);
   json_builder_set_member_name (b, "sysprep");
   if (r->sysprep) {
     json_builder_begin_object (b);
@@ -440,18 +456,7 @@ manifest_text (const struct job *j, const struct kiln_build_image_result *res,
   kiln_json_add_string (b, "path", recipe_abs);
   kiln_json_add_string (b, "name", r->name);
   kiln_json_add_string (b, "digest", ((struct kiln_recipe_file *) r->files->pdata[0])->digest);
-  json_builder_set_member_name (b, "files");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < r->files->len; i++) {
-    const struct kiln_recipe_file *f = r->files->pdata[i];
-    g_autofree char *abs = g_canonicalize_filename (f->path, NULL);
-
-    json_builder_begin_object (b);
-    kiln_json_add_string (b, "path", abs);
-    kiln_json_add_string (b, "digest", f->digest);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
+  add_files (b, r, true);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "base");
@@ -478,19 +483,7 @@ manifest_text (const struct job *j, const struct kiln_build_image_result *res,
   kiln_json_add_string (b, "digest", res->digest);
   json_builder_end_object (b);
 
-  /* The steps as displayed: passwords are redacted there. */
-  json_builder_set_member_name (b, "customize");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < r->steps->len; i++) {
-    const struct kiln_recipe_step *s = r->steps->pdata[i];
-
-    json_builder_begin_object (b);
-    kiln_json_add_string (b, "operation", s->op);
-    kiln_json_add_string (b, "step", s->display);
-    kiln_json_add_string (b, "where", s->where);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
+  add_steps (b, r);
   json_builder_set_member_name (b, "sysprep");
   if (r->sysprep) {
     json_builder_begin_object (b);
@@ -681,7 +674,7 @@ build_one (gpointer data, gpointer user_data)
   if (r->template || r->clones || r->networks->len)
     emit (run, j, "register", "start", "registering template %s", r->template_name ? r->template_name : r->name);
   stage = "register";
-  if (kiln_build_register (run->ctx, r, j->output, run->force, &e) == -1) {
+  if (kiln_build_register (run->ctx, r, j->output, &res, run->force, &e) == -1) {
     unlink (j->manifest);
     goto undo;
   }

@@ -53,6 +53,7 @@ struct extra_disk {
 
 struct reg {
   const char *disk, *name, *os_variant, *network, *pool, *recipe;
+  const struct kiln_register_spec *spec;
   guint64 memory_mib;
   unsigned vcpus;
   bool print_xml;
@@ -142,8 +143,8 @@ split_short_id (const char *id, char **distro, int *major, int *minor)
     *minor = atoi (strchr (id + n, '.') + 1);
 }
 
-/* Find the OS: by --os-variant, or by inspecting DISK (one read-only
- * appliance launch). */
+/* Find the OS: by --os-variant, by the caller's inspection of DISK, or by
+ * inspecting DISK (one read-only appliance launch). */
 static int
 resolve_os (struct reg *r, struct kiln_osinfo_match *m, GError **err)
 {
@@ -157,6 +158,15 @@ resolve_os (struct reg *r, struct kiln_osinfo_match *m, GError **err)
 
     split_short_id (r->os_variant, &distro, &major, &minor);
     return kiln_osinfo_resolve (db, r->os_variant, distro, major, minor, "linux", m, err);
+  } else if (r->spec && r->spec->inspected_distro) {
+    const struct kiln_register_spec *s = r->spec;
+
+    kiln_debug ("%s: OS from the build's inspection: %s %d.%d (%s)", r->disk,
+                s->inspected_distro, s->inspected_major, s->inspected_minor,
+                s->inspected_osinfo ? s->inspected_osinfo : "no osinfo id");
+    return kiln_osinfo_resolve (db, s->inspected_osinfo, s->inspected_distro,
+                                s->inspected_major, s->inspected_minor,
+                                s->inspected_type ? s->inspected_type : "linux", m, err);
   } else {
     g_autoptr (kiln_guest) gu = kiln_guest_new (true);
     int rc;
@@ -420,6 +430,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
 
   memset (res, 0, sizeof *res);
   r.disk = rs->disk;
+  r.spec = rs;
   r.name = rs->name;
   r.os_variant = rs->os_variant;
   r.network = rs->network;

@@ -60,6 +60,7 @@ kiln_build_image_result_clear (struct kiln_build_image_result *res)
   g_clear_pointer (&res->digest, g_free);
   g_clear_pointer (&res->distro, g_free);
   g_clear_pointer (&res->osinfo, g_free);
+  g_clear_pointer (&res->type, g_free);
 }
 
 /* The temporary files being made, so that a signal handler can remove
@@ -200,6 +201,7 @@ run_guest (const struct kiln_build_image_opts *o, const char *work, const char *
     return -1;
   res->distro = g_strdup (gu->distro);
   res->osinfo = g_strdup (gu->osinfo);
+  res->type = g_strdup (gu->type);
   res->major = gu->major;
   res->minor = gu->minor;
 

@@ -25,7 +25,7 @@ struct kiln_build_image_opts {
 /* What happened, for manifests. */
 struct kiln_build_image_result {
   char *digest;                   /* "sha256:HEX" of OUTPUT as written */
-  char *distro, *osinfo;          /* from inspection, or NULL (no launch) */
+  char *distro, *osinfo, *type;   /* from inspection, or NULL (no launch) */
   int major, minor;
   bool launched;                  /* false: nothing needed the appliance */
   enum kiln_accel accel;
@@ -52,8 +52,11 @@ struct kiln_recipe;
  * start the networks it names that are absent, define the template domain
  * for IMAGE (an old one of that name is replaced only with FORCE, and
  * never while linked clones depend on it), then make its linked clones.
+ * BUILT (may be NULL) is how IMAGE was made: its inspection gives the OS
+ * when the recipe does not name one, with no second appliance launch.
  * A recipe with none of these sections: nothing done. */
 int kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
-                         const char *image, bool force, GError **err);
+                         const char *image, const struct kiln_build_image_result *built,
+                         bool force, GError **err);
 
 #endif

@@ -151,7 +151,8 @@ clear_old_template (const struct kiln_ctx *ctx, virConnectPtr conn, const char *
 
 int
 kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
-                     const char *image, bool force, GError **err)
+                     const char *image, const struct kiln_build_image_result *built,
+                     bool force, GError **err)
 {
   virConnectPtr conn;
   g_autofree struct kiln_register_disk *extra = NULL;
@@ -187,6 +188,13 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
   spec.disk = abs_image;
   spec.name = tname;
   spec.os_variant = r->os_variant;
+  if (built && built->launched && built->distro) {
+    spec.inspected_distro = built->distro;
+    spec.inspected_osinfo = built->osinfo;
+    spec.inspected_type = built->type;
+    spec.inspected_major = built->major;
+    spec.inspected_minor = built->minor;
+  }
   spec.network = g_strcmp0 (r->template_network, "none") == 0 ? NULL
                : r->template_network ? r->template_network : "default";
   spec.recipe = r->path;

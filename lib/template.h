@@ -24,6 +24,11 @@ struct kiln_register_spec {
   const struct kiln_register_disk *extra;   /* empty qcow2 disks to add */
   size_t n_extra;
   bool print_xml;              /* only build the XML: define and create nothing */
+  /* What the caller's own inspection of DISK found (kiln build has just
+   * had it open): used for os_variant auto instead of launching an
+   * appliance again.  NULL distro: not inspected. */
+  const char *inspected_distro, *inspected_osinfo, *inspected_type;
+  int inspected_major, inspected_minor;
 };
 
 struct kiln_register_result {

@@ -13,7 +13,7 @@ require_kiln
 require_root
 require_cmd virsh guestfish qemu-img sha512sum
 export KILN_ACCEL=tcg
-plan 20
+plan 21
 
 ensure_libvirtd
 V="virsh -c qemu:///system"
@@ -62,8 +62,8 @@ st=$?
 for d in "${doms[@]}"; do $V dominfo "$d" >/dev/null 2>&1 && made+=("$d"); done
 ok $st "kiln build recipes/debian-12-web.yaml through the local repository" ||
     diag "$(tail -25 "$T/build.err")"
-is "$(grep -c 'Launching the appliance' "$T/build.err")" 2 \
-   "two launches: customize + sysprep, then register's inspection"
+is "$(grep -c 'Launching the appliance' "$T/build.err")" 1 \
+   "one appliance launch: customize, sysprep and the OS the template is registered as"
 [ -f "$T/out/debian-12-web.qcow2" ] && [ -f "$T/out/debian-12-web.qcow2.json" ]
 ok $? "the image and its manifest are written"
 if grep -qF -- "$(cat "$T/root.pw")" "$T/build.out" "$T/build.err" "$T/out/debian-12-web.qcow2.json"; then st=1; else st=0; fi
@@ -74,6 +74,8 @@ like "$(grep -c . "$NGINX_ACCESS_LOG")" '^[1-9]' "the base came from the reposit
 is "$(printf '%s\n' ${made[@]+"${made[@]}"} | grep -E 'web' | sort | tr '\n' ' ')" "debian-12-web web-1 web-2 " \
    "the template and its two clones (clones: {count: 2, prefix: web-}) are defined"
 like "$($V dumpxml debian-12-web)" "kiln:template" "the template carries kiln's metadata"
+like "$($V dumpxml debian-12-web)" "<libosinfo:os id=.http://debian.org/debian/1[12]./>" \
+   "the template's OS is the Debian the build's inspection found (os-variant auto)"
 cdisk=$($V domblklist web-1 --details | awk '$2=="disk"{print $4; exit}')
 is "$(qemu-img info --output=json "$cdisk" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("backing-filename",""))')" \
    "$T/out/debian-12-web.qcow2" "web-1 is a linked clone of the template's disk"
