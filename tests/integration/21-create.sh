@@ -13,7 +13,7 @@ require_kiln
 require_cmd qemu-img guestfish perl sha256sum
 export KILN_ACCEL=tcg
 
-plan 27
+plan 31
 
 base=$(fixture_debian) || bail_out "no Debian fixture"
 base_sum=$(sha256sum <"$base")
@@ -102,5 +102,28 @@ like "$(cat "$T/c.err")" 'Unable to locate package kiln-no-such-package' \
     "the error shows the tail of apt's output" || diag "$(tail -n 20 "$T/c.err")"
 ok $( [ ! -e "$T/out/c.qcow2" ]; echo $? ) "no output under the final name"
 is "$(leftovers "$T/out")" 0 "and no temporary file"
+
+# ---- an interrupted create leaves nothing ----
+# Ctrl-C while the appliance runs: the temporary overlay goes, nothing
+# takes OUT's name, and the appliance does not outlive kiln.
+mkdir -p "$T/killed"
+"$KILN" create "$base" -o "$T/killed/k.qcow2" --hostname killed \
+    --run-command 'sleep 600' >"$T/k.out" 2>"$T/k.err" &
+kpid=$!
+for i in $(seq 1 600); do
+    grep -q 'Launching the appliance' "$T/k.err" && break
+    sleep 0.1
+done
+isnt "$(ls -A "$T/killed")" "" "a create in progress has its temporary file" || diag "$(cat "$T/k.err")"
+sleep 3
+kill -INT "$kpid"
+wait "$kpid"
+is "$?" 130 "kiln create dies of SIGINT"
+is "$(ls -A "$T/killed")" "" "and leaves nothing in the output directory"
+for i in $(seq 1 100); do
+    pgrep -f -- "$T/killed" >/dev/null || break
+    sleep 0.1
+done
+ok "$(pgrep -f -- "$T/killed" >/dev/null; [ $? = 1 ]; echo $?)" "no process (the appliance's qemu) is left using it"
 
 is "$(sha256sum <"$base")" "$base_sum" "the base image is unchanged (sha256)"
