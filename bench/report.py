@@ -82,8 +82,8 @@ with open(out_md, "w") as f:
     for r in results:
         tgt = f"≤ {r['target']}" if r["target"] else "—"
         met = "" if r["met"] is None else (" ✓" if r["met"] else " ✗ (missed)")
-        f.write(f"| {r['scenario']} ({r['kiln_side']}) | {r['kiln_s']:.2f} | {r['alternative']} | "
-                f"{r['alternative_s']:.2f} | {r['ratio']:.3f}{met} | {tgt} | {r['what']} |\n")
+        f.write(f"| {r['scenario']} ({r['kiln_side']}) | {r['kiln_s']:.3f} | {r['alternative']} | "
+                f"{r['alternative_s']:.3f} | {r['ratio']:.3f}{met} | {tgt} | {r['what']} |\n")
     if mem:
         f.write("\n| memory | peak RSS |\n|---|---|\n")
         for m in mem:

@@ -24,11 +24,16 @@ say() { echo "bench: $*" >&2; }
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
 measure() {
     local scen=$1 side=$2 rep=$3 extra=$4; shift 4
-    local tf="$RUN/time.$$"
-    if ! /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$RUN/last.out" 2>"$RUN/last.err"; then
+    local tf="$RUN/time.$$" t0 t1 secs rss
+    # Wall time from the clock in ns (time's %e has 10 ms steps, too coarse
+    # for a clone); peak RSS from time.
+    t0=$(date +%s%N)
+    if ! /usr/bin/time -f '%M' -o "$tf" "$@" >"$RUN/last.out" 2>"$RUN/last.err"; then
         say "FAILED: $scen/$side: $*"; tail -5 "$RUN/last.err" >&2; return 1
     fi
-    read -r secs rss <"$tf"
+    t1=$(date +%s%N)
+    secs=$(printf '%d.%03d' $(( (t1 - t0) / 1000000000 )) $(( (t1 - t0) / 1000000 % 1000 )))
+    read -r rss <"$tf"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$side" "$rep" "$secs" "$rss" "$extra" >>"$RAW"
     say "$scen / $side #$rep: ${secs}s, peak RSS ${rss} KiB"
 }
