@@ -2,7 +2,7 @@
  * guest that sees two of them (attached disks, migrations).  LVM's devices
  * file lists the template's PV ids, so it goes too (LVM then scans all
  * devices, as before devices files existed).  The filesystems must be
- * unmounted to change the UUIDs. */
+ * unmounted and the logical volumes inactive to change the UUIDs. */
 #include "ops.h"
 
 int
@@ -31,8 +31,19 @@ kiln_sysprep_op_lvm_uuids (struct kiln_sysprep_job *j, GError **err)
     return 0;
   if (kiln_sysprep_unmount (j, err) == -1)
     return -1;
+  /* LVM refuses a new VG UUID while its LVs are active: deactivate them
+   * for the change, then bring them back for fs-uuids, which follows. */
+  if (guestfs_vg_activate_all (j->g, 0) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot deactivate the logical volumes", j->op);
+    return -1;
+  }
   if (guestfs_vgchange_uuid_all (j->g) == -1 || guestfs_pvchange_uuid_all (j->g) == -1) {
     kiln_guest_set_error (j->gu, err, "%s: cannot change the LVM UUIDs", j->op);
+    guestfs_vg_activate_all (j->g, 1);
+    return -1;
+  }
+  if (guestfs_vg_activate_all (j->g, 1) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot reactivate the logical volumes", j->op);
     return -1;
   }
   return 0;

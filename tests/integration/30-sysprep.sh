@@ -5,7 +5,8 @@
 # read everything back with one guestfish session: each operation removed
 # its dirt, the rest of /etc is untouched, off-by-default operations did
 # nothing, and a second dry run finds nothing left to do.  Then
-# --operations ssh-hostkeys on the phony-debian image touches only the keys.
+# --operations ssh-hostkeys on the phony-debian image touches only the keys;
+# lvm-uuids and fs-uuids on an LVM guest.
 . "$(dirname "$0")/lib.sh"
 set -u
 
@@ -271,5 +272,41 @@ uuid=$(psection c-uuid)
 isnt "$uuid" 5b1c0f2e-6b4a-4c1e-9d1a-000000000001 "fs-uuids gave the root filesystem a new UUID"
 is "$(psection c-fstab)" "UUID=$uuid / ext4 errors=remount-ro 0 1" "... and /etc/fstab names the new one"
 is "$(psection c-flag)" true "flag-reconfiguration created /.unconfigured"
+
+# ---- lvm-uuids (then fs-uuids, on the logical volume) on the LVM image ----
+fixture_synthetic phony-debian-lvm "$T/lvm-orig.qcow2" || bail_out "no LVM fixture"
+fixture_synthetic phony-debian-lvm "$T/lvm.qcow2"
+"$KILN" sysprep -a "$T/lvm.qcow2" --operations lvm-uuids,fs-uuids >"$T/lvm.out" 2>"$T/lvm.err"
+ok $? "kiln sysprep --operations lvm-uuids,fs-uuids on an LVM guest" || diag "$(cat "$T/lvm.err")"
+like "$(cat "$T/lvm.err")" "lvm-uuids: [0-9]+ change" "lvm-uuids reports its changes"
+# Both disks in one appliance: LVM tells the PVs and VGs apart only if
+# their UUIDs differ.
+guestfish --ro -a "$T/lvm-orig.qcow2" -a "$T/lvm.qcow2" >"$T/lvm2.out" 2>"$T/lvm2.err" <<'GF'
+run
+pvs-full
+vgs-full
+GF
+ok $? "read the PVs and VGs of both images in one session" || diag "$(cat "$T/lvm2.err")"
+pv_a=$(awk '/pv_name:/ {n = $2} /pv_uuid:/ && n == "/dev/sda1" {print $2}' "$T/lvm2.out")
+pv_b=$(awk '/pv_name:/ {n = $2} /pv_uuid:/ && n == "/dev/sdb1" {print $2}' "$T/lvm2.out")
+ok "$([ -n "$pv_a" ] && [ -n "$pv_b" ] && [ "$pv_a" != "$pv_b" ]; echo $?)" \
+   "the PV has a new UUID ($pv_a -> $pv_b)"
+is "$(awk '/vg_uuid:/ {print $2}' "$T/lvm2.out" | sort -u | grep -c .)" 2 \
+   "the VG has a new UUID (two distinct kilnvg VGs)"
+guestfish --ro -a "$T/lvm.qcow2" -i >"$T/lvm3.out" 2>"$T/lvm3.err" <<'GF'
+echo ==host
+cat /etc/hostname
+echo ==devices
+exists /etc/lvm/devices/system.devices
+echo ==uuid
+vfs-uuid /dev/kilnvg/root
+GF
+ok $? "the generalized LVM guest is still found and mounted by inspection" || diag "$(cat "$T/lvm3.err")"
+lsection() { awk -v s="==$1" '$0 == s { on = 1; next } /^==/ { on = 0 } on' "$T/lvm3.out"; }
+is "$(lsection host)" phony "... with its files"
+is "$(lsection devices)" false "LVM's devices file, which lists the old PV ids, is gone"
+uuid=$(lsection uuid)
+ok "$([ -n "$uuid" ] && [ "$uuid" != 5b1c0f2e-6b4a-4c1e-9d1a-000000000001 ]; echo $?)" \
+   "fs-uuids, after lvm-uuids, gave the filesystem on the LV a new UUID ($uuid)"
 
 done_testing

@@ -203,7 +203,7 @@ fixture_debian() {
     "$TOP/tests/fixtures/debian-image.sh"
 }
 
-# fixture_synthetic KIND OUT — phony-debian | no-os | not-a-disk (a private copy)
+# fixture_synthetic KIND OUT — phony-debian | phony-debian-lvm | no-os | not-a-disk (a private copy)
 fixture_synthetic() {
     "$TOP/tests/fixtures/synthetic-image.sh" "$@"
 }
