@@ -1,4 +1,5 @@
-/* qcow2.c: reading qcow2 headers for format and backing file. */
+/* qcow2.c: reading qcow2 headers for format and backing file, and writing
+ * the empty overlays of linked clones. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
+#include "download.h"
 #include "qcow2.h"
 #include "unpack.h"
 
@@ -310,19 +312,11 @@ kiln_qcow2_write_overlay (int fd, guint64 size, const char *backing,
     r[1] = 1;
   }
 
-  for (size_t off = 0; off < 3 * OV_CLUSTER;) {
-    ssize_t w = pwrite (fd, buf + off, 3 * OV_CLUSTER - off, (off_t) off);
-
-    if (w == -1 && errno == EINTR)
-      continue;
-    if (w <= 0) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write the qcow2 header: %s",
-                   w == -1 ? g_strerror (errno) : "short write");
-      return -1;
-    }
-    off += (size_t) w;
+  /* Zero blocks of the three clusters and the zero L1 table: holes. */
+  if (kiln_write_sparse (fd, buf, 3 * OV_CLUSTER, err) == -1) {
+    g_prefix_error (err, "the qcow2 header: ");
+    return -1;
   }
-  /* The L1 table is zero: a hole will do. */
   if (ftruncate (fd, (off_t) (n_clusters * OV_CLUSTER)) == -1) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot size the qcow2 image: %s",
                  g_strerror (errno));

@@ -32,8 +32,8 @@ GPtrArray *kiln_image_chain (const char *path, GError **err);
 gint64 kiln_image_virtual_size (const char *path, const char *format, GError **err);
 
 /* Write a qcow2 (v3) overlay of SIZE bytes whose backing file is BACKING
- * (recorded as given) of BACKING_FORMAT into FD, an empty file opened for
- * writing.  The image has no data clusters: every read goes to BACKING.
+ * (recorded as given) of BACKING_FORMAT into FD, an empty file just opened
+ * for writing (it is written from its current offset, 0).  The image has no data clusters: every read goes to BACKING.
  * Its layout is the one qemu-img create gives (header, refcount table,
  * refcount block, L1 table, 64 KiB clusters; SIZE rounded up to whole
  * 512-byte sectors as qemu does), so `qemu-img check` finds
