@@ -53,7 +53,6 @@ struct extra_disk {
 
 struct reg {
   const char *disk, *name, *os_variant, *network, *pool, *recipe;
-  const struct kiln_register_spec *spec;
   guint64 memory_mib;
   unsigned vcpus;
   bool print_xml;
@@ -143,10 +142,11 @@ split_short_id (const char *id, char **distro, int *major, int *minor)
     *minor = atoi (strchr (id + n, '.') + 1);
 }
 
-/* Find the OS: by --os-variant, by the caller's inspection of DISK, or by
- * inspecting DISK (one read-only appliance launch). */
+/* Find the OS: by --os-variant, by the caller's inspection of DISK (in
+ * SPEC), or by inspecting DISK (one read-only appliance launch). */
 static int
-resolve_os (struct reg *r, struct kiln_osinfo_match *m, GError **err)
+resolve_os (struct reg *r, const struct kiln_register_spec *spec,
+            struct kiln_osinfo_match *m, GError **err)
 {
   OsinfoDb *db = kiln_osinfo_db (err);
 
@@ -158,8 +158,8 @@ resolve_os (struct reg *r, struct kiln_osinfo_match *m, GError **err)
 
     split_short_id (r->os_variant, &distro, &major, &minor);
     return kiln_osinfo_resolve (db, r->os_variant, distro, major, minor, "linux", m, err);
-  } else if (r->spec && r->spec->inspected_distro) {
-    const struct kiln_register_spec *s = r->spec;
+  } else if (spec->inspected_distro) {
+    const struct kiln_register_spec *s = spec;
 
     kiln_debug ("%s: OS from the build's inspection: %s %d.%d (%s)", r->disk,
                 s->inspected_distro, s->inspected_major, s->inspected_minor,
@@ -430,7 +430,6 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
 
   memset (res, 0, sizeof *res);
   r.disk = rs->disk;
-  r.spec = rs;
   r.name = rs->name;
   r.os_variant = rs->os_variant;
   r.network = rs->network;
@@ -510,7 +509,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
     virNetworkFree (net);
   }
 
-  if (resolve_os (&r, &m, &err) == -1)
+  if (resolve_os (&r, rs, &m, &err) == -1)
     goto fail;
   os_recommended (m.os, &rec_mib, &rec_cpus);
   virtio_blk = os_has_virtio (m.os, "block");
