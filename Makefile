@@ -37,7 +37,7 @@ CFLAGS    ?= -O2 -g
 WARNFLAGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter -Werror
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 ALL_CFLAGS = -std=gnu11 $(WARNFLAGS) $(SANFLAGS) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
              -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' \
              -DKILN_SYSCONFDIR='"$(SYSCONFDIR)"' -MMD -MP

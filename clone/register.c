@@ -14,6 +14,7 @@
 #include "kiln.h"
 #include "accel.h"
 #include "diskfile.h"
+#include "value.h"
 #include "domain.h"
 #include "domxml.h"
 #include "guest.h"
@@ -110,10 +111,12 @@ parse_extra_disk (struct kiln_ctx *ctx, GArray *extra, GPtrArray *owned, const c
 {
   g_auto (GStrv) parts = g_strsplit (arg, ",", -1);
   struct kiln_register_disk e = { 0 };
+  g_autoptr (GError) err = NULL;
+  uint64_t bytes;
 
-  e.size = kiln_parse_size (parts[0]);
-  if (e.size == -1)
-    return kiln_usage_error (ctx, "--disk %s: SIZE must be like 10G or 512M", arg);
+  if (kiln_parse_disk_size (parts[0], "--disk", &bytes, &err) == -1)
+    return kiln_usage_error (ctx, "%s", err->message);
+  e.size = (gint64) bytes;
   for (int i = 1; parts[i]; i++) {
     if (g_str_has_prefix (parts[i], "target=") && parts[i][7]) {
       char *t = g_strdup (parts[i] + 7);

@@ -6,6 +6,7 @@
 #define KILN_DISKFILE_H
 
 #include "kiln.h"
+#include "fileio.h"
 
 /* A qcow2 overlay at PATH whose backing file is BACKING (absolute) of
  * BACKING_FORMAT: written directly (lib/qcow2.c) over a qcow2 or raw
@@ -16,14 +17,5 @@ int kiln_disk_create_overlay (const char *path, const char *backing,
 /* An empty disk of SIZE bytes and FORMAT (qcow2, raw) at PATH. */
 int kiln_disk_create_empty (const char *path, const char *format, gint64 size,
                             GError **err);
-
-/* Copy SRC to DST keeping holes (SEEK_DATA/SEEK_HOLE), sharing blocks
- * (FICLONE) where the filesystem can, else copy_file_range.  MODE is
- * DST's permission bits. */
-int kiln_file_copy_sparse (const char *src, const char *dst, mode_t mode,
-                           bool replace, GError **err);
-
-/* "SIZE" as 10G, 512M, 1T, 4096K or a plain number of GiB; -1 if bad. */
-gint64 kiln_parse_size (const char *s);
 
 #endif

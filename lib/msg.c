@@ -6,6 +6,7 @@
 
 #include "kiln.h"
 #include "msg.h"
+#include "event.h"
 
 static int verbosity = 1;
 
@@ -101,4 +102,24 @@ kiln_fail (const GError *err)
   if (err->domain == KILN_ERROR && err->code == KILN_ERROR_USAGE)
     return KILN_EXIT_USAGE;
   return KILN_EXIT_FAILURE;
+}
+
+void
+kiln_msg_event_handler (const struct kiln_event *ev, void *opaque)
+{
+  static GMutex lock;
+  const char *sep = ev->job ? ": " : "";
+  const char *job = ev->job ? ev->job : "";
+
+  g_mutex_lock (&lock);
+  switch (ev->level) {
+  case KILN_EVENT_DEBUG: kiln_debug ("%s%s%s", job, sep, ev->message); break;
+  case KILN_EVENT_INFO: kiln_info ("%s%s%s", job, sep, ev->message); break;
+  case KILN_EVENT_WARNING: kiln_warn ("%s%s%s", job, sep, ev->message); break;
+  case KILN_EVENT_RESULT:
+    printf ("%s%s%s\n", job, sep, ev->message);
+    fflush (stdout);
+    break;
+  }
+  g_mutex_unlock (&lock);
 }

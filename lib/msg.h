@@ -21,6 +21,12 @@ void kiln_debug (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
  * (KILN_EXIT_USAGE for KILN_ERROR_USAGE, else KILN_EXIT_FAILURE). */
 int kiln_fail (const GError *err);
 
+struct kiln_event;
+/* The front end's handler for lib/'s events (event.h): info as
+ * kiln_info, warnings as kiln_warn, debug as kiln_debug, results on
+ * stdout; a job's events are prefixed by "JOB: ".  OPAQUE is unused. */
+void kiln_msg_event_handler (const struct kiln_event *ev, void *opaque);
+
 /* Seconds since the process started, for kiln_info's stamps and timings. */
 double kiln_elapsed (void);
 

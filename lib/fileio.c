@@ -1,0 +1,254 @@
+/* fileio.c: temporary files beside their final names, published by one
+ * rename (see fileio.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+
+#include "fileio.h"
+
+/* The registered temporary files.  A signal handler reads the slots
+ * without the lock (it may not take one); a slot holds either NULL or a
+ * complete string, and strings are freed only after their slot is
+ * cleared. */
+#define MAX_TEMPS 256
+static char *volatile temps[MAX_TEMPS];
+static GMutex temps_lock;
+
+static void
+temp_register (const char *path)
+{
+  g_mutex_lock (&temps_lock);
+  for (int i = 0; i < MAX_TEMPS; i++)
+    if (temps[i] == NULL) {
+      temps[i] = g_strdup (path);
+      break;
+    }
+  g_mutex_unlock (&temps_lock);
+}
+
+static void
+temp_forget (const char *path)
+{
+  g_mutex_lock (&temps_lock);
+  for (int i = 0; i < MAX_TEMPS; i++) {
+    char *p = temps[i];
+
+    if (p && strcmp (p, path) == 0) {
+      temps[i] = NULL;
+      g_free (p);
+      break;
+    }
+  }
+  g_mutex_unlock (&temps_lock);
+}
+
+void
+kiln_temps_remove_all (void)
+{
+  for (int i = 0; i < MAX_TEMPS; i++) {
+    char *p = temps[i];
+
+    if (p)
+      unlink (p);
+  }
+}
+
+char *
+kiln_temp_beside (const char *final, mode_t mode, GError **err)
+{
+  g_autofree char *dir = g_path_get_dirname (final), *base = g_path_get_basename (final);
+  g_autofree char *path = g_strdup_printf ("%s/.%s.kiln-XXXXXX", dir, base);
+  int fd = g_mkstemp_full (path, O_RDWR | O_CLOEXEC, 0600);
+
+  if (fd == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot create a file in %s: %s",
+                 dir, g_strerror (errno));
+    return NULL;
+  }
+  temp_register (path);
+  if (fchmod (fd, mode) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
+    close (fd);
+    kiln_temp_discard (path);
+    return NULL;
+  }
+  close (fd);
+  return g_steal_pointer (&path);
+}
+
+void
+kiln_temp_discard (const char *tmp)
+{
+  if (tmp == NULL)
+    return;
+  unlink (tmp);
+  temp_forget (tmp);
+}
+
+int
+kiln_fsync_dir_of (const char *path, GError **err)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd == -1 || fsync (fd) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot sync %s: %s", dir,
+                 g_strerror (errno));
+    if (fd != -1)
+      close (fd);
+    return -1;
+  }
+  close (fd);
+  return 0;
+}
+
+int
+kiln_temp_publish (const char *tmp, const char *final, bool replace, GError **err)
+{
+  int fd = open (tmp, O_RDONLY | O_CLOEXEC);
+
+  if (fd == -1 || fsync (fd) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write %s: %s", final,
+                 g_strerror (errno));
+    if (fd != -1)
+      close (fd);
+    kiln_temp_discard (tmp);
+    return -1;
+  }
+  close (fd);
+  if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, final, replace ? 0 : RENAME_NOREPLACE) == -1) {
+    int e = errno;
+
+    g_set_error (err, KILN_ERROR, e == EEXIST ? KILN_ERROR_EXISTS : KILN_ERROR_FAILED,
+                 e == EEXIST ? "%s exists already" : "cannot create %s: %s", final,
+                 g_strerror (e));
+    kiln_temp_discard (tmp);
+    return -1;
+  }
+  temp_forget (tmp);
+  return kiln_fsync_dir_of (final, err);
+}
+
+int
+kiln_file_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                        bool replace, GError **err)
+{
+  g_autofree char *tmp = kiln_temp_beside (path, mode, err);
+  const char *p = data;
+  int fd;
+
+  if (tmp == NULL)
+    return -1;
+  fd = open (tmp, O_WRONLY | O_CLOEXEC);
+  if (fd == -1)
+    goto fail;
+  while (len > 0) {
+    ssize_t n = write (fd, p, len);
+
+    if (n == -1) {
+      if (errno == EINTR)
+        continue;
+      goto fail;
+    }
+    p += n;
+    len -= (size_t) n;
+  }
+  if (close (fd) == -1) {
+    fd = -1;
+    goto fail;
+  }
+  return kiln_temp_publish (tmp, path, replace, err);
+
+fail:
+  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write %s: %s", path,
+               g_strerror (errno));
+  if (fd != -1)
+    close (fd);
+  kiln_temp_discard (tmp);
+  return -1;
+}
+
+/* Copy the data extents of IN to OUT; holes stay holes because OUT was
+ * truncated to the full size first and only data is written. */
+static int
+copy_extents (int in, int out, off_t size)
+{
+  off_t pos = 0;
+
+  while (pos < size) {
+    off_t data = lseek (in, pos, SEEK_DATA), hole;
+
+    if (data == -1)
+      return errno == ENXIO ? 0 : -1;   /* ENXIO: only a hole is left */
+    hole = lseek (in, data, SEEK_HOLE);
+    if (hole == -1)
+      return -1;
+    for (loff_t ip = data, op = data; ip < hole;) {
+      ssize_t n = copy_file_range (in, &ip, out, &op, (size_t) (hole - ip), 0);
+
+      if (n == -1)
+        return -1;
+      if (n == 0) {
+        errno = EIO;                    /* SRC shrank under us */
+        return -1;
+      }
+    }
+    pos = hole;
+  }
+  return 0;
+}
+
+int
+kiln_file_copy_sparse (const char *src, const char *dst, mode_t mode, bool replace,
+                       GError **err)
+{
+  g_autofree char *tmp = NULL;
+  struct stat st;
+  int in, out = -1;
+
+  in = open (src, O_RDONLY | O_CLOEXEC);
+  if (in == -1 || fstat (in, &st) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND, "cannot read %s: %s", src,
+                 g_strerror (errno));
+    if (in != -1)
+      close (in);
+    return -1;
+  }
+  if (!replace && g_file_test (dst, G_FILE_TEST_EXISTS)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS, "%s exists already", dst);
+    close (in);
+    return -1;
+  }
+  tmp = kiln_temp_beside (dst, mode, err);
+  if (tmp == NULL) {
+    close (in);
+    return -1;
+  }
+  out = open (tmp, O_WRONLY | O_CLOEXEC);
+  if (out == -1)
+    goto fail;
+  /* A reflink shares every block, holes included, in one call. */
+  if (ioctl (out, FICLONE, in) == -1 &&
+      (ftruncate (out, st.st_size) == -1 || copy_extents (in, out, st.st_size) == -1))
+    goto fail;
+  if (close (out) == -1) {
+    out = -1;
+    goto fail;
+  }
+  close (in);
+  return kiln_temp_publish (tmp, dst, replace, err);
+
+fail:
+  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot copy %s to %s: %s", src, dst,
+               g_strerror (errno));
+  if (out != -1)
+    close (out);
+  close (in);
+  kiln_temp_discard (tmp);
+  return -1;
+}

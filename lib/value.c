@@ -1,0 +1,93 @@
+/* value.c: sizes and names (see value.h). */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "value.h"
+
+int
+kiln_parse_size (const char *s, uint64_t *bytes, GError **err)
+{
+  const char *p = s;
+  char *end = NULL;
+  double v, mult = 1;
+
+  if (s == NULL || !g_ascii_isdigit (*p))
+    goto bad;
+  errno = 0;
+  v = g_ascii_strtod (p, &end);
+  if (errno != 0 || end == p || !isfinite (v) || v <= 0)
+    goto bad;
+  switch (g_ascii_toupper (*end)) {
+  case '\0': break;
+  case 'K': mult = 0x1p10; end++; break;
+  case 'M': mult = 0x1p20; end++; break;
+  case 'G': mult = 0x1p30; end++; break;
+  case 'T': mult = 0x1p40; end++; break;
+  default: goto bad;
+  }
+  if (mult > 1) {
+    if (g_ascii_strcasecmp (end, "iB") == 0)
+      end += 2;
+    else if (g_ascii_strcasecmp (end, "B") == 0)
+      end += 1;
+  }
+  if (*end != '\0')
+    goto bad;
+  if (mult == 1 && v != floor (v))
+    goto bad;                   /* a fraction of a byte */
+  v = ceil (v * mult);
+  if (v >= 0x1p63 || v < 1)
+    goto bad;
+  *bytes = (uint64_t) v;
+  return 0;
+
+bad:
+  g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+               "'%s' is not a size: write a number of bytes, or one with a unit K, M, G "
+               "or T (e.g. 10G, 512M, 1.5T)", s ? s : "");
+  return -1;
+}
+
+int
+kiln_parse_disk_size (const char *s, const char *what, uint64_t *bytes, GError **err)
+{
+  uint64_t b;
+
+  if (kiln_parse_size (s, &b, err) == -1) {
+    g_prefix_error (err, "%s: ", what);
+    return -1;
+  }
+  if (b < (UINT64_C (1) << 20)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s: %s is %" G_GUINT64_FORMAT " bytes, too small for a disk (a bare "
+                 "number is bytes: write %sG for GiB)", what, s, b, s);
+    return -1;
+  }
+  *bytes = (b + 511) / 512 * 512;
+  return 0;
+}
+
+bool
+kiln_name_valid (const char *name, const char *what, GError **err)
+{
+  size_t len = name ? strlen (name) : 0;
+
+  if (len == 0 || len > 64) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s: a name has 1 to 64 characters%s%s%s",
+                 what, len ? " ('" : "", len ? name : "", len ? "' is too long)" : "");
+    return false;
+  }
+  if (!g_ascii_isalnum (name[0])) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s: '%s' must start with a letter or a digit", what, name);
+    return false;
+  }
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.') {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                   "%s: '%s' may hold only letters, digits, '-', '_' and '.'", what, name);
+      return false;
+    }
+  return true;
+}
