@@ -20,7 +20,7 @@
 struct src_disk {
   struct kiln_domxml_disk *d;   /* in the original's parsed XML */
   char *file;                    /* canonical path */
-  char *format;                  /* qcow2, raw */
+  const char *format;            /* qcow2, raw (interned) */
   mode_t mode;
 };
 
@@ -29,18 +29,18 @@ struct job {
   const struct kiln_clone_spec *s;
   virConnectPtr conn;
   char *orig_xml;
-  GPtrArray *src;                /* struct src_disk */
+  GArray *src;                   /* struct src_disk */
   char *nvram;
   bool linked;
   GHashTable *used_macs;
   GPtrArray *made;               /* struct kiln_clone_made */
 };
 
-static void
-made_free (gpointer p)
+void
+kiln_clone_made_free (struct kiln_clone_made *m)
 {
-  struct kiln_clone_made *m = p;
-
+  if (m == NULL)
+    return;
   g_free (m->name);
   g_free (m->uuid);
   g_free (m->xml);
@@ -49,26 +49,6 @@ made_free (gpointer p)
   if (m->macs)
     g_ptr_array_unref (m->macs);
   g_free (m);
-}
-
-static void
-src_disk_free (gpointer p)
-{
-  struct src_disk *s = p;
-
-  g_free (s->file);
-  g_free (s->format);
-  g_free (s);
-}
-
-static bool
-domain_exists (virConnectPtr conn, const char *name)
-{
-  virDomainPtr d = virDomainLookupByName (conn, name);
-
-  if (d)
-    virDomainFree (d);
-  return d != NULL;
 }
 
 static bool
@@ -83,7 +63,7 @@ path_exists (const char *p)
 static char *
 disk_path (struct job *j, guint k, const char *name)
 {
-  const struct src_disk *s = j->src->pdata[k];
+  const struct src_disk *s = &g_array_index (j->src, struct src_disk, k);
   g_autofree char *dir = g_path_get_dirname (s->file), *base = NULL;
   const char *ext = j->linked ? "qcow2" : (strcmp (s->format, "qcow2") == 0 ? "qcow2" : "img");
 
@@ -110,7 +90,7 @@ auto_name (struct job *j)
   for (int n = 0; n < 10000; n++) {
     g_autofree char *name = n == 0 ? g_strdup_printf ("%s-clone", j->s->original)
                                    : g_strdup_printf ("%s-clone-%d", j->s->original, n);
-    bool taken = domain_exists (j->conn, name);
+    bool taken = kiln_domain_exists (j->conn, name);
 
     for (guint k = 0; !taken && k < j->src->len; k++) {
       g_autofree char *p = disk_path (j, k, name);
@@ -203,7 +183,7 @@ clone_one (struct job *j, const char *name, GError **err)
 
     if (!kiln_domxml_disk_is_cloned (d))
       continue;
-    s = j->src->pdata[k];
+    s = &g_array_index (j->src, struct src_disk, k);
     path = disk_path (j, k, name);
     k++;
     if (path_exists (path)) {
@@ -256,7 +236,7 @@ clone_one (struct job *j, const char *name, GError **err)
   }
 
   for (guint i = 0; i < new_files->len; i++) {
-    const struct src_disk *s = j->src->pdata[i];
+    const struct src_disk *s = &g_array_index (j->src, struct src_disk, i);
     const char *path = new_files->pdata[i];
     int r;
 
@@ -370,8 +350,8 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
 {
   for (guint i = 0; i < odisks->len; i++) {
     struct kiln_domxml_disk *d = odisks->pdata[i];
-    g_autofree char *f = NULL;
-    struct src_disk *s;
+    g_autofree char *f = NULL, *detected = NULL;
+    struct src_disk s = { 0 };
     struct stat st;
 
     if (!kiln_domxml_disk_is_cloned (d))
@@ -395,15 +375,16 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
                    d->target ? d->target : "?", j->s->original, f);
       return -1;
     }
-    s = g_new0 (struct src_disk, 1);
-    s->d = d;
-    s->file = kiln_path_canonical (f);
-    s->mode = st.st_mode & 0777;
+    s.d = d;
+    s.file = kiln_path_canonical (f);
+    s.mode = st.st_mode & 0777;
     /* The driver type libvirt was told; without one, the file's header. */
-    s->format = d->format ? g_strdup (d->format) : kiln_image_file_format (s->file, err);
-    g_ptr_array_add (j->src, s);
-    if (s->format == NULL)
+    if (d->format == NULL && (detected = kiln_image_file_format (s.file, err)) == NULL) {
+      g_free (s.file);
       return -1;
+    }
+    s.format = g_intern_string (d->format ? d->format : detected);
+    g_array_append_val (j->src, s);
   }
   return 0;
 }
@@ -419,12 +400,12 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
   virDomainPtr orig = NULL;
   int rc = -1;
 
-  j.made = g_ptr_array_new_with_free_func (made_free);
+  j.made = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_clone_made_free);
   *made = j.made;
   /* A clone's name becomes file names (NAME.qcow2, NAME_VARS.fd). */
   if (spec->name && !kiln_name_valid (spec->name, "clone name", err))
     return -1;
-  j.src = g_ptr_array_new_with_free_func (src_disk_free);
+  j.src = g_array_new (FALSE, TRUE, sizeof (struct src_disk));
   j.conn = kiln_virt_open (ctx, NULL, err);
   if (j.conn == NULL)
     goto out;
@@ -498,7 +479,10 @@ out:
     virConnectClose (j.conn);
   if (j.used_macs)
     g_hash_table_unref (j.used_macs);
-  g_ptr_array_unref (j.src);
+  for (guint k = 0; j.src && k < j.src->len; k++)
+    g_free (g_array_index (j.src, struct src_disk, k).file);
+  if (j.src)
+    g_array_unref (j.src);
   free (j.orig_xml);
   g_free (j.nvram);
   return rc;

@@ -37,6 +37,7 @@ struct kiln_clone_made {
   GPtrArray *disks, *macs;     /* char * */
   gint64 usec;                 /* how long it took */
 };
+void kiln_clone_made_free (struct kiln_clone_made *m);
 
 /* Make the clones SPEC describes (kiln clone).  *MADE (an array of struct
  * kiln_clone_made, free with g_ptr_array_unref) lists the clones made,

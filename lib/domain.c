@@ -6,6 +6,16 @@
 #include "qcow2.h"
 #include "virt.h"
 
+bool
+kiln_domain_exists (virConnectPtr conn, const char *name)
+{
+  virDomainPtr d = virDomainLookupByName (conn, name);
+
+  if (d)
+    virDomainFree (d);
+  return d != NULL;
+}
+
 struct kiln_domxml *
 kiln_domain_xml (virDomainPtr dom, GError **err)
 {

@@ -16,6 +16,9 @@
 char **kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
                                    GError **err);
 
+/* Is there a domain named NAME on CONN (active or not)? */
+bool kiln_domain_exists (virConnectPtr conn, const char *name);
+
 /* The inactive, secure XML of DOM, parsed. */
 struct kiln_domxml *kiln_domain_xml (virDomainPtr dom, GError **err);
 

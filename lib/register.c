@@ -375,8 +375,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   conn = kiln_virt_open (ctx, NULL, &err);
   if (conn == NULL)
     goto fail;
-  dom = virDomainLookupByName (conn, rs->name);
-  if (dom) {
+  if (kiln_domain_exists (conn, rs->name)) {
     g_set_error (&err, KILN_ERROR, KILN_ERROR_EXISTS,
                  "a domain named '%s' exists already (choose another --name, or "
                  "virsh undefine %s)", rs->name, rs->name);

@@ -56,7 +56,8 @@ like "$x" "<source file='$T/tmpl.qcow2'" "absolute disk path"
 like "$x" "<memory unit='KiB'>1048576</memory>" "memory from libosinfo's recommendation (1 GiB)"
 like "$x" "<kiln:template xmlns:kiln=\"https://kiln.example/xmlns/template/1\" template=\"yes\">" \
     "kiln template metadata"
-like "$x" "<kiln:base>$img</kiln:base>" "metadata records the base image"
+like "$x" "<kiln:base digest=\"sha512:$(sha512sum "$img" | cut -d' ' -f1)\">$img</kiln:base>" \
+    "metadata records the base image and its SHA-512 digest"
 like "$x" "libosinfo:os id=\"http://debian.org/debian/11\"" "libosinfo id recorded"
 
 nok_cmd "register refuses an existing name" \

@@ -13,19 +13,10 @@
 #include "kiln.h"
 #include "clone.h"
 #include "diskfile.h"
+#include "domain.h"
 #include "qcow2.h"
 #include "register.h"
 #include "virt.h"
-
-static bool
-domain_defined (virConnectPtr conn, const char *name)
-{
-  virDomainPtr d = virDomainLookupByName (conn, name);
-
-  if (d)
-    virDomainFree (d);
-  return d != NULL;
-}
 
 /* Clone "tmpl" as NAME (NULL: auto) COUNT times; the number made, or -1. */
 static int
@@ -94,7 +85,7 @@ main (void)
         g_error_matches (err, KILN_ERROR, KILN_ERROR_USAGE),
         "--count names past 64 characters (NAME-1) are refused%s%s",
         err ? ": " : "", err ? err->message : "");
-    ok (!domain_defined (conn, one), "before any clone is made");
+    ok (!kiln_domain_exists (conn, one), "before any clone is made");
     g_clear_error (&err);
   }
   ok (clone_tmpl (&ctx, "tmpl", 1, KILN_CLONE_DEFAULT, &made, &err) == -1 &&
@@ -118,7 +109,7 @@ main (void)
         "c-1's disk is a qcow2 image");
     is_str (backing, disk, "backed by the template's disk");
   }
-  ok (domain_defined (conn, "c-1") && domain_defined (conn, "c-2"), "both are defined");
+  ok (kiln_domain_exists (conn, "c-1") && kiln_domain_exists (conn, "c-2"), "both are defined");
 
   ok (clone_tmpl (&ctx, NULL, 1, KILN_CLONE_DEFAULT, &made, &err) == 1,
       "an automatic name%s%s", err ? ": " : "", err ? err->message : "");

@@ -18,16 +18,6 @@
 #include "register.h"
 #include "virt.h"
 
-static bool
-domain_defined (virConnectPtr conn, const char *name)
-{
-  virDomainPtr d = virDomainLookupByName (conn, name);
-
-  if (d)
-    virDomainFree (d);
-  return d != NULL;
-}
-
 static int
 reg (const struct kiln_ctx *ctx, const char *disk, const char *name,
      const struct kiln_register_disk *extra, size_t n_extra, bool print_xml,
@@ -88,7 +78,7 @@ main (void)
   ok (reg (&ctx, disk, ".hidden", NULL, 0, false, &res, &err) == -1 &&
       g_error_matches (err, KILN_ERROR, KILN_ERROR_USAGE), "a name starting with '.' is refused");
   g_clear_error (&err);
-  ok (!domain_defined (conn, "two words") && !domain_defined (conn, ".hidden"),
+  ok (!kiln_domain_exists (conn, "two words") && !kiln_domain_exists (conn, ".hidden"),
       "and nothing is defined");
 
   ok (reg (&ctx, disk, "test", NULL, 0, false, &res, &err) == -1 &&
@@ -102,14 +92,14 @@ main (void)
   ok (res.xml && strstr (res.xml, "<name>px</name>"), "the XML names the domain");
   ok (res.xml && strstr (res.xml, "<target dev=\"vdc\" bus=\"virtio\"/>"), "and has the extra disk");
   is_str (res.type, "qemu", "domain type qemu under TCG");
-  ok (!domain_defined (conn, "px"), "print-xml defines nothing");
+  ok (!kiln_domain_exists (conn, "px"), "print-xml defines nothing");
   ok (access (px_extra, F_OK) == -1, "and creates no extra disk");
   kiln_register_result_clear (&res);
 
   /* ---- a real registration ---- */
   ok (reg (&ctx, disk, "tpl", &one_mib, 1, false, &res, &err) == 0,
       "register tpl%s%s", err ? ": " : "", err ? err->message : "");
-  ok (domain_defined (conn, "tpl"), "tpl is defined");
+  ok (kiln_domain_exists (conn, "tpl"), "tpl is defined");
   ok (access (tpl_extra, F_OK) == 0, "its extra disk is made beside the image");
   is_str (res.disk, disk, "the result names the absolute disk path");
   ok (res.memory_mib > 0 && res.vcpus > 0, "memory and vCPUs from libosinfo");
@@ -141,7 +131,7 @@ main (void)
   ok (reg (&ctx, disk2, "rb", two, 2, false, &res, &err) == -1,
       "register fails on it%s%s", err ? ": " : "", err ? err->message : "");
   g_clear_error (&err);
-  ok (!domain_defined (conn, "rb"), "no domain is left");
+  ok (!kiln_domain_exists (conn, "rb"), "no domain is left");
   ok (access (rb_extra1, F_OK) == -1, "the first extra disk is removed");
   unlink (rb_extra2);
 
