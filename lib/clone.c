@@ -299,6 +299,8 @@ made:
     m->disks = g_steal_pointer (&new_files);
     m->macs = g_steal_pointer (&new_macs);
     m->usec = g_get_monotonic_time () - t0;
+    kiln_event_debug ("clone", "%s: %s clone of %s in %.1f ms", name, m->linked ? "linked" : "full",
+                      j->s->original, (double) m->usec / 1000.0);
     g_ptr_array_add (j->made, m);
   }
 

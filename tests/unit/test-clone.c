@@ -10,6 +10,7 @@
 #include <libvirt/libvirt.h>
 
 #include "tap.h"
+#include "template-fixture.h"
 #include "kiln.h"
 #include "clone.h"
 #include "diskfile.h"
@@ -48,18 +49,9 @@ main (void)
   const char *files[] = { "c-1.qcow2", "c-2.qcow2", "tmpl-clone.qcow2", "f.qcow2" };
   virConnectPtr conn;
 
-  g_setenv ("KILN_ACCEL", "tcg", TRUE);
-  kiln_virt_quiet ();
-  conn = virConnectOpen ("test:///default");
-  if (conn == NULL) {
-    ok (0, "test:///default opens");
+  conn = template_fixture (dir, (const char *[]) { "tmpl.qcow2", NULL });
+  if (conn == NULL)
     return done_testing ();
-  }
-  ok (g_file_set_contents (base, "a base image's first bytes", -1, NULL) &&
-      truncate (base, 4 * 1024 * 1024) == 0 &&
-      kiln_disk_create_overlay (disk, base, "raw", false, &err) == 0,
-      "a raw base and an overlay of it%s%s", err ? ": " : "", err ? err->message : "");
-  g_clear_error (&err);
   rs.disk = disk;
   ok (kiln_register_template (&ctx, &rs, &res, &err) == 0,
       "template 'tmpl' registered%s%s", err ? ": " : "", err ? err->message : "");

@@ -10,6 +10,7 @@
 #include <libvirt/libvirt.h>
 
 #include "tap.h"
+#include "template-fixture.h"
 #include "kiln.h"
 #include "digest.h"
 #include "diskfile.h"
@@ -50,21 +51,9 @@ main (void)
   struct kiln_register_disk two[2] = { { .size = 1024 * 1024 }, { .size = 1024 * 1024 } };
   virConnectPtr conn;
 
-  g_setenv ("KILN_ACCEL", "tcg", TRUE);
-  kiln_virt_quiet ();
-  /* test:///default keeps its state while a connection is open: this one
-   * lets the test see what kiln_register_template's connections did. */
-  conn = virConnectOpen ("test:///default");
-  if (conn == NULL) {
-    ok (0, "test:///default opens");
+  conn = template_fixture (dir, (const char *[]) { "tmpl.qcow2", "other.qcow2", NULL });
+  if (conn == NULL)
     return done_testing ();
-  }
-  ok (g_file_set_contents (base, "a base image's first bytes", -1, NULL) &&
-      truncate (base, 4 * 1024 * 1024) == 0, "a 4 MiB raw base");
-  ok (kiln_disk_create_overlay (disk, base, "raw", false, &err) == 0 &&
-      kiln_disk_create_overlay (disk2, base, "raw", false, &err) == 0,
-      "two overlays of it%s%s", err ? ": " : "", err ? err->message : "");
-  g_clear_error (&err);
 
   /* ---- names: checked before anything is looked at or made ---- */
   ok (reg (&ctx, disk, "../evil", &one_mib, 1, false, &res, &err) == -1 &&
