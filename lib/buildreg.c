@@ -5,9 +5,11 @@
 #include <libxml/tree.h>
 
 #include "build.h"
-#include "msg.h"
+#include "clone.h"
+#include "domain.h"
+#include "event.h"
 #include "recipe.h"
-#include "template.h"
+#include "register.h"
 #include "virt.h"
 
 /* The seed article's network XML, built from the recipe's fields:
@@ -81,7 +83,7 @@ ensure_networks (virConnectPtr conn, const struct kiln_recipe *r, GError **err)
     g_autofree char *xml = NULL;
 
     if (net) {
-      kiln_info ("network %s exists; using it as it is", n->name);
+      kiln_event_info ("network", "network %s exists; using it as it is", n->name);
       if (!virNetworkIsActive (net) && virNetworkCreate (net) < 0) {
         kiln_virt_set_error (err, "cannot start network %s", n->name);
         virNetworkFree (net);
@@ -104,7 +106,7 @@ ensure_networks (virConnectPtr conn, const struct kiln_recipe *r, GError **err)
       virNetworkFree (net);
       return -1;
     }
-    kiln_info ("defined and started network %s", n->name);
+    kiln_event_info ("network", "defined and started network %s", n->name);
     virNetworkFree (net);
   }
   return 0;
@@ -134,13 +136,11 @@ clear_old_template (const struct kiln_ctx *ctx, virConnectPtr conn, const char *
     return -1;
   }
   if (deps->len > 0) {
-    g_autoptr (GString) s = g_string_new (NULL);
+    g_autofree char *list = kiln_domain_name_list (deps);
 
-    for (guint i = 0; i < deps->len; i++)
-      g_string_append_printf (s, "%s%s", i ? ", " : "", (char *) deps->pdata[i]);
     g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
                  "template '%s' has linked clones (%s); remove them before rebuilding it",
-                 name, s->str);
+                 name, list);
     virDomainFree (old);
     return -1;
   }
@@ -204,10 +204,10 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
   spec.n_extra = r->disks->len;
   if (kiln_register_template (ctx, &spec, &res, err) == -1)
     goto out;
-  kiln_info ("registered template %s (%s, %s, %" G_GUINT64_FORMAT " MiB, %u vCPU)",
-             tname, res.osinfo, res.type, res.memory_mib, res.vcpus);
+  kiln_event_info ("register", "registered template %s (%s, %s, %" G_GUINT64_FORMAT " MiB, %u vCPU)",
+                   tname, res.osinfo, res.type, res.memory_mib, res.vcpus);
   if (res.osinfo_note)
-    kiln_info ("%s", res.osinfo_note);
+    kiln_event_warning ("register", "%s", res.osinfo_note);
 
   for (char **c = r->clones; c && *c; c++) {
     struct kiln_clone_spec cs = {
@@ -217,7 +217,7 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
 
     if (kiln_clone_domains (ctx, &cs, &made, err) == -1)
       goto out;
-    kiln_info ("cloned %s (linked)", *c);
+    kiln_event_info ("clone", "cloned %s (linked)", *c);
   }
   ret = 0;
  out:

@@ -1,16 +1,19 @@
 /* domain.c: domains, their disks and the clones that depend on them. */
-#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "domain.h"
 #include "qcow2.h"
 #include "virt.h"
 
-const char *
-kiln_default_uri (const struct kiln_ctx *ctx)
+bool
+kiln_domain_exists (virConnectPtr conn, const char *name)
 {
-  if (ctx->connect_uri)
-    return ctx->connect_uri;
-  return geteuid () == 0 ? "qemu:///system" : "qemu:///session";
+  virDomainPtr d = virDomainLookupByName (conn, name);
+
+  if (d)
+    virDomainFree (d);
+  return d != NULL;
 }
 
 struct kiln_domxml *
@@ -133,41 +136,63 @@ depends_on (virConnectPtr conn, struct kiln_domxml *dx, GPtrArray *files, guint 
   return false;
 }
 
-static GPtrArray *
-scan (virConnectPtr conn, GPtrArray *files, guint from, const char *original,
-      const char *except, GError **err)
+int
+kiln_domain_foreach (virConnectPtr conn, kiln_domain_fn fn, void *opaque, GError **err)
 {
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   virDomainPtr *doms = NULL;
   int n = virConnectListAllDomains (conn, &doms, 0);
 
   if (n < 0) {
     kiln_virt_set_error (err, "cannot list domains");
-    return NULL;
+    return -1;
   }
   for (int i = 0; i < n; i++) {
-    const char *name = virDomainGetName (doms[i]);
-    g_autoptr (kiln_domxml) dx = NULL;
-    struct kiln_meta m;
-    bool dep = false;
+    g_autoptr (kiln_domxml) dx = kiln_domain_xml (doms[i], NULL);
 
-    if (except && g_strcmp0 (name, except) == 0)
-      goto next;
-    dx = kiln_domain_xml (doms[i], NULL);
-    if (dx == NULL)
-      goto next;     /* undefined meanwhile */
-    if (original && kiln_domxml_get_meta (dx, &m) == 1) {
-      dep = m.linked && g_strcmp0 (m.original, original) == 0;
-      kiln_meta_clear (&m);
-    }
-    if (!dep && files && files->len > 0)
-      dep = depends_on (conn, dx, files, from);
-    if (dep)
-      g_ptr_array_add (names, g_strdup (name));
-  next:
+    if (dx)       /* else undefined meanwhile */
+      fn (virDomainGetName (doms[i]), dx, opaque);
     virDomainFree (doms[i]);
   }
   free (doms);
+  return 0;
+}
+
+struct scan {
+  virConnectPtr conn;
+  GPtrArray *files;
+  guint from;
+  const char *original, *except;
+  GPtrArray *names;
+};
+
+static void
+scan_one (const char *name, struct kiln_domxml *dx, void *opaque)
+{
+  struct scan *sc = opaque;
+  struct kiln_meta m;
+  bool dep = false;
+
+  if (sc->except && g_strcmp0 (name, sc->except) == 0)
+    return;
+  if (sc->original && kiln_domxml_get_meta (dx, &m) == 1) {
+    dep = m.linked && g_strcmp0 (m.original, sc->original) == 0;
+    kiln_meta_clear (&m);
+  }
+  if (!dep && sc->files && sc->files->len > 0)
+    dep = depends_on (sc->conn, dx, sc->files, sc->from);
+  if (dep)
+    g_ptr_array_add (sc->names, g_strdup (name));
+}
+
+static GPtrArray *
+scan (virConnectPtr conn, GPtrArray *files, guint from, const char *original,
+      const char *except, GError **err)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  struct scan sc = { conn, files, from, original, except, names };
+
+  if (kiln_domain_foreach (conn, scan_one, &sc, err) == -1)
+    return NULL;
   g_ptr_array_sort (names, cmp_str);
   return g_steal_pointer (&names);
 }

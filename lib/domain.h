@@ -16,8 +16,8 @@
 char **kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
                                    GError **err);
 
-/* qemu:///system for root, qemu:///session otherwise, unless -c. */
-const char *kiln_default_uri (const struct kiln_ctx *ctx);
+/* Is there a domain named NAME on CONN (active or not)? */
+bool kiln_domain_exists (virConnectPtr conn, const char *name);
 
 /* The inactive, secure XML of DOM, parsed. */
 struct kiln_domxml *kiln_domain_xml (virDomainPtr dom, GError **err);
@@ -34,6 +34,12 @@ char *kiln_domain_disk_file (virConnectPtr conn, const struct kiln_domxml_disk *
 /* Canonical paths of the disks of DX that a clone copies or overlays. */
 GPtrArray *kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx,
                                      GError **err);
+
+/* Call FN with the name and the parsed inactive, secure XML of every
+ * domain of CONN, active or not (one undefined meanwhile is skipped).
+ * -1 with ERR when the domains cannot be listed. */
+typedef void (*kiln_domain_fn) (const char *name, struct kiln_domxml *dx, void *opaque);
+int kiln_domain_foreach (virConnectPtr conn, kiln_domain_fn fn, void *opaque, GError **err);
 
 /* Names of the domains (other than EXCEPT) with a disk whose backing
  * chain (below the disk itself) holds one of FILES (canonical paths), or

@@ -76,7 +76,7 @@ struct kiln_meta {
   char *original;     /* clones: the template's name */
   bool linked;        /* clones: disks are overlays on the original's */
   char *base;         /* the file at the bottom of the disk's backing chain */
-  char *base_digest;  /* "sha256:HEX" when the base is a digest-named cache file */
+  char *base_digest;  /* "sha512:HEX" of the base file (register reads it) */
   char *recipe;
   char *created;      /* ISO 8601 UTC */
 };

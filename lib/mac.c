@@ -3,8 +3,7 @@
 #include <openssl/rand.h>
 
 #include "mac.h"
-#include "domxml.h"
-#include "virt.h"
+#include "domain.h"
 
 bool
 kiln_mac_valid (const char *s)
@@ -23,30 +22,23 @@ kiln_mac_valid (const char *s)
   return (b[0] & 1) == 0;   /* a multicast address cannot name a NIC */
 }
 
+static void
+add_macs (const char *name, struct kiln_domxml *dx, void *opaque)
+{
+  GHashTable *used = opaque;
+  g_autoptr (GPtrArray) macs = kiln_domxml_strings (dx, "/domain/devices/interface/mac/@address");
+
+  for (guint j = 0; j < macs->len; j++)
+    g_hash_table_add (used, g_ascii_strdown (macs->pdata[j], -1));
+}
+
 GHashTable *
 kiln_mac_used (virConnectPtr conn, GError **err)
 {
   g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  virDomainPtr *doms = NULL;
-  int n = virConnectListAllDomains (conn, &doms, 0);
 
-  if (n < 0) {
-    kiln_virt_set_error (err, "cannot list domains");
+  if (kiln_domain_foreach (conn, add_macs, used, err) == -1)
     return NULL;
-  }
-  for (int i = 0; i < n; i++) {
-    g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
-    g_autoptr (kiln_domxml) dx = xml ? kiln_domxml_parse (xml, NULL) : NULL;
-
-    if (dx) {
-      g_autoptr (GPtrArray) macs = kiln_domxml_strings (dx, "/domain/devices/interface/mac/@address");
-
-      for (guint j = 0; j < macs->len; j++)
-        g_hash_table_add (used, g_ascii_strdown (macs->pdata[j], -1));
-    }
-    virDomainFree (doms[i]);
-  }
-  free (doms);
   return g_steal_pointer (&used);
 }
 

@@ -1,9 +1,17 @@
 /* virt.c: libvirt connection and error plumbing. */
 #include <stdarg.h>
+#include <unistd.h>
 #include <libvirt/virterror.h>
 
 #include "virt.h"
-#include "domain.h"
+
+const char *
+kiln_default_uri (const struct kiln_ctx *ctx)
+{
+  if (ctx->connect_uri)
+    return ctx->connect_uri;
+  return geteuid () == 0 ? "qemu:///system" : "qemu:///session";
+}
 
 static void
 quiet_handler (void *opaque, virErrorPtr e)

@@ -7,6 +7,9 @@
 #include <libvirt/libvirt.h>
 #include "kiln.h"
 
+/* qemu:///system for root, qemu:///session otherwise, unless -c. */
+const char *kiln_default_uri (const struct kiln_ctx *ctx);
+
 /* Open kiln_default_uri (CTX) (or URI when not NULL), read-write. */
 virConnectPtr kiln_virt_open (const struct kiln_ctx *ctx, const char *uri, GError **err);
 

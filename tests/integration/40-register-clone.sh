@@ -30,7 +30,7 @@ _kt_cleanup() {
 }
 trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
 
-plan 75
+plan 81
 
 # libvirt's qemu runs as its own user: it must reach the disks under $T.
 chmod 755 "$T"
@@ -56,12 +56,21 @@ like "$x" "<source file='$T/tmpl.qcow2'" "absolute disk path"
 like "$x" "<memory unit='KiB'>1048576</memory>" "memory from libosinfo's recommendation (1 GiB)"
 like "$x" "<kiln:template xmlns:kiln=\"https://kiln.example/xmlns/template/1\" template=\"yes\">" \
     "kiln template metadata"
-like "$x" "<kiln:base>$img</kiln:base>" "metadata records the base image"
+like "$x" "<kiln:base digest=\"sha512:$(sha512sum "$img" | cut -d' ' -f1)\">$img</kiln:base>" \
+    "metadata records the base image and its SHA-512 digest"
 like "$x" "libosinfo:os id=\"http://debian.org/debian/11\"" "libosinfo id recorded"
 
 nok_cmd "register refuses an existing name" \
     "$KILN" register "$T/tmpl.qcow2" --name "${P}tmpl" --os-variant debian11
 like "$(cat "$T/last.out")" "exists already" "and says so"
+
+# A name becomes file names (NAME-disk1.qcow2): refused before anything is made.
+"$KILN" register "$T/tmpl.qcow2" --name "${P}a/evil" --os-variant debian11 --disk 1M >"$T/last.out" 2>&1
+is "$?" 2 "register refuses a name with '/' as a usage error (exit 2)"
+like "$(cat "$T/last.out")" "template name: .* may hold only letters, digits" "and says what a name may hold"
+nok_cmd "register --disk 10 (ten bytes) is refused" \
+    "$KILN" register "$T/tmpl.qcow2" --name "${P}small" --os-variant debian11 --disk 10
+like "$(cat "$T/last.out")" "10G" "and the error suggests 10G"
 
 truncate -s 1M "$T/ro.img" && chmod 444 "$T/ro.img"
 nok_cmd "register refuses a read-only disk (a cached base)" \
@@ -139,6 +148,10 @@ nok_cmd "an existing clone name is refused" "$KILN" clone -o "${P}tmpl" -n "${P}
 is "$(sha256sum <"$T/${P}c-2.qcow2")" "$sum_before" "and its disk is untouched"
 ok_cmd "--replace replaces it" "$KILN" clone -o "${P}tmpl" -n "${P}c-2" --replace
 isnt "$($V domuuid "${P}c-2")" "$uuid_before" "with a new UUID"
+
+"$KILN" clone -o "${P}tmpl" -n "${P}bad name" >"$T/last.out" 2>&1
+is "$?" 2 "clone refuses a name with a space as a usage error (exit 2)"
+is "$($V list --all --name | grep -c "bad name")" 0 "and defines nothing"
 
 # ---- full clone of the template ----
 ok_cmd "full clone" "$KILN" clone -o "${P}tmpl" -n "${P}full" --full

@@ -3,8 +3,9 @@
  * test:///default driver.  That driver parses and validates network XML
  * as libvirtd does, and puts no bridge and no address on the host, which
  * the integration tests avoid (they predefine the lab recipe's networks
- * without addresses).  The template and clone parts are the register and
- * clone library, tested by test-domxml and 40-register-clone. */
+ * without addresses).  What it did is reported as events, not printed.
+ * The template and clone parts are lib/register.c and lib/clone.c,
+ * tested by test-register, test-clone and 40-register-clone. */
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
@@ -12,7 +13,24 @@
 
 #include "tap.h"
 #include "build.h"
+#include "event.h"
 #include "recipe.h"
+
+/* The events kiln_build_register sent: "TOPIC: MESSAGE". */
+static GPtrArray *events;
+
+static void
+collect (const struct kiln_event *ev, void *opaque)
+{
+  if (ev->level == KILN_EVENT_INFO)
+    g_ptr_array_add (events, g_strdup_printf ("%s: %s", ev->topic, ev->message));
+}
+
+static bool
+sent (const char *line)
+{
+  return g_ptr_array_find_with_equal_func (events, line, g_str_equal, NULL);
+}
 
 static const char *recipe_text =
   "recipe: 1\n"
@@ -79,8 +97,14 @@ main (void)
     return done_testing ();
   is_int (r->networks->len, 3, "three networks in the recipe");
 
+  events = g_ptr_array_new_with_free_func (g_free);
+  kiln_event_set_handler (collect, NULL);
   ok (kiln_build_register (&ctx, r, "nets.qcow2", NULL, false, &err) == 0,
       "networks defined%s%s", err ? ": " : "", err ? err->message : "");
+  ok (sent ("network: defined and started network kiln-isolated"),
+      "an event says kiln-isolated was defined");
+  ok (sent ("network: network default exists; using it as it is"),
+      "an event says 'default' is used as it is");
 
   xml = net_xml (conn, "kiln-isolated", &active, &autostart);
   ok (xml != NULL, "kiln-isolated is defined");
@@ -130,6 +154,8 @@ main (void)
       virNetworkFree (n);
   }
 
+  kiln_event_set_handler (NULL, NULL);
+  g_ptr_array_unref (events);
   virConnectClose (conn);
   unlink (path);
   rmdir (dir);

@@ -19,6 +19,15 @@
 #include "qcow2.h"
 #include "virt.h"
 
+/* The string at XPATH of DX is WANT (NULL: absent). */
+static void
+is_at (struct kiln_domxml *dx, const char *xpath, const char *want, const char *desc)
+{
+  g_autofree char *s = kiln_domxml_get (dx, xpath);
+
+  is_str (s, want, "%s", desc);
+}
+
 static const char *orig_xml =
   "<domain type='test'>"
   "<name>tmpl</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e1111</uuid>"
@@ -152,48 +161,22 @@ test_clone_rewrite (virConnectPtr conn)
   kiln_domxml_set_meta (dx, &m);
   kiln_meta_clear (&m);
 
-  s = kiln_domxml_get (dx, "/domain/name");
-  is_str (s, "clone-1", "new name");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/uuid");
-  is_str (s, "11111111-2222-3333-4444-555555555555", "new uuid");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/disk[1]/source/@file");
-  is_str (s, "/img/clone-1-0.qcow2", "disk rewritten");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/disk[2]/@type");
-  is_str (s, "file", "volume disk becomes a file disk");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/disk[2]/source/@pool");
-  ok (s == NULL, "the volume's pool= is gone");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/disk[2]/driver/@type");
-  is_str (s, "qcow2", "driver type follows the new file");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/disk[3]/source/@file");
-  is_str (s, "/iso/x.iso", "CD-ROM shared");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/disk[4]/source/@file");
-  is_str (s, "/img/ro.img", "read-only disk shared");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/disk[5]/source/@file");
-  is_str (s, "/img/shared.img", "shareable disk shared");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/interface[2]/mac/@address");
-  is_str (s, "52:54:00:aa:00:02", "a NIC without <mac> gets one");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/graphics/@port");
-  ok (s == NULL, "graphics port dropped");
-  g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/devices/graphics/@autoport");
-  is_str (s, "yes", "graphics autoport");
-  g_clear_pointer (&s, g_free);
+  is_at (dx, "/domain/name", "clone-1", "new name");
+  is_at (dx, "/domain/uuid", "11111111-2222-3333-4444-555555555555", "new uuid");
+  is_at (dx, "/domain/devices/disk[1]/source/@file", "/img/clone-1-0.qcow2", "disk rewritten");
+  is_at (dx, "/domain/devices/disk[2]/@type", "file", "volume disk becomes a file disk");
+  is_at (dx, "/domain/devices/disk[2]/source/@pool", NULL, "the volume's pool= is gone");
+  is_at (dx, "/domain/devices/disk[2]/driver/@type", "qcow2", "driver type follows the new file");
+  is_at (dx, "/domain/devices/disk[3]/source/@file", "/iso/x.iso", "CD-ROM shared");
+  is_at (dx, "/domain/devices/disk[4]/source/@file", "/img/ro.img", "read-only disk shared");
+  is_at (dx, "/domain/devices/disk[5]/source/@file", "/img/shared.img", "shareable disk shared");
+  is_at (dx, "/domain/devices/interface[2]/mac/@address", "52:54:00:aa:00:02", "a NIC without <mac> gets one");
+  is_at (dx, "/domain/devices/graphics/@port", NULL, "graphics port dropped");
+  is_at (dx, "/domain/devices/graphics/@autoport", "yes", "graphics autoport");
   s = kiln_domxml_nvram (dx);
   is_str (s, "/var/lib/nv/clone-1_VARS.fd", "nvram path rewritten");
   g_clear_pointer (&s, g_free);
-  s = kiln_domxml_get (dx, "/domain/metadata/libosinfo:libosinfo/libosinfo:os/@id");
-  is_str (s, "http://debian.org/debian/11", "other metadata kept");
-  g_clear_pointer (&s, g_free);
+  is_at (dx, "/domain/metadata/libosinfo:libosinfo/libosinfo:os/@id", "http://debian.org/debian/11", "other metadata kept");
   {
     g_autoptr (GPtrArray) els = kiln_domxml_nodes (dx, "/domain/metadata/kiln:template");
     is_int (els->len, 1, "one kiln element after the rewrite");

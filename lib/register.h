@@ -1,9 +1,11 @@
-/* template.h: register and clone as library calls, for the verbs of the
- * same names and for kiln build.  Implemented in clone/register.c and
- * clone/clone.c; they report through GError and print nothing (except
- * kiln_info progress while inspecting). */
-#ifndef KILN_TEMPLATE_H
-#define KILN_TEMPLATE_H
+/* register.h: define a libvirt domain for a template image, what
+ * virt-install --import does, with memory, vCPUs, disk bus and NIC model
+ * from libosinfo's recommendations for the OS that libguestfs finds in the
+ * image, and kiln's template mark in <metadata>.  For kiln register and
+ * kiln build; errors through GError, progress through kiln_event_*
+ * (topic "register"), nothing printed. */
+#ifndef KILN_REGISTER_H
+#define KILN_REGISTER_H
 
 #include "kiln.h"
 
@@ -14,7 +16,7 @@ struct kiln_register_disk {
 
 struct kiln_register_spec {
   const char *disk;            /* the template's image */
-  const char *name;
+  const char *name;            /* checked by kiln_name_valid: it names files */
   const char *os_variant;      /* libosinfo short id; NULL or "auto": inspect DISK */
   const char *network;         /* "user", a libvirt network's name, or NULL: no NIC */
   const char *pool;            /* upload DISK into this pool and use the volume */
@@ -44,41 +46,5 @@ void kiln_register_result_clear (struct kiln_register_result *res);
  * nothing is left: no domain, no extra disk, no uploaded volume. */
 int kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_spec *spec,
                             struct kiln_register_result *res, GError **err);
-
-enum kiln_clone_mode {
-  KILN_CLONE_DEFAULT,          /* linked for a kiln template, else full */
-  KILN_CLONE_LINKED,
-  KILN_CLONE_FULL,
-};
-
-struct kiln_clone_spec {
-  const char *original;
-  const char *name;            /* NULL: ORIGINAL-clone (first free) */
-  unsigned count;              /* 0 or 1: one clone NAME; N: NAME-1..NAME-N */
-  enum kiln_clone_mode mode;
-  const char *const *macs;     /* per NIC: a MAC or "RANDOM"; may be NULL */
-  size_t n_macs;
-  const char *const *files;    /* per cloned disk; may be NULL */
-  size_t n_files;
-  bool replace;
-  bool print_xml;              /* only build the XML: create nothing */
-};
-
-struct kiln_clone_made {
-  char *name, *uuid, *xml;
-  bool linked;
-  GPtrArray *disks, *macs;     /* char * */
-  gint64 usec;                 /* how long it took */
-};
-
-/* Make the clones SPEC describes (kiln clone).  *MADE (an array of struct
- * kiln_clone_made, free with g_ptr_array_unref) lists the clones made,
- * also when a later one fails; a clone that fails leaves nothing. */
-int kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *spec,
-                        GPtrArray **made, GError **err);
-
-/* Names of the linked clones of TEMPLATE, sorted (kiln clone --list-dependents). */
-GPtrArray *kiln_clone_dependents (const struct kiln_ctx *ctx, const char *template_name,
-                                  GError **err);
 
 #endif

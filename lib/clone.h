@@ -1,0 +1,52 @@
+/* clone.h: a new domain from a shut-off one, with a new name, UUID and
+ * MAC addresses, what virt-clone does.  A kiln template's clones are
+ * LINKED by default: each disk is a qcow2 overlay on the template's disk,
+ * made in milliseconds without reading the image (no appliance, no KVM
+ * probe: the template's domain type is copied).  A full clone copies the
+ * disks, sparse, sharing blocks where the filesystem can.  Read-only,
+ * shareable and CD-ROM disks are shared.  For kiln clone and kiln build;
+ * errors through GError, nothing printed. */
+#ifndef KILN_CLONE_H
+#define KILN_CLONE_H
+
+#include "kiln.h"
+
+enum kiln_clone_mode {
+  KILN_CLONE_DEFAULT,          /* linked for a kiln template, else full */
+  KILN_CLONE_LINKED,
+  KILN_CLONE_FULL,
+};
+
+struct kiln_clone_spec {
+  const char *original;
+  const char *name;            /* NULL: ORIGINAL-clone (first free); every
+                                  name made is checked by kiln_name_valid */
+  unsigned count;              /* 0 or 1: one clone NAME; N: NAME-1..NAME-N */
+  enum kiln_clone_mode mode;
+  const char *const *macs;     /* per NIC: a MAC or "RANDOM"; may be NULL */
+  size_t n_macs;
+  const char *const *files;    /* per cloned disk; may be NULL */
+  size_t n_files;
+  bool replace;
+  bool print_xml;              /* only build the XML: create nothing */
+};
+
+struct kiln_clone_made {
+  char *name, *uuid, *xml;
+  bool linked;
+  GPtrArray *disks, *macs;     /* char * */
+  gint64 usec;                 /* how long it took */
+};
+void kiln_clone_made_free (struct kiln_clone_made *m);
+
+/* Make the clones SPEC describes (kiln clone).  *MADE (an array of struct
+ * kiln_clone_made, free with g_ptr_array_unref) lists the clones made,
+ * also when a later one fails; a clone that fails leaves nothing. */
+int kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *spec,
+                        GPtrArray **made, GError **err);
+
+/* Names of the linked clones of TEMPLATE, sorted (kiln clone --list-dependents). */
+GPtrArray *kiln_clone_dependents (const struct kiln_ctx *ctx, const char *template_name,
+                                  GError **err);
+
+#endif

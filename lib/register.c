@@ -1,0 +1,534 @@
+/* register.c: kiln_register_template, the template domain for a disk
+ * image (see register.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+
+#include "register.h"
+#include "accel.h"
+#include "digest.h"
+#include "diskfile.h"
+#include "domain.h"
+#include "domxml.h"
+#include "event.h"
+#include "guest.h"
+#include "mac.h"
+#include "osinfo.h"
+#include "qcow2.h"
+#include "value.h"
+#include "virt.h"
+
+struct extra_disk {
+  gint64 size;
+  char *target;
+  char *path;
+  bool created;
+};
+
+/* One registration in progress: SPEC and what it has made so far. */
+struct reg {
+  const struct kiln_register_spec *s;
+  GArray *extra;                  /* struct extra_disk */
+  char *disk_abs, *format;
+  char *vol_name;                 /* the uploaded volume, when --pool */
+  virStorageVolPtr vol;
+};
+
+static void
+reg_clear (struct reg *r)
+{
+  for (guint i = 0; r->extra && i < r->extra->len; i++) {
+    struct extra_disk *e = &g_array_index (r->extra, struct extra_disk, i);
+    g_free (e->target);
+    g_free (e->path);
+  }
+  if (r->extra)
+    g_array_free (r->extra, TRUE);
+  g_free (r->disk_abs);
+  g_free (r->format);
+  g_free (r->vol_name);
+  if (r->vol)
+    virStorageVolFree (r->vol);
+}
+
+/* Undo what register made before a failure: nothing is left behind. */
+static void
+rollback (struct reg *r)
+{
+  for (guint i = 0; r->extra && i < r->extra->len; i++) {
+    struct extra_disk *e = &g_array_index (r->extra, struct extra_disk, i);
+    if (e->created)
+      unlink (e->path);
+  }
+  if (r->vol) {
+    virStorageVolDelete (r->vol, 0);
+    g_clear_pointer (&r->vol, virStorageVolFree);
+  }
+}
+
+/* "debian12" -> "debian", 12 (for the nearest-release fallback). */
+static void
+split_short_id (const char *id, char **distro, int *major, int *minor)
+{
+  size_t n = 0;
+
+  while (id[n] && !g_ascii_isdigit (id[n]))
+    n++;
+  *distro = g_strndup (id, n);
+  *major = atoi (id + n);
+  *minor = 0;
+  if (strchr (id + n, '.'))
+    *minor = atoi (strchr (id + n, '.') + 1);
+}
+
+/* Find the OS: by its libosinfo id, by the caller's inspection of DISK
+ * (in the spec), or by inspecting DISK (one read-only appliance launch). */
+static int
+resolve_os (struct reg *r, struct kiln_osinfo_match *m, GError **err)
+{
+  const struct kiln_register_spec *s = r->s;
+  OsinfoDb *db = kiln_osinfo_db (err);
+
+  if (db == NULL)
+    return -1;
+  if (s->os_variant && strcmp (s->os_variant, "auto") != 0) {
+    g_autofree char *distro = NULL;
+    int major, minor;
+
+    split_short_id (s->os_variant, &distro, &major, &minor);
+    return kiln_osinfo_resolve (db, s->os_variant, distro, major, minor, "linux", m, err);
+  } else if (s->inspected_distro) {
+    kiln_event_debug ("register", "%s: OS from the build's inspection: %s %d.%d (%s)", s->disk,
+                      s->inspected_distro, s->inspected_major, s->inspected_minor,
+                      s->inspected_osinfo ? s->inspected_osinfo : "no osinfo id");
+    return kiln_osinfo_resolve (db, s->inspected_osinfo, s->inspected_distro,
+                                s->inspected_major, s->inspected_minor,
+                                s->inspected_type ? s->inspected_type : "linux", m, err);
+  } else {
+    g_autoptr (kiln_guest) gu = kiln_guest_new (true);
+    int rc;
+
+    kiln_event_info ("register", "Inspecting %s", s->disk);
+    if (kiln_guest_add_disk (gu, r->disk_abs, r->format, err) == -1 ||
+        kiln_guest_launch (gu, err) == -1 ||
+        kiln_guest_inspect (gu, err) == -1)
+      return -1;
+    rc = kiln_osinfo_resolve (db, gu->osinfo, gu->distro, gu->major, gu->minor,
+                              gu->type, m, err);
+    kiln_guest_close (gu, NULL);
+    return rc;
+  }
+}
+
+/* Does OS support a virtio device of CLASS ("block", "net")? */
+static bool
+os_has_virtio (OsinfoOs *os, const char *klass)
+{
+  g_autoptr (OsinfoDeviceList) devs = NULL;
+  bool found = false;
+
+  if (os == NULL)
+    return true;   /* an unknown OS is most likely a recent Linux */
+  devs = osinfo_os_get_all_devices (os, NULL);
+  for (int i = 0; !found && i < osinfo_list_get_length (OSINFO_LIST (devs)); i++) {
+    OsinfoDevice *d = OSINFO_DEVICE (osinfo_list_get_nth (OSINFO_LIST (devs), i));
+    const char *name = osinfo_device_get_name (d), *c = osinfo_device_get_class (d);
+
+    found = name && strstr (name, "virtio") && g_strcmp0 (c, klass) == 0;
+  }
+  return found;
+}
+
+/* libosinfo's recommended RAM (MiB) and vCPUs for OS on x86_64. */
+static void
+os_recommended (OsinfoOs *os, guint64 *mib, unsigned *cpus)
+{
+  g_autoptr (OsinfoResourcesList) list = NULL;
+
+  *mib = 1024;
+  *cpus = 1;
+  if (os == NULL)
+    return;
+  list = osinfo_os_get_recommended_resources (os);
+  for (int i = 0; i < osinfo_list_get_length (OSINFO_LIST (list)); i++) {
+    OsinfoResources *res = OSINFO_RESOURCES (osinfo_list_get_nth (OSINFO_LIST (list), i));
+    const char *arch = osinfo_resources_get_architecture (res);
+    gint64 ram = osinfo_resources_get_ram (res);
+    gint n = osinfo_resources_get_n_cpus (res);
+
+    if (g_strcmp0 (arch, "x86_64") != 0 && g_strcmp0 (arch, "all") != 0)
+      continue;
+    if (ram > 0)
+      *mib = (guint64) ram / (1024 * 1024);
+    if (n > 0)
+      *cpus = (unsigned) n;
+  }
+}
+
+static char *
+vol_xml (const char *name, gint64 capacity)
+{
+  xmlDocPtr doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr v = xmlNewNode (NULL, (const xmlChar *) "volume"), n;
+  g_autofree char *cap = g_strdup_printf ("%" G_GINT64_FORMAT, capacity);
+  xmlChar *out = NULL;
+  int len = 0;
+  char *s;
+
+  xmlDocSetRootElement (doc, v);
+  xmlNewTextChild (v, NULL, (const xmlChar *) "name", (const xmlChar *) name);
+  n = xmlNewTextChild (v, NULL, (const xmlChar *) "capacity", (const xmlChar *) cap);
+  xmlSetProp (n, (const xmlChar *) "unit", (const xmlChar *) "bytes");
+  xmlNewTextChild (v, NULL, (const xmlChar *) "allocation", (const xmlChar *) "0");
+  /* Raw: libvirt only makes a sparse file of the right size, which the
+   * upload then fills with DISK's bytes as they are (qcow2 included);
+   * the pool's refresh probes the format. */
+  n = xmlNewChild (v, NULL, (const xmlChar *) "target", NULL);
+  n = xmlNewChild (n, NULL, (const xmlChar *) "format", NULL);
+  xmlSetProp (n, (const xmlChar *) "type", (const xmlChar *) "raw");
+  xmlDocDumpMemory (doc, &out, &len);
+  s = g_strdup ((const char *) out);
+  xmlFree (out);
+  xmlFreeDoc (doc);
+  return s;
+}
+
+/* virStreamSparseSendAll callbacks over a file descriptor. */
+struct upload { int fd; off_t pos; off_t size; };
+
+static int
+up_data (virStreamPtr st, char *buf, size_t n, void *opaque)
+{
+  struct upload *u = opaque;
+  ssize_t r = pread (u->fd, buf, n, u->pos);
+
+  if (r > 0)
+    u->pos += r;
+  return (int) r;
+}
+
+static int
+up_hole (virStreamPtr st, int *in_data, long long *length, void *opaque)
+{
+  struct upload *u = opaque;
+  off_t data, hole;
+
+  if (u->pos >= u->size) {
+    *in_data = 0;
+    *length = 0;
+    return 0;
+  }
+  data = lseek (u->fd, u->pos, SEEK_DATA);
+  if (data == -1 && errno == ENXIO)
+    data = u->size;
+  else if (data == -1)
+    return -1;
+  if (data > u->pos) {
+    *in_data = 0;
+    *length = data - u->pos;
+    return 0;
+  }
+  hole = lseek (u->fd, u->pos, SEEK_HOLE);
+  if (hole == -1)
+    return -1;
+  *in_data = 1;
+  *length = hole - u->pos;
+  return 0;
+}
+
+static int
+up_skip (virStreamPtr st, long long length, void *opaque)
+{
+  struct upload *u = opaque;
+
+  u->pos += length;
+  return 0;
+}
+
+/* Upload DISK into POOL as volume NAME.FORMAT, holes kept. */
+static int
+upload_to_pool (virConnectPtr conn, struct reg *r, GError **err)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, r->s->pool);
+  g_autofree char *xml = NULL;
+  struct upload u = { .fd = -1 };
+  struct stat st;
+  virStreamPtr stream = NULL;
+  virStorageVolPtr existing;
+  int rc = -1;
+
+  if (pool == NULL) {
+    kiln_virt_set_error (err, "storage pool '%s' (virsh pool-list --all shows the pools)", r->s->pool);
+    return -1;
+  }
+  r->vol_name = g_strdup_printf ("%s.%s", r->s->name, r->format);
+  existing = virStorageVolLookupByName (pool, r->vol_name);
+  if (existing) {
+    virStorageVolFree (existing);
+    g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
+                 "pool '%s' already has a volume '%s' (virsh vol-delete %s --pool %s)",
+                 r->s->pool, r->vol_name, r->vol_name, r->s->pool);
+    goto out;
+  }
+  u.fd = open (r->disk_abs, O_RDONLY | O_CLOEXEC);
+  if (u.fd == -1 || fstat (u.fd, &st) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot read %s: %s", r->s->disk, g_strerror (errno));
+    goto out;
+  }
+  u.size = st.st_size;
+  xml = vol_xml (r->vol_name, st.st_size);
+  r->vol = virStorageVolCreateXML (pool, xml, 0);
+  if (r->vol == NULL) {
+    kiln_virt_set_error (err, "cannot create volume '%s' in pool '%s'", r->vol_name, r->s->pool);
+    goto out;
+  }
+  stream = virStreamNew (conn, 0);
+  if (stream == NULL ||
+      virStorageVolUpload (r->vol, stream, 0, 0, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM) == -1 ||
+      virStreamSparseSendAll (stream, up_data, up_hole, up_skip, &u) == -1 ||
+      virStreamFinish (stream) == -1) {
+    kiln_virt_set_error (err, "cannot upload %s into volume '%s' of pool '%s'",
+                         r->s->disk, r->vol_name, r->s->pool);
+    if (stream)
+      virStreamAbort (stream);
+    goto out;
+  }
+  virStoragePoolRefresh (pool, 0);
+  rc = 0;
+out:
+  if (stream)
+    virStreamFree (stream);
+  if (u.fd != -1)
+    close (u.fd);
+  virStoragePoolFree (pool);
+  return rc;
+}
+
+void
+kiln_register_result_clear (struct kiln_register_result *res)
+{
+  g_clear_pointer (&res->uuid, g_free);
+  g_clear_pointer (&res->type, g_free);
+  g_clear_pointer (&res->disk, g_free);
+  g_clear_pointer (&res->osinfo, g_free);
+  g_clear_pointer (&res->osinfo_note, g_free);
+  g_clear_pointer (&res->xml, g_free);
+}
+
+int
+kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_spec *rs,
+                        struct kiln_register_result *res, GError **errp)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (kiln_domxml) dx = NULL;
+  g_autoptr (GPtrArray) chain = NULL, files = NULL, names = NULL;
+  g_autoptr (GHashTable) macs = NULL;
+  g_autofree char *uuid = g_uuid_string_random (), *xml = NULL, *base_digest = NULL;
+  g_autofree struct kiln_domxml_disk_spec *specs = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *created = g_date_time_format_iso8601 (now);
+  struct reg r = { 0 };
+  struct kiln_osinfo_match m = { 0 };
+  struct kiln_domxml_spec spec = { 0 };
+  struct kiln_meta meta = { 0 };
+  char mac[KILN_MAC_LEN];
+  enum kiln_accel accel;
+  virConnectPtr conn = NULL;
+  virDomainPtr dom = NULL;
+  const char *type;
+  guint64 rec_mib;
+  unsigned rec_cpus;
+  int rc = -1;
+  bool virtio_blk;
+
+  memset (res, 0, sizeof *res);
+  /* The name becomes file names (NAME.raw, NAME-disk1.qcow2). */
+  if (!kiln_name_valid (rs->name, "template name", errp))
+    return -1;
+  r.s = rs;
+  r.extra = g_array_new (FALSE, TRUE, sizeof (struct extra_disk));
+  for (size_t k = 0; k < rs->n_extra; k++) {
+    struct extra_disk e = { .size = rs->extra[k].size, .target = g_strdup (rs->extra[k].target) };
+    g_array_append_val (r.extra, e);
+  }
+  r.disk_abs = kiln_path_canonical (rs->disk);
+  r.format = kiln_image_file_format (r.disk_abs, &err);
+  if (r.format == NULL)
+    goto fail;
+  {
+    struct stat st;
+
+    /* kiln's cache publishes bases read-only; a template's disk is
+     * written by its first boot, so it must be an overlay or a copy. */
+    if (stat (r.disk_abs, &st) == 0 && (st.st_mode & 0222) == 0 && !rs->pool) {
+      g_set_error (&err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "%s is read-only (a cached base image?): register an overlay of it "
+                   "(kiln create, or qemu-img create -b) or a copy", rs->disk);
+      goto fail;
+    }
+  }
+
+  conn = kiln_virt_open (ctx, NULL, &err);
+  if (conn == NULL)
+    goto fail;
+  if (kiln_domain_exists (conn, rs->name)) {
+    g_set_error (&err, KILN_ERROR, KILN_ERROR_EXISTS,
+                 "a domain named '%s' exists already (choose another --name, or "
+                 "virsh undefine %s)", rs->name, rs->name);
+    goto fail;
+  }
+  /* A disk that linked clones sit on must not become a new template's
+   * writable disk: booting it would corrupt every clone. */
+  files = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (files, g_strdup (r.disk_abs));
+  names = kiln_domain_dependents (conn, files, NULL, NULL, &err);
+  if (names == NULL)
+    goto fail;
+  if (names->len > 0) {
+    g_autofree char *list = kiln_domain_name_list (names);
+    g_set_error (&err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "%s is the backing file of linked clone%s %s: it cannot be registered "
+                 "as a writable disk (register a copy, or an overlay: kiln create)",
+                 rs->disk, names->len == 1 ? "" : "s", list);
+    goto fail;
+  }
+  g_clear_pointer (&names, g_ptr_array_unref);
+  names = kiln_domain_users (conn, files, NULL, &err);
+  if (names == NULL)
+    goto fail;
+  if (names->len > 0) {
+    g_autofree char *list = kiln_domain_name_list (names);
+    g_set_error (&err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "%s is already a disk of domain%s %s (kiln clone makes a new domain "
+                 "from a registered one)", rs->disk, names->len == 1 ? "" : "s", list);
+    goto fail;
+  }
+
+  if (rs->network && strcmp (rs->network, "user") != 0) {
+    virNetworkPtr net = virNetworkLookupByName (conn, rs->network);
+
+    if (net == NULL) {
+      g_set_error (&err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "no libvirt network named '%s' (virsh net-list --all shows them; "
+                   "--network user needs none)", rs->network);
+      goto fail;
+    }
+    virNetworkFree (net);
+  }
+
+  if (resolve_os (&r, &m, &err) == -1)
+    goto fail;
+  os_recommended (m.os, &rec_mib, &rec_cpus);
+  virtio_blk = os_has_virtio (m.os, "block");
+  if (kiln_accel_resolve (&accel, &err) == -1)
+    goto fail;
+  type = accel == KILN_ACCEL_KVM ? "kvm" : "qemu";
+
+  chain = kiln_image_chain (r.disk_abs, &err);
+  if (chain == NULL)
+    goto fail;
+  meta.is_template = true;
+  if (chain->len > 1) {
+    meta.base = chain->pdata[chain->len - 1];
+    /* What the template's disk sits on, identified whatever its name. */
+    kiln_event_info ("register", "Computing the digest of %s", (const char *) meta.base);
+    base_digest = kiln_digest_file (meta.base, "sha512", &err);
+    if (base_digest == NULL)
+      goto fail;
+    meta.base_digest = base_digest;
+  }
+  meta.recipe = (char *) rs->recipe;
+  meta.created = created;
+
+  macs = kiln_mac_used (conn, &err);
+  if (macs == NULL || kiln_mac_random (macs, mac, &err) == -1)
+    goto fail;
+
+  /* The disks: DISK itself (or its volume), then the empty extra ones. */
+  specs = g_new0 (struct kiln_domxml_disk_spec, 1 + r.extra->len);
+  if (rs->pool && !rs->print_xml) {
+    if (upload_to_pool (conn, &r, &err) == -1)
+      goto fail;
+    specs[0].pool = rs->pool;
+    specs[0].volume = r.vol_name;
+  } else if (rs->pool) {
+    r.vol_name = g_strdup_printf ("%s.%s", rs->name, r.format);
+    specs[0].pool = rs->pool;
+    specs[0].volume = r.vol_name;
+  } else {
+    specs[0].path = r.disk_abs;
+  }
+  specs[0].format = r.format;
+  specs[0].target = virtio_blk ? "vda" : "sda";
+  specs[0].bus = virtio_blk ? "virtio" : "sata";
+  for (guint k = 0; k < r.extra->len; k++) {
+    struct extra_disk *e = &g_array_index (r.extra, struct extra_disk, k);
+    g_autofree char *dir = g_path_get_dirname (r.disk_abs);
+    g_autofree char *base = g_strdup_printf ("%s-disk%u.qcow2", rs->name, k + 1);
+
+    e->path = g_build_filename (dir, base, NULL);
+    if (e->target == NULL)
+      e->target = g_strdup_printf ("%s%c", virtio_blk ? "vd" : "sd", 'b' + k);
+    if (!rs->print_xml) {
+      if (kiln_disk_create_empty (e->path, "qcow2", e->size, &err) == -1)
+        goto fail;
+      e->created = true;
+    }
+    specs[1 + k].path = e->path;
+    specs[1 + k].format = "qcow2";
+    specs[1 + k].target = e->target;
+    specs[1 + k].bus = g_str_has_prefix (e->target, "vd") ? "virtio" : "sata";
+  }
+
+  spec.type = type;
+  spec.name = rs->name;
+  spec.uuid = uuid;
+  spec.arch = "x86_64";
+  spec.osinfo_id = m.os ? osinfo_entity_get_id (OSINFO_ENTITY (m.os)) : NULL;
+  spec.memory_mib = rs->memory_mib ? rs->memory_mib : rec_mib;
+  spec.vcpus = rs->vcpus ? rs->vcpus : rec_cpus;
+  spec.disks = specs;
+  spec.n_disks = 1 + r.extra->len;
+  spec.network = rs->network;
+  spec.nic_model = os_has_virtio (m.os, "net") ? "virtio" : "e1000";
+  spec.mac = mac;
+  spec.virtio_rng = true;
+  dx = kiln_domxml_new_domain (&spec);
+  kiln_domxml_set_meta (dx, &meta);
+  xml = kiln_domxml_format (dx);
+
+  if (!rs->print_xml) {
+    dom = virDomainDefineXML (conn, xml);
+    if (dom == NULL) {
+      kiln_virt_set_error (&err, "cannot define domain '%s'", rs->name);
+      goto fail;
+    }
+  }
+  res->uuid = g_strdup (uuid);
+  res->type = g_strdup (type);
+  res->disk = g_strdup (r.vol_name ? r.vol_name : r.disk_abs);
+  res->osinfo = g_strdup (m.id);
+  res->osinfo_note = g_strdup (m.note);
+  res->xml = g_steal_pointer (&xml);
+  res->memory_mib = spec.memory_mib;
+  res->vcpus = spec.vcpus;
+  rc = 0;
+  goto out;
+
+fail:
+  rollback (&r);
+  g_propagate_error (errp, g_steal_pointer (&err));
+out:
+  kiln_osinfo_match_clear (&m);
+  if (dom)
+    virDomainFree (dom);
+  if (conn)
+    virConnectClose (conn);
+  reg_clear (&r);
+  return rc;
+}
+
