@@ -33,8 +33,8 @@ kiln_image_opts_check (const struct kiln_image_opts *o, GError **err)
 {
   const char *format = o->format ? o->format : "qcow2";
 
-  if (o->base == NULL || o->output == NULL) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "an image needs a base and an output");
+  if (o->output == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "an image needs an output");
     return -1;
   }
   if (strcmp (format, "qcow2") != 0 && strcmp (format, "raw") != 0) {
@@ -254,6 +254,10 @@ kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *o,
   memset (res, 0, sizeof *res);
   if (kiln_image_opts_check (o, err) == -1)
     return -1;
+  if (o->base == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s: an image needs a base", o->output);
+    return -1;
+  }
   if (!o->force && g_file_test (o->output, G_FILE_TEST_EXISTS)) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS, "%s exists (use --force to replace it)",
                  o->output);

@@ -56,8 +56,8 @@ struct kiln_image_result {
                                      a success */
 };
 
-/* Check O without touching anything: a base and an output named, a
- * known format, no raw overlay.  -1 with ERR (KILN_ERROR_USAGE). */
+/* Check O's choices without touching anything (the base may not be
+ * known yet): an output named, a known format, no raw overlay.  -1 with ERR (KILN_ERROR_USAGE). */
 int kiln_image_opts_check (const struct kiln_image_opts *o, GError **err);
 
 /* Make O->output (see above).  An existing OUTPUT is KILN_ERROR_EXISTS

@@ -77,10 +77,13 @@ main (void)
 
   /* The options alone. */
   ok (kiln_image_opts_check (&o, &err) == -1 && err->code == KILN_ERROR_USAGE,
-      "no base and no output: refused");
+      "no output: refused");
+  g_clear_error (&err);
+  o.output = out;
+  ok (kiln_image_build (&ctx, &o, &res, &err) == -1 && err->code == KILN_ERROR_USAGE,
+      "no base: refused");
   g_clear_error (&err);
   o.base = base;
-  o.output = out;
   ok (kiln_image_opts_check (&o, &err) == 0, "an overlay in qcow2 is fine");
   o.format = "raw";
   ok (kiln_image_opts_check (&o, &err) == -1 && strstr (err->message, "overlay"),
