@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "kiln.h"
+#include "event.h"
 #include "msg.h"
 #include "opts.h"
 #include "customize.h"
@@ -68,6 +69,7 @@ main (int argc, char **argv)
   int i;
 
   kiln_elapsed ();
+  kiln_event_set_handler (kiln_msg_event_handler, NULL);
   kiln_opts_verb_table = kiln_verbs;
   /* The global options in front of the verb. */
   {

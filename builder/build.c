@@ -4,20 +4,18 @@
  * sysprep in one launch), each with a manifest beside it, then networks,
  * template and clones are registered.  --dry-run prints the plan and
  * touches nothing. */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <guestfs.h>
-#include <libvirt/libvirt.h>
 
 #include "kiln.h"
 #include "build.h"
 #include "customize.h"
+#include "digest.h"
+#include "event.h"
 #include "fetch.h"
+#include "fileio.h"
+#include "image.h"
 #include "json.h"
 #include "msg.h"
 #include "opts.h"
@@ -361,66 +359,6 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
 
 /* ------------------------------------------------------------ manifest */
 
-struct versions {
-  char *kiln, *libguestfs, *libvirt, *qemu;
-};
-
-/* qemu's version from the binary libguestfs runs (its argv, no shell). */
-static char *
-qemu_version (guestfs_h *g)
-{
-  g_autofree char *hv = g ? guestfs_get_hv (g) : NULL;
-  g_autofree char *out = NULL;
-  const char *argv[] = { hv, "--version", NULL };
-  const char *v;
-  int status = 0;
-
-  if (hv == NULL ||
-      !g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
-                     NULL, NULL, &out, NULL, &status, NULL) || status != 0 || out == NULL)
-    return NULL;
-  v = strstr (out, "version ");
-  if (v == NULL)
-    return NULL;
-  v += strlen ("version ");
-  return g_strndup (v, strcspn (v, " \n"));
-}
-
-static gpointer
-compute_versions (gpointer data)
-{
-  struct versions *v = g_new0 (struct versions, 1);
-  guestfs_h *g = guestfs_create_flags (GUESTFS_CREATE_NO_ENVIRONMENT | GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
-  unsigned long lv = 0;
-
-  v->kiln = g_strdup (KILN_VERSION);
-  if (g) {
-    struct guestfs_version *gv;
-
-    guestfs_set_error_handler (g, NULL, NULL);
-    gv = guestfs_version (g);
-    if (gv) {
-      v->libguestfs = g_strdup_printf ("%" PRIi64 ".%" PRIi64 ".%" PRIi64 "%s",
-                                       gv->major, gv->minor, gv->release, gv->extra);
-      guestfs_free_version (gv);
-    }
-    guestfs_parse_environment (g);
-    v->qemu = qemu_version (g);
-    guestfs_close (g);
-  }
-  if (virGetVersion (&lv, NULL, NULL) == 0)
-    v->libvirt = g_strdup_printf ("%lu.%lu.%lu", lv / 1000000, lv / 1000 % 1000, lv % 1000);
-  return v;
-}
-
-static const struct versions *
-versions (void)
-{
-  static GOnce once = G_ONCE_INIT;
-
-  return g_once (&once, compute_versions, NULL);
-}
-
 static void
 add_ms (JsonBuilder *b, const char *member, double seconds)
 {
@@ -434,12 +372,12 @@ struct timings {
 };
 
 static char *
-manifest_text (const struct job *j, const struct kiln_build_image_result *res,
-               const struct timings *t)
+manifest_text (const struct job *j, const struct kiln_image_result *res,
+               const char *passwords, const struct timings *t)
 {
   const struct kiln_recipe *r = j->r;
   const struct kiln_fetch_result *fr = &j->base->fr;
-  const struct versions *v = versions ();
+  const struct kiln_image_tools *v = kiln_image_tools ();
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
@@ -481,6 +419,8 @@ manifest_text (const struct job *j, const struct kiln_build_image_result *res,
   kiln_json_add_string (b, "mode", r->output_mode);
   kiln_json_add_string (b, "size", r->output_size);
   kiln_json_add_string (b, "digest", res->digest);
+  /* The file that holds generated passwords, never the passwords. */
+  kiln_json_add_string (b, "passwords", passwords);
   json_builder_end_object (b);
 
   add_steps (b, r);
@@ -524,6 +464,7 @@ manifest_text (const struct job *j, const struct kiln_build_image_result *res,
   add_ms (b, "image", t->image);
   add_ms (b, "create", res->create_seconds);
   add_ms (b, "launch", res->launch_seconds);
+  add_ms (b, "grow", res->grow_seconds);
   add_ms (b, "customize", res->customize_seconds);
   add_ms (b, "sysprep", res->sysprep_seconds);
   add_ms (b, "total", g_date_time_difference (t->end, t->start) / 1e6);
@@ -536,38 +477,22 @@ manifest_text (const struct job *j, const struct kiln_build_image_result *res,
   return json_generator_to_data (gen, NULL);
 }
 
-/* TEXT to PATH through a temporary name beside it. */
+/* The passwords that the build generated, "USER:PASSWORD" lines (the
+ * form chpasswd reads), in a file only its owner can read. */
 static int
-write_atomically (const char *path, const char *text, GError **err)
+write_passwords (const char *path, const GPtrArray *pws, GError **err)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *name = g_strdup_printf (".%s.XXXXXX", base);
-  g_autofree char *tmp = g_build_filename (dir, name, NULL);
-  size_t len = strlen (text), done = 0;
-  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
+  g_autoptr (GString) text = g_string_new (NULL);
+  int r;
 
-  if (fd == -1) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write in %s: %s", dir, g_strerror (errno));
-    return -1;
-  }
-  while (done < len) {
-    ssize_t n = write (fd, text + done, len - done);
+  for (guint i = 0; i < pws->len; i++) {
+    const struct kiln_image_password *pw = pws->pdata[i];
 
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n == -1)
-      break;
-    done += n;
+    g_string_append_printf (text, "%s:%s\n", pw->user, pw->password);
   }
-  if (done < len || fsync (fd) == -1 || close (fd) == -1 || rename (tmp, path) == -1) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write %s: %s", path, g_strerror (errno));
-    if (done < len)
-      close (fd);
-    unlink (tmp);
-    return -1;
-  }
-  return 0;
+  r = kiln_file_write_atomic (path, text->str, text->len, 0600, true, err);
+  explicit_bzero (text->str, text->len);
+  return r;
 }
 
 /* ------------------------------------------------------------ register */
@@ -594,7 +519,7 @@ fetch_one (gpointer data, gpointer user_data)
     return;
   }
   /* A local path is trusted, not verified: record what it was anyway. */
-  if (bg->fr.digest == NULL && (bg->fr.digest = kiln_file_sha256 (bg->fr.path, &bg->error)) == NULL) {
+  if (bg->fr.digest == NULL && (bg->fr.digest = kiln_digest_file (bg->fr.path, "sha256", &bg->error)) == NULL) {
     emit (run, j, "fetch", "error", "%s", bg->error->message);
     return;
   }
@@ -616,28 +541,20 @@ fail_job (struct run *run, struct job *j, const char *stage, GError *e)
   g_mutex_unlock (&run->lock);
 }
 
-static bool
-base_is_local (const struct job *j)
-{
-  g_autofree char *src = g_canonicalize_filename (j->r->base_source, NULL);
-
-  return strstr (j->r->base_source, "://") == NULL && g_strcmp0 (src, j->base->fr.path) == 0;
-}
-
 static void
 build_one (gpointer data, gpointer user_data)
 {
   struct job *j = data;
   struct run *run = user_data;
   const struct kiln_recipe *r = j->r;
-  struct kiln_build_image_opts o = {
+  struct kiln_image_opts o = {
     .base = j->base->fr.path, .base_format = j->base->fr.format, .output = j->output,
     .format = r->output_format, .copy = strcmp (r->output_mode, "copy") == 0,
     .size = r->output_bytes, .force = run->force, .custom = j->custom, .sysprep = j->sel,
   };
-  struct kiln_build_image_result res = { 0 };
+  struct kiln_image_result res = { 0 };
   struct timings t = { 0 };
-  g_autofree char *text = NULL;
+  g_autofree char *text = NULL, *pwfile = NULL;
   GError *e = NULL;
   const char *stage = "image";
   double t0;
@@ -650,10 +567,11 @@ build_one (gpointer data, gpointer user_data)
   }
   g_mutex_unlock (&run->lock);
 
+  kiln_event_set_job (r->name);
   t.start = g_date_time_new_now_utc ();
   t0 = kiln_elapsed ();
   emit (run, j, "image", "start", "building %s", j->output);
-  if (kiln_build_image (run->ctx, &o, &res, &e) == -1) {
+  if (kiln_image_build (run->ctx, &o, &res, &e) == -1) {
     fail_job (run, j, "image", e);
     goto out;
   }
@@ -661,13 +579,21 @@ build_one (gpointer data, gpointer user_data)
   emit (run, j, "image", "end", "%s (%s) in %.1f s", j->output, res.digest, t.image);
 
   stage = "manifest";
-  /* A local base is not in the cache: nothing there to keep for it. */
-  if (!o.copy && !base_is_local (j) &&
-      kiln_cache_add_user (run->ctx, j->base->fr.path, j->output, &e) == -1)
-    goto undo;
+  if (res.passwords->len) {
+    pwfile = g_strconcat (j->output, ".passwords", NULL);
+    if (write_passwords (pwfile, res.passwords, &e) == -1)
+      goto undo;
+    emit (run, j, "image", "passwords", "generated passwords in %s", pwfile);
+  } else {
+    /* What an earlier build of OUTPUT (replaced with --force) generated
+     * belongs to the image that is gone. */
+    g_autofree char *stale = g_strconcat (j->output, ".passwords", NULL);
+
+    unlink (stale);
+  }
   t.end = g_date_time_new_now_utc ();
-  text = manifest_text (j, &res, &t);
-  if (write_atomically (j->manifest, text, &e) == -1)
+  text = manifest_text (j, &res, pwfile, &t);
+  if (kiln_file_write_atomic (j->manifest, text, strlen (text), 0644, true, &e) == -1)
     goto undo;
   emit (run, j, "manifest", "end", "manifest %s", j->manifest);
 
@@ -687,9 +613,12 @@ build_one (gpointer data, gpointer user_data)
  undo:
   /* Nothing half-made: the image goes with whatever came after it. */
   unlink (j->output);
+  if (pwfile)
+    unlink (pwfile);
   fail_job (run, j, stage, e);
  out:
-  kiln_build_image_result_clear (&res);
+  kiln_event_set_job (NULL);
+  kiln_image_result_clear (&res);
   if (t.start)
     g_date_time_unref (t.start);
   if (t.end)
@@ -710,27 +639,6 @@ run_pool (GFunc fn, GPtrArray *items, struct run *run, int jobs)
   for (guint i = 0; i < items->len; i++)
     g_thread_pool_push (pool, items->pdata[i], NULL);
   g_thread_pool_free (pool, FALSE, TRUE);
-}
-
-/* Interrupted or killed: no half-made image stays behind.  The appliance
- * goes too (libguestfs' recovery process stops qemu when we die). */
-static void
-on_fatal_signal (int sig)
-{
-  kiln_build_remove_temps ();
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
-
-static void
-catch_fatal_signals (void)
-{
-  struct sigaction sa = { .sa_handler = on_fatal_signal };
-
-  sigemptyset (&sa.sa_mask);
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
-  sigaction (SIGHUP, &sa, NULL);
 }
 
 /* The customize and sysprep objects, built now so that a bad argument
@@ -926,7 +834,10 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   if (failed)
     return KILN_EXIT_FAILURE;
 
-  catch_fatal_signals ();
+  /* Interrupted or killed: no half-made image stays behind.  The
+   * appliance goes too (libguestfs' recovery process stops qemu when we
+   * die, and qemu-img dies with kiln). */
+  kiln_temps_remove_on_signals ();
   g_mutex_init (&run.lock);
   run.jobs = jobs;
   run.groups = groups;

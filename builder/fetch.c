@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "kiln.h"
-#include "cache.h"
+#include "fileio.h"
 #include "fetch.h"
 #include "json.h"
 #include "msg.h"
@@ -75,7 +75,7 @@ kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv)
     kiln_debug ("%s: already in the cache", argv[i]);
   if (!r.verified && o.insecure && g_str_has_prefix (r.source, "http://"))
     kiln_warn ("%s was not verified against any checksum (--insecure)", r.source);
-  if (output && kiln_copy_sparse (r.path, output, &err) == -1) {
+  if (output && kiln_file_copy_sparse (r.path, output, 0644, true, &err) == -1) {
     kiln_fetch_result_clear (&r);
     return kiln_fail (err);
   }

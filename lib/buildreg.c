@@ -151,7 +151,7 @@ clear_old_template (const struct kiln_ctx *ctx, virConnectPtr conn, const char *
 
 int
 kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
-                     const char *image, const struct kiln_build_image_result *built,
+                     const char *image, const struct kiln_image_result *built,
                      bool force, GError **err)
 {
   virConnectPtr conn;

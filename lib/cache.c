@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "fetch.h"
+#include "fileio.h"
 
 char *
 kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
@@ -134,16 +134,6 @@ kiln_cache_lookup (const char *dir, const char *checksum)
   return g_steal_pointer (&img);
 }
 
-/* Write CONTENT to PATH through a temporary name and rename. */
-static int
-write_atomic (const char *path, const char *content, size_t len, GError **err)
-{
-  if (!g_file_set_contents_full (path, content, len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, err))
-    return -1;
-  return 0;
-}
-
 char *
 kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
                     GKeyFile *meta, const char *const *sources, GError **err)
@@ -154,14 +144,20 @@ kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
   g_autofree char *data = NULL;
   gsize len;
 
-  if (chmod (tmp, 0444) != 0 || rename (tmp, path) != 0) {
+  /* Replacing is right: the same name is the same bytes (another
+   * process fetched them meanwhile). */
+  if (chmod (tmp, 0444) != 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "publishing %s in the cache: %s",
                  path, g_strerror (errno));
     unlink (tmp);
     return NULL;
   }
+  if (kiln_temp_publish (tmp, path, true, err) == -1) {
+    g_prefix_error (err, "publishing in the cache: ");
+    return NULL;
+  }
   data = g_key_file_to_data (meta, &len, NULL);
-  if (write_atomic (metapath, data, len, err) == -1)
+  if (kiln_file_write_atomic (metapath, data, len, 0644, true, err) == -1)
     return NULL;
   for (const char *const *s = sources; s && *s; s++) {
     g_autofree char *skey = kiln_cache_key (*s);
@@ -367,60 +363,4 @@ kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
   close (fd);
   close (lock);
   return 0;
-}
-
-int
-kiln_copy_sparse (const char *src, const char *dst, GError **err)
-{
-  g_autofree char *dir = g_path_get_dirname (dst);
-  g_autofree char *base = g_path_get_basename (dst);
-  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int in = -1, out = -1, ret = -1;
-  struct stat st;
-  off_t pos = 0;
-
-  in = open (src, O_RDONLY | O_CLOEXEC);
-  if (in < 0 || fstat (in, &st) != 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND, "%s: %s", src, g_strerror (errno));
-    goto out;
-  }
-  out = g_mkstemp_full (tmpl, O_WRONLY | O_CLOEXEC, 0644);
-  if (out < 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", dst, g_strerror (errno));
-    goto out;
-  }
-  while (pos < st.st_size) {
-    off_t data = lseek (in, pos, SEEK_DATA), hole;
-
-    if (data < 0)
-      break;                    /* ENXIO: only a hole is left */
-    hole = lseek (in, data, SEEK_HOLE);
-    if (hole < 0)
-      hole = st.st_size;
-    for (off_t o = data; o < hole;) {
-      loff_t ri = o, wo = o;
-      ssize_t n = copy_file_range (in, &ri, out, &wo, hole - o, 0);
-
-      if (n <= 0) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "copying %s to %s: %s", src, dst,
-                     n < 0 ? g_strerror (errno) : "short copy");
-        goto out;
-      }
-      o += n;
-    }
-    pos = hole;
-  }
-  if (ftruncate (out, st.st_size) != 0 || fsync (out) != 0 || rename (tmpl, dst) != 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", dst, g_strerror (errno));
-    goto out;
-  }
-  ret = 0;
-out:
-  if (ret != 0 && out >= 0)
-    unlink (tmpl);
-  if (in >= 0)
-    close (in);
-  if (out >= 0)
-    close (out);
-  return ret;
 }

@@ -51,8 +51,17 @@ int kiln_cache_remove (const char *dir, const struct kiln_cache_entry *e, GError
  * Returns how many, or -1. */
 int kiln_cache_clean_partials (const char *dir, uint64_t *bytes, GError **err);
 
-/* Copy SRC to DST sparsely (holes stay holes) through a temporary name
- * in DST's directory, renamed when complete. */
-int kiln_copy_sparse (const char *src, const char *dst, GError **err);
+/* Record that USER (an overlay or a template disk) has the cached image
+ * BASE as its backing file, so that kiln cache prune keeps BASE. */
+int kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
+                         const char *user, GError **err);
+
+/* Keep kiln cache prune away while a base is fetched and its user is not
+ * recorded yet: take the pin before kiln_fetch, close the returned fd
+ * after kiln_cache_add_user (prune waits for every pin to go). */
+int kiln_cache_pin (const struct kiln_ctx *ctx, GError **err);
+
+/* The cache directory for CTX (created if absent). */
+char *kiln_cache_dir (const struct kiln_ctx *ctx, GError **err);
 
 #endif

@@ -10,56 +10,12 @@
 #include <curl/curl.h>
 
 #include "download.h"
+#include "fileio.h"
 #include "progress.h"
 
 #define KILN_ATTEMPTS    4
 #define KILN_BACKOFF_MS  500      /* doubled after every failed attempt */
 #define KILN_WBUF        (1 << 20)
-#define KILN_BLOCK       4096
-
-int
-kiln_write_sparse (int fd, const void *buf, size_t len, GError **err)
-{
-  static const char zeros[KILN_BLOCK];
-  const char *p = buf;
-
-  while (len > 0) {
-    size_t n = MIN (len, (size_t) KILN_BLOCK);
-    size_t run = 0;
-
-    /* Extend a run of data blocks so that write() gets big pieces. */
-    if (n == KILN_BLOCK && memcmp (p, zeros, KILN_BLOCK) == 0) {
-      if (lseek (fd, KILN_BLOCK, SEEK_CUR) < 0)
-        goto fail;
-      p += KILN_BLOCK;
-      len -= KILN_BLOCK;
-      continue;
-    }
-    while (run < len) {
-      size_t m = MIN (len - run, (size_t) KILN_BLOCK);
-
-      if (m == KILN_BLOCK && run > 0 && memcmp (p + run, zeros, KILN_BLOCK) == 0)
-        break;
-      run += m;
-    }
-    for (size_t off = 0; off < run;) {
-      ssize_t w = write (fd, p + off, run - off);
-
-      if (w < 0) {
-        if (errno == EINTR)
-          continue;
-        goto fail;
-      }
-      off += w;
-    }
-    p += run;
-    len -= run;
-  }
-  return 0;
-fail:
-  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "writing: %s", g_strerror (errno));
-  return -1;
-}
 
 void
 kiln_transfer_clear (struct kiln_transfer *t)

@@ -41,9 +41,4 @@ int kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t
  * signature files).  A 404 is KILN_ERROR_NOT_FOUND. */
 GBytes *kiln_download_bytes (const char *url, size_t max, GError **err);
 
-/* Write LEN bytes of BUF at the current offset of FD, seeking over blocks
- * of zeros instead of writing them (the file must be ftruncate'd to its
- * final size by the caller). */
-int kiln_write_sparse (int fd, const void *buf, size_t len, GError **err);
-
 #endif

@@ -34,17 +34,4 @@ int kiln_fetch (const struct kiln_ctx *ctx, const char *source,
                 GError **err);
 void kiln_fetch_result_clear (struct kiln_fetch_result *r);
 
-/* Record that USER (an overlay or a template disk) has the cached image
- * BASE as its backing file, so that kiln cache prune keeps BASE. */
-int kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
-                         const char *user, GError **err);
-
-/* Keep kiln cache prune away while a base is fetched and its user is not
- * recorded yet: take the pin before kiln_fetch, close the returned fd
- * after kiln_cache_add_user (prune waits for every pin to go). */
-int kiln_cache_pin (const struct kiln_ctx *ctx, GError **err);
-
-/* The cache directory for CTX (created if absent). */
-char *kiln_cache_dir (const struct kiln_ctx *ctx, GError **err);
-
 #endif

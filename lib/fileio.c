@@ -2,6 +2,7 @@
  * rename (see fileio.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +57,25 @@ kiln_temps_remove_all (void)
     if (p)
       unlink (p);
   }
+}
+
+static void
+on_fatal_signal (int sig)
+{
+  kiln_temps_remove_all ();
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+void
+kiln_temps_remove_on_signals (void)
+{
+  struct sigaction sa = { .sa_handler = on_fatal_signal };
+
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGHUP, &sa, NULL);
 }
 
 char *
@@ -250,5 +270,52 @@ fail:
     close (out);
   close (in);
   kiln_temp_discard (tmp);
+  return -1;
+}
+
+/* The unit of holes: a filesystem block. */
+#define SPARSE_BLOCK 4096
+
+int
+kiln_write_sparse (int fd, const void *buf, size_t len, GError **err)
+{
+  static const char zeros[SPARSE_BLOCK];
+  const char *p = buf;
+
+  while (len > 0) {
+    size_t n = MIN (len, (size_t) SPARSE_BLOCK);
+    size_t run = 0;
+
+    /* Extend a run of data blocks so that write() gets big pieces. */
+    if (n == SPARSE_BLOCK && memcmp (p, zeros, SPARSE_BLOCK) == 0) {
+      if (lseek (fd, SPARSE_BLOCK, SEEK_CUR) < 0)
+        goto fail;
+      p += SPARSE_BLOCK;
+      len -= SPARSE_BLOCK;
+      continue;
+    }
+    while (run < len) {
+      size_t m = MIN (len - run, (size_t) SPARSE_BLOCK);
+
+      if (m == SPARSE_BLOCK && run > 0 && memcmp (p + run, zeros, SPARSE_BLOCK) == 0)
+        break;
+      run += m;
+    }
+    for (size_t off = 0; off < run;) {
+      ssize_t w = write (fd, p + off, run - off);
+
+      if (w < 0) {
+        if (errno == EINTR)
+          continue;
+        goto fail;
+      }
+      off += w;
+    }
+    p += run;
+    len -= run;
+  }
+  return 0;
+fail:
+  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "writing: %s", g_strerror (errno));
   return -1;
 }

@@ -44,11 +44,21 @@ int kiln_file_write_atomic (const char *path, const void *data, size_t len, mode
 int kiln_file_copy_sparse (const char *src, const char *dst, mode_t mode, bool replace,
                            GError **err);
 
+/* Write LEN bytes of BUF at the current offset of FD, seeking over blocks
+ * of zeros instead of writing them (the file must be ftruncate'd to its
+ * final size by the caller). */
+int kiln_write_sparse (int fd, const void *buf, size_t len, GError **err);
+
 /* fsync the directory holding PATH, so that a rename in it is durable. */
 int kiln_fsync_dir_of (const char *path, GError **err);
 
 /* Remove every registered temporary file.  Async-signal-safe: for a
  * verb's SIGINT/SIGTERM/SIGHUP handler. */
 void kiln_temps_remove_all (void);
+
+/* For a verb that writes files: on SIGINT, SIGTERM and SIGHUP, remove
+ * every registered temporary file, then die of the signal as if no
+ * handler were there (exit status 128+N for the shell). */
+void kiln_temps_remove_on_signals (void);
 
 #endif

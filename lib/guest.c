@@ -7,8 +7,9 @@
 #include <blkid.h>
 
 #include "accel.h"
+#include "event.h"
 #include "guest.h"
-#include "msg.h"
+#include "msg.h"             /* kiln_elapsed */
 
 struct kiln_guest *
 kiln_guest_new (bool readonly)
@@ -181,7 +182,7 @@ kiln_guest_launch (struct kiln_guest *gu, GError **err)
     gu->g = make_handle (gu, accel, err);
     if (gu->g == NULL)
       return -1;
-    kiln_info ("Launching the appliance (%s)", accel == KILN_ACCEL_TCG ? "TCG" : "KVM");
+    kiln_event_info ("launch", "Launching the appliance (%s)", accel == KILN_ACCEL_TCG ? "TCG" : "KVM");
     t0 = kiln_elapsed ();
     if (guestfs_launch (gu->g) == 0)
       break;
@@ -198,7 +199,7 @@ kiln_guest_launch (struct kiln_guest *gu, GError **err)
   }
   gu->accel = accel;
   gu->launch_seconds = kiln_elapsed () - t0;
-  kiln_debug ("appliance up in %.1f s", gu->launch_seconds);
+  kiln_event_debug ("launch", "appliance up in %.1f s", gu->launch_seconds);
   return 0;
 }
 
@@ -251,7 +252,7 @@ kiln_guest_inspect (struct kiln_guest *gu, GError **err)
     return -1;
   }
   if (n > 1)
-    kiln_warn ("%s: %zu operating systems found; using the one on %s", disk, n, roots[0]);
+    kiln_event_warning ("inspect", "%s: %zu operating systems found; using the one on %s", disk, n, roots[0]);
   gu->root = take (roots[0]);
   for (size_t i = 1; i < n; i++)
     free (roots[i]);
@@ -296,7 +297,7 @@ kiln_guest_mount (struct kiln_guest *gu, GError **err)
                          : guestfs_mount (gu->g, mps[2 * i + 1], mps[2 * i]);
 
     if (r == -1)
-      kiln_warn ("cannot mount %s on %s: %s", mps[2 * i + 1], mps[2 * i],
+      kiln_event_warning ("mount", "cannot mount %s on %s: %s", mps[2 * i + 1], mps[2 * i],
                  guestfs_last_error (gu->g));
   }
   for (char **p = mps; *p; p++)
@@ -326,4 +327,94 @@ kiln_guest_close (struct kiln_guest *gu, GError **err)
   guestfs_close (gu->g);
   gu->g = NULL;
   return r;
+}
+
+/* Grow the last partition of the first disk to the disk's end, then what
+ * it holds, before anything is mounted (kiln create --size, a recipe's
+ * output.size).  Only a primary partition is grown: moving the end of an
+ * extended partition is parted's business, not kiln's. */
+int
+kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err)
+{
+  guestfs_h *g = gu->g;
+  const char *dev = "/dev/sda";
+  struct guestfs_partition_list *pl = guestfs_part_list (g, dev);
+  g_autofree char *parttype = NULL, *part = NULL, *fstype = NULL;
+  bool gpt;
+  int last = 0;
+  int64_t sectors;
+  uint64_t start = 0;
+
+  if (pl == NULL) {
+    kiln_guest_set_error (gu, err, "cannot read the partition table to grow it");
+    return -1;
+  }
+  for (uint32_t i = 0; i < pl->len; i++)
+    if (pl->val[i].part_start >= start) {
+      start = pl->val[i].part_start;
+      last = pl->val[i].part_num;
+    }
+  guestfs_free_partition_list (pl);
+  if (last == 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "the disk has no partition to grow");
+    return -1;
+  }
+  parttype = take (guestfs_part_get_parttype (g, dev));
+  if (parttype == NULL) {
+    kiln_guest_set_error (gu, err, "unknown partition table");
+    return -1;
+  }
+  gpt = strcmp (parttype, "gpt") == 0;
+  if (strcmp (parttype, "msdos") == 0 && last > 4) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "the last partition is a logical one; kiln grows only primary partitions");
+    return -1;
+  }
+  if (gpt && guestfs_part_expand_gpt (g, dev) == -1) {
+    kiln_guest_set_error (gu, err, "cannot move the GPT backup header to the disk's end");
+    return -1;
+  }
+  /* The GPT backup table takes the last 33 sectors. */
+  sectors = guestfs_blockdev_getsz (g, dev);
+  if (sectors == -1 || guestfs_part_resize (g, dev, last, sectors - (gpt ? 34 : 1)) == -1) {
+    kiln_guest_set_error (gu, err, "cannot grow partition %d", last);
+    return -1;
+  }
+  part = g_strdup_printf ("%s%d", dev, last);
+  fstype = take (guestfs_vfs_type (g, part));
+  kiln_event_info ("grow", "Growing %s (%s) to the end of the disk", part,
+                   fstype ? fstype : "unknown");
+  if (fstype && g_str_has_prefix (fstype, "ext")) {
+    if (guestfs_e2fsck (g, part, GUESTFS_E2FSCK_CORRECT, 1, -1) == -1 ||
+        guestfs_resize2fs (g, part) == -1) {
+      kiln_guest_set_error (gu, err, "cannot grow the filesystem on %s", part);
+      return -1;
+    }
+  } else if (g_strcmp0 (fstype, "xfs") == 0 || g_strcmp0 (fstype, "btrfs") == 0) {
+    int r;
+
+    /* Both grow only while mounted. */
+    if (guestfs_mount (g, part, "/") == -1) {
+      kiln_guest_set_error (gu, err, "cannot mount %s to grow it", part);
+      return -1;
+    }
+    r = strcmp (fstype, "xfs") == 0 ? guestfs_xfs_growfs (g, "/", GUESTFS_XFS_GROWFS_DATASEC, 1, -1)
+                                    : guestfs_btrfs_filesystem_resize (g, "/", -1);
+    if (r == -1)
+      kiln_guest_set_error (gu, err, "cannot grow the filesystem on %s", part);
+    guestfs_umount_all (g);
+    if (r == -1)
+      return -1;
+  } else if (g_strcmp0 (fstype, "LVM2_member") == 0) {
+    if (guestfs_pvresize (g, part) == -1) {
+      kiln_guest_set_error (gu, err, "cannot grow the LVM physical volume %s", part);
+      return -1;
+    }
+    kiln_event_warning ("grow", "%s is an LVM physical volume: it was grown, its logical volumes were not",
+                        part);
+  } else {
+    kiln_event_warning ("grow", "partition %s grown; its filesystem (%s) was left as it was",
+                        part, fstype ? fstype : "unknown");
+  }
+  return 0;
 }

@@ -45,6 +45,11 @@ int kiln_guest_inspect (struct kiln_guest *gu, GError **err);
 /* Mount the inspected root's filesystems (read-only if the guest is). */
 int kiln_guest_mount (struct kiln_guest *gu, GError **err);
 
+/* Grow the last partition of the first disk to the disk's end, and the
+ * filesystem on it (ext2/3/4, xfs, btrfs; an LVM physical volume is grown
+ * but not its logical volumes).  Launched, not mounted. */
+int kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err);
+
 /* Unmount, sync and stop the appliance.  For a writable guest an error
  * here means the image may not hold what was written. */
 int kiln_guest_close (struct kiln_guest *gu, GError **err);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
-#include "download.h"
+#include "fileio.h"
 #include "qcow2.h"
 #include "unpack.h"
 

@@ -9,7 +9,7 @@
 
 #include "unpack.h"
 #include "digest.h"
-#include "download.h"
+#include "fileio.h"
 
 bool
 kiln_unpack_needed (const unsigned char *h, size_t len)

@@ -1,8 +1,10 @@
 #!/bin/bash
 # kiln create on the real Debian fixture (a local SOURCE, trusted as it
-# is): an overlay whose backing file is the base, grown with --size in
-# the same launch as the customize operations; --copy; an existing OUT
-# refused; a failure removes the output; the base is never modified.
+# is): an overlay whose backing file is the base, grown with --size (disk,
+# last partition and filesystem) in the same launch as the customize
+# operations; --copy (qemu-img convert, no launch); outputs mode 0600; an
+# existing OUT refused; a failure removes the output; the base is never
+# modified.  That kiln build gives the same image: 22-create-build-same.sh.
 # Also the seed article's command with kiln customize in place of
 # virt-customize.
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +15,7 @@ require_kiln
 require_cmd qemu-img guestfish perl sha256sum
 export KILN_ACCEL=tcg
 
-plan 31
+plan 35
 
 base=$(fixture_debian) || bail_out "no Debian fixture"
 base_sum=$(sha256sum <"$base")
@@ -37,6 +39,9 @@ is "$?" 2 "no -o is a usage error"
 is "$?" 1 "--size smaller than the base is refused"
 "$KILN" create "$base" -o "$T/out/x.qcow2" --size lots >"$T/o" 2>&1
 is "$?" 2 "a malformed --size is a usage error"
+"$KILN" create "$base" -o "$T/out/x.qcow2" --size 10 >"$T/o" 2>&1
+is "$?" 2 "--size 10 (ten bytes) is a usage error"
+like "$(cat "$T/o")" '10G' "that says to write 10G"
 is "$(ls "$T/out")" exists.qcow2 "nothing was left behind by the refusals"
 
 # ---- overlay, grown, customized: one launch ----
@@ -51,6 +56,7 @@ info=$(qemu-img info "$T/out/a.qcow2")
 like "$info" "backing file: $base" "the overlay's backing file is the base (absolute)"
 like "$info" 'backing file format: qcow2' "with the backing format recorded"
 like "$info" 'virtual size: 4 GiB' "grown to 4 GiB"
+is "$(stat -c %a "$T/out/a.qcow2")" 600 "the output is mode 0600 (it holds password hashes)"
 is "$(leftovers "$T/out")" 0 "no temporary file left"
 
 # ---- --copy: standalone, nothing to do inside, so no launch ----
@@ -59,6 +65,7 @@ SECONDS=0
 is "$?" 0 "kiln create --copy (${SECONDS}s)" || diag "$(tail -n 20 "$T/b.err")"
 unlike "$(qemu-img info "$T/out/b.qcow2")" 'backing file' "the copy has no backing file"
 is "$(grep -c 'Launching the appliance' "$T/b.err")" 0 "no appliance launched when there is nothing to do"
+is "$(stat -c %a "$T/out/b.qcow2")" 600 "the copy is mode 0600 too"
 
 # ---- the seed's command, with kiln customize in place of virt-customize ----
 SECONDS=0

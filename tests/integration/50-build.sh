@@ -15,7 +15,7 @@ export KILN_ACCEL=tcg
 # Variables the example recipes use must come from the tests only.
 unset BASE OUTDIR ROOT_PASSWORD_FILE MEMORY PW
 
-plan 66
+plan 70
 
 W=$T/work
 mkdir -p "$W" "$T/out"
@@ -162,6 +162,8 @@ print(" ".join(problems) or "good")
 EOF
 is "$(cat "$T/manifest.check")" "good" "the manifest has digests, versions, times and durations"
 ok "$(ls -A "$T/out" | grep -q '^\.'; [ $? = 1 ]; echo $?)" "no temporary file left in the output directory"
+is "$(stat -c %a "$T/out/a.qcow2")" 600 "the image is mode 0600"
+is "$(stat -c %a "$T/out/a.qcow2.json")" 644 "its manifest is 0644"
 
 a_sum=$(sha256sum <"$T/out/a.qcow2")
 "$KILN" build "$W/a.yaml" --var OUT="$T/out" >/dev/null 2>"$T/exists.err"
@@ -176,19 +178,23 @@ ok $? "a dry run with --force succeeds"
 is "$(sha256sum <"$T/out/a.qcow2")" "$a_sum" "and leaves the output alone"
 ok_cmd "--force replaces it" "$KILN" build --force "$W/a.yaml" --var OUT="$T/out"
 
-# A raw standalone copy: one appliance launch that copies the overlay's content.
+# A raw standalone copy: qemu-img convert on the host, and with nothing to
+# do inside the image, no appliance launch.
 recipe "$W/c.yaml" img-c "$T/base.qcow2" "$T/out/c.img" copy raw
 ok_cmd "a raw copy is built" "$KILN" build "$W/c.yaml"
+is "$(grep -c 'Launching the appliance' "$T/last.out")" 0 "a copy with nothing to do needs no launch"
 like "$(qemu-img info "$T/out/c.img")" "file format: raw" "it is raw"
+is "$(stat -c %a "$T/out/c.img")" 600 "it is mode 0600, like every image kiln makes"
 is "$(stat -c %s "$T/out/c.img")" "$(qemu-img info --output=json "$T/base.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" \
     "of the base's virtual size"
 # The content, read without another appliance launch: the ext4 partition at 1 MiB.
 dd if="$T/out/c.img" of="$T/c-part.img" bs=1M skip=1 status=none
 is "$(debugfs -R 'cat /etc/hostname' "$T/c-part.img" 2>/dev/null)" "phony" "with the base's filesystem and files"
 
-# Failures leave nothing, even a kill in the middle (during the launch).
+# Failures leave nothing, even a kill in the middle (during the launch:
+# the hostname step needs one).
 mkdir -p "$T/fail" "$T/killed"
-recipe "$W/k.yaml" img-k "$T/base.qcow2" "$T/killed/k.img" copy raw
+recipe "$W/k.yaml" img-k "$T/base.qcow2" "$T/killed/k.img" copy raw "customize: [{hostname: killed}]"
 "$KILN" build "$W/k.yaml" >/dev/null 2>&1 &
 kpid=$!
 for i in $(seq 1 50); do

@@ -1,12 +1,12 @@
 /* test-cache.c: lib/cache.c bookkeeping (users of a base, entries, the
- * lookup by source digest) and lib/download.c's sparse writer. */
+ * lookup by source digest) and lib/fileio.c's sparse writer. */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tap.h"
 #include "cache.h"
-#include "download.h"
+#include "fileio.h"
 #include "fetch.h"
 #include "unpack.h"
 
