@@ -112,6 +112,30 @@ kiln_cache_key (const char *checksum)
 }
 
 char *
+kiln_cache_digest_of (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path), *dirname = g_path_get_basename (dir);
+  g_autofree char *name = g_path_get_basename (path);
+  const char *hex;
+  size_t want, n;
+
+  if (strcmp (dirname, "images") != 0)
+    return NULL;
+  if (g_str_has_prefix (name, "sha512-"))
+    want = 128;
+  else if (g_str_has_prefix (name, "sha256-"))
+    want = 64;
+  else
+    return NULL;
+  hex = name + 7;
+  for (n = 0; g_ascii_isxdigit (hex[n]) && !g_ascii_isupper (hex[n]); n++)
+    ;
+  if (n != want || hex[n] != '\0')
+    return NULL;
+  return g_strdup_printf ("%.6s:%s", name, hex);
+}
+
+char *
 kiln_cache_lookup (const char *dir, const char *checksum)
 {
   g_autofree char *key = kiln_cache_key (checksum);

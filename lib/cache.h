@@ -25,6 +25,11 @@ int kiln_cache_lock_prune (const struct kiln_ctx *ctx, bool wait, GError **err);
 /* "sha256:HEX" -> "sha256-HEX" (a file name). */
 char *kiln_cache_key (const char *checksum);
 
+/* "sha512:HEX" when PATH is a cached image (DIR/images/sha512-HEX: the
+ * cache names images by their digest and never changes them), else NULL;
+ * reads nothing. */
+char *kiln_cache_digest_of (const char *path);
+
 /* The image that the download with digest CHECKSUM became, if cached. */
 char *kiln_cache_lookup (const char *dir, const char *checksum);
 

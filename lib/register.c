@@ -10,6 +10,7 @@
 
 #include "register.h"
 #include "accel.h"
+#include "cache.h"
 #include "digest.h"
 #include "diskfile.h"
 #include "domain.h"
@@ -434,9 +435,13 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   meta.is_template = true;
   if (chain->len > 1) {
     meta.base = chain->pdata[chain->len - 1];
-    /* What the template's disk sits on, identified whatever its name. */
-    kiln_event_info ("register", "Computing the digest of %s", (const char *) meta.base);
-    base_digest = kiln_digest_file (meta.base, "sha512", &err);
+    /* What the template's disk sits on: a cached image is named by its
+     * digest; any other base is read once. */
+    base_digest = kiln_cache_digest_of (meta.base);
+    if (base_digest == NULL) {
+      kiln_event_info ("register", "Computing the digest of %s", (const char *) meta.base);
+      base_digest = kiln_digest_file (meta.base, "sha512", &err);
+    }
     if (base_digest == NULL)
       goto fail;
     meta.base_digest = base_digest;
