@@ -50,10 +50,9 @@ list_operations (const struct kiln_ctx *ctx)
     for (size_t i = 0; kiln_sysprep_ops[i].name; i++) {
       json_builder_begin_object (b);
       kiln_json_add_string (b, "name", kiln_sysprep_ops[i].name);
-      json_builder_set_member_name (b, "default");
-      json_builder_add_boolean_value (b, kiln_sysprep_ops[i].default_on);
-      kiln_json_add_string (b, "phase", phase_names[kiln_sysprep_ops[i].phase]);
-      kiln_json_add_string (b, "description", kiln_sysprep_ops[i].description);
+      kiln_json_add_bool (b, "default", kiln_sysprep_ops[i].default_on);
+      kiln_json_add_strings (b, "phase", phase_names[kiln_sysprep_ops[i].phase],
+                             "description", kiln_sysprep_ops[i].description, NULL);
       json_builder_end_object (b);
     }
     json_builder_end_array (b);
