@@ -13,13 +13,8 @@
 #include "sysprep.h"
 
 enum {
-  OPT_ADD = 1,
-  OPT_DOMAIN,
-  OPT_FORMAT,
-  OPT_OPERATIONS,
-  OPT_ENABLE,
-  OPT_LIST_OPERATIONS,
-  OPT_DRY_RUN,
+  OPT_ADD = 1, OPT_DOMAIN, OPT_FORMAT,  /* the image: cli/disks.c */
+  OPT_OPERATIONS, OPT_ENABLE, OPT_LIST_OPERATIONS, OPT_DRY_RUN,
 };
 
 const struct kiln_option kiln_sysprep_options[] = {
