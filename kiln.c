@@ -42,6 +42,7 @@ main (int argc, char **argv)
   int i;
 
   kiln_elapsed ();
+  kiln_event_set_handler (kiln_msg_event_handler, NULL);
   /* The global options in front of the verb. */
   {
     g_autoptr (kiln_opts) p = kiln_opts_new (&ctx, argc, argv);
@@ -57,7 +58,6 @@ main (int argc, char **argv)
   ctx.verb = kiln_verb_find (argv[i]);
   if (ctx.verb == NULL)
     return kiln_usage_error (&ctx, "unknown verb '%s'", argv[i]);
-  kiln_event_set_handler (kiln_msg_event_handler, NULL);
   catch_fatal_signals ();
   return ctx.verb->run (&ctx, argc - i, argv + i);
 }
