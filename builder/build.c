@@ -834,10 +834,6 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   if (failed)
     return KILN_EXIT_FAILURE;
 
-  /* Interrupted or killed: no half-made image stays behind.  The
-   * appliance goes too (libguestfs' recovery process stops qemu when we
-   * die, and qemu-img dies with kiln). */
-  kiln_temps_remove_on_signals ();
   g_mutex_init (&run.lock);
   run.jobs = jobs;
   run.groups = groups;

@@ -45,20 +45,11 @@ cache_list (struct kiln_ctx *ctx, const char *dir, GPtrArray *es)
 
     if (b) {
       json_builder_begin_object (b);
-      kiln_json_add_string (b, "path", e->path);
-      kiln_json_add_string (b, "digest", e->digest);
-      kiln_json_add_string (b, "format", format);
-      kiln_json_add_string (b, "source", source);
-      kiln_json_add_string (b, "source_digest", sdigest);
-      json_builder_set_member_name (b, "size");
-      json_builder_add_int_value (b, (gint64) e->apparent);
-      json_builder_set_member_name (b, "disk_usage");
-      json_builder_add_int_value (b, (gint64) e->size);
-      json_builder_set_member_name (b, "users");
-      json_builder_begin_array (b);
-      for (char **u = e->users; *u; u++)
-        json_builder_add_string_value (b, *u);
-      json_builder_end_array (b);
+      kiln_json_add_strings (b, "path", e->path, "digest", e->digest, "format", format,
+                             "source", source, "source_digest", sdigest, NULL);
+      kiln_json_add_int (b, "size", (gint64) e->apparent);
+      kiln_json_add_int (b, "disk_usage", (gint64) e->size);
+      kiln_json_add_strv (b, "users", (const char *const *) e->users);
       json_builder_end_object (b);
     }
     else {

@@ -96,7 +96,6 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
     return kiln_fail (err);
   }
 
-  kiln_temps_remove_on_signals ();
   if (kiln_fetch (ctx, source, &fo, &fr, &err) == -1)
     return kiln_fail (err);
   o.base = fr.path;

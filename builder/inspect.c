@@ -42,26 +42,18 @@ print_json (const char *disk, const struct kiln_guest *gu, const struct kiln_osi
   g_autofree char *version = g_strdup_printf ("%d.%d", gu->major, gu->minor);
 
   json_builder_begin_object (b);
-  kiln_json_add_string (b, "disk", disk);
-  kiln_json_add_string (b, "type", gu->type);
-  kiln_json_add_string (b, "distro", gu->distro);
-  kiln_json_add_string (b, "version", version);
-  json_builder_set_member_name (b, "major");
-  json_builder_add_int_value (b, gu->major);
-  json_builder_set_member_name (b, "minor");
-  json_builder_add_int_value (b, gu->minor);
-  kiln_json_add_string (b, "product", gu->product_name);
-  kiln_json_add_string (b, "hostname", gu->hostname);
-  kiln_json_add_string (b, "arch", gu->arch);
-  kiln_json_add_string (b, "root", gu->root);
-  kiln_json_add_string (b, "package_format", gu->package_format);
-  kiln_json_add_string (b, "package_manager", gu->package_management);
-  kiln_json_add_string (b, "osinfo", m->id);
-  kiln_json_add_string (b, "osinfo_wanted", m->wanted);
-  json_builder_set_member_name (b, "osinfo_fallback");
-  json_builder_add_boolean_value (b, !m->exact);
-  kiln_json_add_string (b, "osinfo_note", m->note);
-  kiln_json_add_string (b, "accel", gu->accel == KILN_ACCEL_TCG ? "tcg" : "kvm");
+  kiln_json_add_strings (b, "disk", disk, "type", gu->type, "distro", gu->distro,
+                         "version", version, NULL);
+  kiln_json_add_int (b, "major", gu->major);
+  kiln_json_add_int (b, "minor", gu->minor);
+  kiln_json_add_strings (b, "product", gu->product_name, "hostname", gu->hostname,
+                         "arch", gu->arch, "root", gu->root,
+                         "package_format", gu->package_format,
+                         "package_manager", gu->package_management,
+                         "osinfo", m->id, "osinfo_wanted", m->wanted, NULL);
+  kiln_json_add_bool (b, "osinfo_fallback", !m->exact);
+  kiln_json_add_strings (b, "osinfo_note", m->note,
+                         "accel", gu->accel == KILN_ACCEL_TCG ? "tcg" : "kvm", NULL);
   json_builder_end_object (b);
   kiln_json_print_builder (b);
 }

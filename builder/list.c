@@ -21,25 +21,13 @@ static void
 add_json (JsonBuilder *b, const struct kiln_template *t)
 {
   json_builder_begin_object (b);
-  kiln_json_add_string (b, "name", t->name);
-  kiln_json_add_string (b, "repository", t->repo);
-  kiln_json_add_string (b, "display_name", t->display_name);
-  kiln_json_add_string (b, "url", t->url);
-  kiln_json_add_string (b, "checksum", t->checksum);
-  kiln_json_add_string (b, "format", t->format);
-  kiln_json_add_string (b, "osinfo", t->osinfo);
-  kiln_json_add_string (b, "arch", t->arch);
-  kiln_json_add_string (b, "revision", t->revision);
-  kiln_json_add_string (b, "notes", t->notes);
-  json_builder_set_member_name (b, "size");
-  json_builder_add_int_value (b, (gint64) t->size);
-  json_builder_set_member_name (b, "compressed_size");
-  json_builder_add_int_value (b, (gint64) t->compressed_size);
-  json_builder_set_member_name (b, "aliases");
-  json_builder_begin_array (b);
-  for (char **a = t->aliases; a && *a; a++)
-    json_builder_add_string_value (b, *a);
-  json_builder_end_array (b);
+  kiln_json_add_strings (b, "name", t->name, "repository", t->repo,
+                         "display_name", t->display_name, "url", t->url,
+                         "checksum", t->checksum, "format", t->format, "osinfo", t->osinfo,
+                         "arch", t->arch, "revision", t->revision, "notes", t->notes, NULL);
+  kiln_json_add_int (b, "size", (gint64) t->size);
+  kiln_json_add_int (b, "compressed_size", (gint64) t->compressed_size);
+  kiln_json_add_strv (b, "aliases", (const char *const *) t->aliases);
   json_builder_end_object (b);
 }
 

@@ -1,4 +1,6 @@
-/* accel.c: the KVM probe and the KVM -> TCG fallback. */
+/* accel.c: the KVM probe and the KVM -> TCG fallback.  kiln build -j
+ * resolves from several pool threads at once: one lock guards the state,
+ * so the probe runs once per process and the fallback is said once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,24 +11,40 @@
 #include <unistd.h>
 
 #include "accel.h"
-#include "msg.h"
+#include "event.h"
 
 #define PROBE_TIMEOUT_MS 5000
 
+static GMutex lock;             /* guards everything below */
 static enum kiln_accel mode = KILN_ACCEL_AUTO;
 static bool mode_from_user;
 static enum kiln_accel resolved = KILN_ACCEL_AUTO;   /* AUTO: not probed yet */
+static bool warned;                                  /* the fallback was said */
+static enum kiln_accel kvm_check (char **why);
+static kiln_accel_check_fn check = kvm_check;
 
 void
 kiln_accel_set_mode (enum kiln_accel m)
 {
+  g_mutex_lock (&lock);
   mode = m;
   mode_from_user = true;
   resolved = m;
+  warned = false;
+  g_mutex_unlock (&lock);
 }
 
-enum kiln_accel
-kiln_accel_mode (void)
+void
+kiln_accel_set_check (kiln_accel_check_fn fn)
+{
+  g_mutex_lock (&lock);
+  check = fn ? fn : kvm_check;
+  g_mutex_unlock (&lock);
+}
+
+/* With the lock held. */
+static enum kiln_accel
+mode_locked (void)
 {
   if (!mode_from_user) {
     const char *env = g_getenv ("KILN_ACCEL");
@@ -39,6 +57,17 @@ kiln_accel_mode (void)
     mode_from_user = true;
   }
   return mode;
+}
+
+enum kiln_accel
+kiln_accel_mode (void)
+{
+  enum kiln_accel m;
+
+  g_mutex_lock (&lock);
+  m = mode_locked ();
+  g_mutex_unlock (&lock);
+  return m;
 }
 
 static bool
@@ -175,60 +204,76 @@ kiln_accel_probe (const char *qemu, const char *kernel, const char *accel,
   return false;
 }
 
+/* With the lock held. */
 static void
 choose_tcg (const char *why)
 {
   resolved = KILN_ACCEL_TCG;
-  kiln_warn ("KVM does not work here (%s); using TCG software emulation, "
-             "which is slower. --accel tcg skips this check.", why);
+  if (warned)
+    return;
+  warned = true;
+  kiln_event_warning ("accel", "KVM does not work here (%s); using TCG software emulation, "
+                      "which is slower. --accel tcg skips this check.", why);
+}
+
+/* auto's check: no usable /dev/kvm is TCG, silently; no kernel to boot
+ * is KVM (a failed launch falls back); else a kernel must boot. */
+static enum kiln_accel
+kvm_check (char **why)
+{
+  g_autofree char *kernel = NULL;
+
+  if (!kvm_device_usable ()) {
+    kiln_event_debug ("accel", "/dev/kvm is not usable; using TCG");
+    return KILN_ACCEL_TCG;
+  }
+  kernel = find_kernel ();
+  if (kernel == NULL)
+    return KILN_ACCEL_KVM;
+  kiln_event_debug ("accel", "probing KVM by booting %s", kernel);
+  if (kiln_accel_probe (qemu_for_host (), kernel, "kvm", PROBE_TIMEOUT_MS, why))
+    return KILN_ACCEL_KVM;
+  return KILN_ACCEL_TCG;
 }
 
 int
 kiln_accel_resolve (enum kiln_accel *out, GError **err)
 {
-  g_autofree char *kernel = NULL;
   g_autofree char *why = NULL;
+  int r = 0;
 
-  kiln_accel_mode ();
-  if (resolved != KILN_ACCEL_AUTO) {
-    if (resolved == KILN_ACCEL_KVM && !kvm_device_usable ()) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                   "--accel kvm: /dev/kvm cannot be opened (%s); use --accel tcg or auto",
-                   g_strerror (errno));
-      return -1;
-    }
-    *out = resolved;
-    return 0;
+  /* The lock is held through the probe: a second thread waits for the
+   * first one's answer instead of probing again. */
+  g_mutex_lock (&lock);
+  mode_locked ();
+  if (resolved == KILN_ACCEL_AUTO) {
+    resolved = check (&why);
+    if (resolved == KILN_ACCEL_TCG && why)
+      choose_tcg (why);
   }
-  if (!kvm_device_usable ()) {
-    kiln_debug ("/dev/kvm is not usable; using TCG");
-    resolved = KILN_ACCEL_TCG;
-    *out = resolved;
-    return 0;
+  else if (resolved == KILN_ACCEL_KVM && mode == KILN_ACCEL_KVM && !kvm_device_usable ()) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "--accel kvm: /dev/kvm cannot be opened (%s); use --accel tcg or auto",
+                 g_strerror (errno));
+    r = -1;
   }
-  kernel = find_kernel ();
-  if (kernel == NULL) {
-    /* Nothing to boot: trust KVM and let a failed launch fall back. */
-    resolved = KILN_ACCEL_KVM;
-    *out = resolved;
-    return 0;
-  }
-  kiln_debug ("probing KVM by booting %s", kernel);
-  if (kiln_accel_probe (qemu_for_host (), kernel, "kvm", PROBE_TIMEOUT_MS, &why))
-    resolved = KILN_ACCEL_KVM;
-  else
-    choose_tcg (why);
   *out = resolved;
-  return 0;
+  g_mutex_unlock (&lock);
+  return r;
 }
 
 bool
 kiln_accel_fallback (const char *why)
 {
-  if (mode != KILN_ACCEL_AUTO || resolved != KILN_ACCEL_KVM)
-    return false;
-  choose_tcg (why);
-  return true;
+  bool r = false;
+
+  g_mutex_lock (&lock);
+  if (mode == KILN_ACCEL_AUTO && resolved == KILN_ACCEL_KVM) {
+    choose_tcg (why);
+    r = true;
+  }
+  g_mutex_unlock (&lock);
+  return r;
 }
 
 bool

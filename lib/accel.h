@@ -13,13 +13,23 @@
 /* Parse "auto", "kvm" or "tcg". */
 bool kiln_accel_parse (const char *s, enum kiln_accel *out);
 
+/* --accel: MODE from now on (auto: probe again on the next resolve). */
 void kiln_accel_set_mode (enum kiln_accel mode);
 enum kiln_accel kiln_accel_mode (void);
 
 /* KILN_ACCEL_KVM or KILN_ACCEL_TCG.  In auto mode the first call probes and
- * says once (a warning) when it falls back to TCG; later calls return the
- * same answer.  Forced kvm fails (-1 and ERR) when /dev/kvm is unusable. */
+ * says once (a warning event, topic "accel") when it falls back to TCG;
+ * later calls return the same answer.  Thread-safe: callers that come
+ * while the probe runs wait for its answer, so the probe runs at most once
+ * per process.  Forced kvm fails (-1 and ERR) when /dev/kvm is unusable. */
 int kiln_accel_resolve (enum kiln_accel *out, GError **err);
+
+/* What auto mode runs to decide: KILN_ACCEL_KVM or KILN_ACCEL_TCG, and
+ * for TCG a reason in *WHY (g_free'd) when the user should be told.  The
+ * default opens /dev/kvm and boots the host's kernel (kiln_accel_probe). */
+typedef enum kiln_accel (*kiln_accel_check_fn) (char **why);
+/* For tests: replace the check (NULL: the default). */
+void kiln_accel_set_check (kiln_accel_check_fn fn);
 
 /* The appliance failed to launch under KVM although the probe passed.
  * Returns true (and records TCG for the rest of the command, saying so

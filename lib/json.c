@@ -1,4 +1,5 @@
 /* json.c: small helpers over json-glib for the verbs' --json output. */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "json.h"
@@ -31,4 +32,39 @@ kiln_json_add_string (JsonBuilder *b, const char *member, const char *value)
     json_builder_add_string_value (b, value);
   else
     json_builder_add_null_value (b);
+}
+
+void
+kiln_json_add_strings (JsonBuilder *b, const char *member, ...)
+{
+  va_list ap;
+
+  va_start (ap, member);
+  for (const char *m = member; m; m = va_arg (ap, const char *))
+    kiln_json_add_string (b, m, va_arg (ap, const char *));
+  va_end (ap);
+}
+
+void
+kiln_json_add_int (JsonBuilder *b, const char *member, gint64 value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_int_value (b, value);
+}
+
+void
+kiln_json_add_bool (JsonBuilder *b, const char *member, bool value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_boolean_value (b, value);
+}
+
+void
+kiln_json_add_strv (JsonBuilder *b, const char *member, const char *const *values)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_begin_array (b);
+  for (const char *const *v = values; v && *v; v++)
+    json_builder_add_string_value (b, *v);
+  json_builder_end_array (b);
 }

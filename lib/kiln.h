@@ -1,6 +1,7 @@
 /* kiln.h: what every part of kiln shares: the error domain, the global
- * context that the front end fills from the global options, and the verb
- * and option tables from which parsing and --help are derived. */
+ * context that the front end fills from the global options, and the types
+ * of the verb and option tables (the tables themselves, the verb entry
+ * points and the parser live with the front end, in cli/). */
 #ifndef KILN_H
 #define KILN_H
 
@@ -76,26 +77,5 @@ struct kiln_verb {
 #define KILN_OPT_GLOBAL_BASE 10000
 /* Ids of the shared customize operations (lib/customize.h). */
 #define KILN_OPT_CUSTOMIZE_BASE 5000
-
-extern const struct kiln_option kiln_global_options[];
-/* The front end's verb table (kiln.c); kiln --help lists it. */
-extern const struct kiln_verb *kiln_opts_verb_table;
-
-/* kiln --version (lib/version.c). */
-const char *kiln_version (void);
-void kiln_print_version (void);
-
-/* Verb entry points, one per builder/, sysprep/ and clone/ file. */
-int kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_list (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_cache (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_repo (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_customize (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv);
-int kiln_cmd_sysprep (struct kiln_ctx *ctx, int argc, char **argv);
 
 #endif

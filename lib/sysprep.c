@@ -7,7 +7,7 @@
 #include <fnmatch.h>
 #include <string.h>
 
-#include "msg.h"
+#include "event.h"
 #include "sysprep.h"
 
 struct kiln_sysprep_sel {
@@ -178,9 +178,9 @@ kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *w
 {
   j->changes++;
   if (j->dry_run)
-    printf ("%s: %s %s\n", j->op, action, what);
+    kiln_event_result ("sysprep", "%s: %s %s", j->op, action, what);
   else
-    kiln_debug ("%s: %s %s", j->op, action, what);
+    kiln_event_debug ("sysprep", "%s: %s %s", j->op, action, what);
 }
 
 bool
@@ -334,14 +334,25 @@ remove_resolved (struct kiln_sysprep_job *j, const char *real, GError **err)
 }
 
 static int
-remove_matches (struct kiln_sysprep_job *j, const char *pattern, bool literal, GError **err)
+remove_matches (struct kiln_sysprep_job *j, const char *pattern, bool literal,
+                kiln_sysprep_keep_fn keep, GError **err)
 {
   g_autoptr (GPtrArray) m = match (j, pattern, literal, err);
 
   if (m == NULL)
     return -1;
   for (guint i = 0; i < m->len; i++)
-    if (remove_resolved (j, m->pdata[i], err) == -1)
+    if (!(keep && keep (j, m->pdata[i])) && remove_resolved (j, m->pdata[i], err) == -1)
+      return -1;
+  return 0;
+}
+
+int
+kiln_sysprep_remove_globs_unless (struct kiln_sysprep_job *j, const char *const *patterns,
+                                  kiln_sysprep_keep_fn keep, GError **err)
+{
+  for (const char *const *pat = patterns; *pat; pat++)
+    if (remove_matches (j, *pat, false, keep, err) == -1)
       return -1;
   return 0;
 }
@@ -350,16 +361,13 @@ int
 kiln_sysprep_remove_globs (struct kiln_sysprep_job *j, const char *const *patterns,
                            GError **err)
 {
-  for (const char *const *pat = patterns; *pat; pat++)
-    if (remove_matches (j, *pat, false, err) == -1)
-      return -1;
-  return 0;
+  return kiln_sysprep_remove_globs_unless (j, patterns, NULL, err);
 }
 
 int
 kiln_sysprep_remove (struct kiln_sysprep_job *j, const char *path, GError **err)
 {
-  return remove_matches (j, path, true, err);
+  return remove_matches (j, path, true, NULL, err);
 }
 
 int
@@ -483,8 +491,15 @@ kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
   }
   if (!dropped)
     return 0;
+  return kiln_sysprep_rewrite (j, path, out, err);
+}
+
+int
+kiln_sysprep_rewrite (struct kiln_sysprep_job *j, const char *path, const GString *content,
+                      GError **err)
+{
   kiln_sysprep_note (j, "change", path);
-  if (!j->dry_run && guestfs_write (j->g, path, out->str, out->len) == -1) {
+  if (!j->dry_run && guestfs_write (j->g, path, content->str, content->len) == -1) {
     kiln_guest_set_error (j->gu, err, "%s: cannot write %s", j->op, path);
     return -1;
   }
@@ -522,7 +537,7 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
   for (size_t p = 0; p < G_N_ELEMENTS (phases) && r == 0; p++) {
     for (size_t i = 0; kiln_sysprep_ops[i].name && r == 0; i++) {
       const struct kiln_sysprep_op *op = &kiln_sysprep_ops[i];
-      double t0 = kiln_elapsed ();
+      gint64 t0 = g_get_monotonic_time ();
 
       if (!s->on[i] || op->phase != phases[p])
         continue;
@@ -534,8 +549,8 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
       if (op->phase == KILN_SYSPREP_CUSTOMIZE && custom && !kiln_customize_is_empty (custom))
         g_hash_table_remove_all (j.listings);
       if (r == 0 && !dry_run && j.changes > 0)
-        kiln_info ("sysprep %s: %u change%s (%.1f s)", op->name, j.changes,
-                   j.changes == 1 ? "" : "s", kiln_elapsed () - t0);
+        kiln_event_info ("sysprep", "sysprep %s: %u change%s (%.1f s)", op->name, j.changes,
+                         j.changes == 1 ? "" : "s", (g_get_monotonic_time () - t0) / 1e6);
     }
   }
   g_hash_table_unref (j.gone);

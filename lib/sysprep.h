@@ -29,8 +29,10 @@ char *kiln_sysprep_sel_to_string (const struct kiln_sysprep_sel *s);
 
 /* Run the selected operations on GU (launched, inspected, mounted), in
  * the documented order; CUSTOM (may be NULL) runs in the customize slot.
- * DRY_RUN: GU is read-only; list on stdout, one "OPERATION: ACTION PATH"
- * a line, what would be removed or changed. */
+ * Each operation that changed something sends an info event (topic
+ * "sysprep").  DRY_RUN: GU is read-only; what would be removed or changed
+ * goes out as result events, one "OPERATION: ACTION PATH" each (the
+ * front end prints them on stdout). */
 int kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
                       struct kiln_customize *custom, bool dry_run, GError **err);
 
@@ -84,6 +86,10 @@ size_t kiln_sysprep_n_ops (void);
  * (NULL-terminated). */
 int kiln_sysprep_remove_globs (struct kiln_sysprep_job *j, const char *const *patterns,
                                GError **err);
+/* The same, but keep the matches for which KEEP (J, PATH) is true. */
+typedef bool (*kiln_sysprep_keep_fn) (struct kiln_sysprep_job *j, const char *path);
+int kiln_sysprep_remove_globs_unless (struct kiln_sysprep_job *j, const char *const *patterns,
+                                      kiln_sysprep_keep_fn keep, GError **err);
 /* Remove every entry of directory DIR (dotfiles too), keeping DIR. */
 int kiln_sysprep_empty_dir (struct kiln_sysprep_job *j, const char *dir, GError **err);
 /* Remove PATH (a file or a symlink) when it exists. */
@@ -97,6 +103,10 @@ int kiln_sysprep_truncate (struct kiln_sysprep_job *j, const char *path, GError 
 /* Write CONTENT to PATH (mode 0644) unless it holds exactly that already. */
 int kiln_sysprep_write (struct kiln_sysprep_job *j, const char *path, const char *content,
                         GError **err);
+/* Replace the existing file PATH's content by CONTENT (its mode and owner
+ * stay), counted as a change; the caller has seen that it differs. */
+int kiln_sysprep_rewrite (struct kiln_sysprep_job *j, const char *path, const GString *content,
+                          GError **err);
 /* Drop the lines of file PATH that start with one of PREFIXES, unless it
  * has none. */
 int kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
@@ -104,7 +114,8 @@ int kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
 /* The same for every file matching the guest glob PATTERN. */
 int kiln_sysprep_drop_lines_glob (struct kiln_sysprep_job *j, const char *pattern,
                                   const char *const *prefixes, GError **err);
-/* Report ACTION on WHAT: printed in a dry run, logged with -v otherwise. */
+/* Count ACTION on WHAT and report it: a result event in a dry run, a
+ * debug event otherwise. */
 void kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *what);
 /* Is there a file, directory or symlink at PATH? */
 bool kiln_sysprep_exists (struct kiln_sysprep_job *j, const char *path);

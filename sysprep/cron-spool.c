@@ -22,6 +22,13 @@ static const char *const job_files[] = {
   NULL,
 };
 
+/* Only files are jobs (directories like crontabs/ are kept). */
+static bool
+is_not_file (struct kiln_sysprep_job *j, const char *path)
+{
+  return guestfs_is_file_opts (j->g, path, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) <= 0;
+}
+
 int
 kiln_sysprep_op_cron_spool (struct kiln_sysprep_job *j, GError **err)
 {
@@ -31,22 +38,5 @@ kiln_sysprep_op_cron_spool (struct kiln_sysprep_job *j, GError **err)
   for (const char *const *d = job_dirs; *d; d++)
     if (kiln_sysprep_empty_dir_except (j, *d, keep, err) == -1)
       return -1;
-  for (const char *const *pat = job_files; *pat; pat++) {
-    char **m = guestfs_glob_expand_opts (j->g, *pat, GUESTFS_GLOB_EXPAND_OPTS_DIRECTORYSLASH, 0, -1);
-    int r = 0;
-
-    if (m == NULL) {
-      kiln_guest_set_error (j->gu, err, "%s: cannot expand %s", j->op, *pat);
-      return -1;
-    }
-    for (char **p = m; *p; p++) {
-      if (r == 0 && guestfs_is_file_opts (j->g, *p, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 0, -1) > 0)
-        r = kiln_sysprep_remove (j, *p, err);
-      free (*p);
-    }
-    free (m);
-    if (r == -1)
-      return -1;
-  }
-  return 0;
+  return kiln_sysprep_remove_globs_unless (j, job_files, is_not_file, err);
 }

@@ -100,12 +100,7 @@ rewrite (struct kiln_sysprep_job *j, const char *path, GHashTable *drop, GHashTa
   }
   if (strcmp (out->str, text) == 0)
     return 0;
-  kiln_sysprep_note (j, "change", path);
-  if (!j->dry_run && guestfs_write (j->g, path, out->str, out->len) == -1) {
-    kiln_guest_set_error (j->gu, err, "%s: cannot write %s", j->op, path);
-    return -1;
-  }
-  return 0;
+  return kiln_sysprep_rewrite (j, path, out, err);
 }
 
 int

@@ -2,7 +2,7 @@
 # 01-cli.sh: the front end's contract: verbs, help, version, exit codes.
 . "$(dirname "$0")/lib.sh"
 require_kiln
-plan 16
+plan 21
 
 "$KILN" --help >"$T/help" 2>&1; ok $? "kiln --help exits 0"
 like "$(cat "$T/help")" "inspect +Show the operating system" "--help lists the inspect verb with its summary"
@@ -25,3 +25,10 @@ like "$(cat "$T/ver")" "libguestfs [0-9]+\.[0-9]+.*libvirt [0-9]+\.[0-9]+.*libos
 
 "$KILN" inspect --long-options >"$T/lo"; ok $? "--long-options exits 0"
 grep -qx -- '--format' "$T/lo" && grep -qx -- '--json' "$T/lo"; ok $? "--long-options lists the verb's and the global options"
+
+# -a/-d/--format are parsed in one place (cli/disks.c) for customize and sysprep.
+"$KILN" sysprep -a "$T/x.img" -d dom >"$T/bad" 2>&1; is $? 2 "sysprep -a with -d: exit 2"
+like "$(cat "$T/bad")" "kiln sysprep: -a and -d cannot be used together" "and says why"
+"$KILN" sysprep --format vmdk -a "$T/x.img" >"$T/bad" 2>&1; is $? 2 "sysprep --format vmdk: exit 2"
+"$KILN" sysprep >"$T/bad" 2>&1; is $? 2 "sysprep without an image: exit 2"
+like "$(cat "$T/bad")" "which image\? \(kiln sysprep -a DISK or -d DOMAIN\)" "and asks which image"

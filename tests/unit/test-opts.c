@@ -73,5 +73,29 @@ main (void)
     is_int (g.verbosity, 0, "-q applied");
     ok (!g.json, "--json after the verb is left for the verb's parser");
   }
+
+  /* Each parser answers for its own ARGV, also after another one ran. */
+  {
+    struct kiln_ctx c1 = { .verbosity = 1, .verb = &verb };
+    struct kiln_ctx c2 = { .verbosity = 1, .verb = &verb };
+    char *a1[] = { "demo", "--force", "x", NULL };
+    char *a2[] = { "demo", "-o", "o", "--force", "--size", "y", "z", NULL };
+    g_autoptr (kiln_opts) p1 = kiln_opts_new (&c1, 3, a1);
+    g_autoptr (kiln_opts) p2 = NULL;
+
+    is_int (kiln_opts_operand_index (p1), -1, "no operand index before the options are read");
+    while (kiln_opts_next (p1, NULL) != 0)
+      ;
+    p2 = kiln_opts_new (&c2, 7, a2);
+    while (kiln_opts_next (p2, NULL) != 0)
+      ;
+    is_int (kiln_opts_operand_index (p1), 2, "the first parser's operand index is its own");
+    is_int (kiln_opts_operand_index (p2), 5, "the second parser's operand index is its own");
+  }
+
+  /* The verb table is the front end's, and complete. */
+  ok (kiln_verb_find ("sysprep") && kiln_verb_find ("sysprep")->run == kiln_cmd_sysprep,
+      "kiln_verb_find finds sysprep");
+  ok (kiln_verb_find ("frobnicate") == NULL, "an unknown verb is not found");
   return done_testing ();
 }

@@ -1,9 +1,43 @@
-/* test-sysprep.c: the sysprep operation table and virt-sysprep's
- * --operations / --enable selection grammar. */
+/* test-sysprep.c: the sysprep operation table, virt-sysprep's
+ * --operations / --enable selection grammar, and how an operation's
+ * changes are reported (events, never prints). */
 #include <string.h>
 
 #include "tap.h"
+#include "event.h"
 #include "sysprep.h"
+
+static enum kiln_event_level last_level;
+static char *last_topic, *last_message;
+
+static void
+keep_event (const struct kiln_event *ev, void *opaque)
+{
+  last_level = ev->level;
+  g_free (last_topic);
+  g_free (last_message);
+  last_topic = g_strdup (ev->topic);
+  last_message = g_strdup (ev->message);
+}
+
+static void
+notes_are_events (void)
+{
+  struct kiln_sysprep_job j = { .op = "tmp-files", .dry_run = true };
+
+  kiln_event_set_handler (keep_event, NULL);
+  kiln_sysprep_note (&j, "remove", "/tmp/junk");
+  ok (last_level == KILN_EVENT_RESULT && g_strcmp0 (last_topic, "sysprep") == 0,
+      "a dry run's plan line is a result event (stdout), topic sysprep");
+  is_str (last_message, "tmp-files: remove /tmp/junk", "in the OPERATION: ACTION PATH form");
+  j.dry_run = false;
+  kiln_sysprep_note (&j, "remove", "/tmp/other");
+  ok (last_level == KILN_EVENT_DEBUG, "a real run's change is a debug event (-v)");
+  is_int (j.changes, 2, "both were counted as changes");
+  kiln_event_set_handler (NULL, NULL);
+  g_clear_pointer (&last_topic, g_free);
+  g_clear_pointer (&last_message, g_free);
+}
 
 static const char *const virt_sysprep_linux[] = {
   "abrt-data", "backup-files", "bash-history", "blkid-tab", "ca-certificates",
@@ -53,7 +87,7 @@ main (void)
   g_autoptr (GError) err = NULL;
   g_autofree char *defaults = NULL, *all = NULL, *s = NULL;
 
-  plan (27);
+  plan (31);
 
   /* The table. */
   for (const char *const *p = virt_sysprep_linux; *p; p++) {
@@ -212,5 +246,6 @@ main (void)
     ok (s == NULL && err, "--enable takes names only (no all)");
     g_clear_error (&err);
   }
+  notes_are_events ();
   return done_testing ();
 }

@@ -1,5 +1,6 @@
 /* opts.c: getopt_long driven by kiln's option tables, so that parsing,
- * --help and --long-options cannot disagree. */
+ * --help and --long-options cannot disagree.  Front-end code: it prints
+ * help and usage errors and ends the process for --help and bad options. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,9 +44,8 @@ struct kiln_opts {
   char *shortopts;
   const struct kiln_option **rows;   /* rows[i] describes longopts[i] */
   bool started;
+  int operand_index;                 /* -1 until the options are exhausted */
 };
-
-const struct kiln_verb *kiln_opts_verb_table;
 
 static size_t
 count_rows (const struct kiln_option *t)
@@ -71,6 +71,7 @@ kiln_opts_new (struct kiln_ctx *ctx, int argc, char **argv)
   size_t k = 0;
 
   p->ctx = ctx;
+  p->operand_index = -1;
   p->argc = argc;
   p->argv = argv;
   p->longopts = g_new0 (struct option, n + 1);
@@ -147,7 +148,7 @@ apply_global (struct kiln_opts *p, int id, const char *arg)
       kiln_opts_print_help (NULL, stdout);
     exit (KILN_EXIT_OK);
   case GOPT_VERSION:
-    kiln_print_version ();
+    kiln_print_version (stdout);
     exit (KILN_EXIT_OK);
   case GOPT_LONG_OPTIONS:
     print_long_options (p);
@@ -169,8 +170,10 @@ kiln_opts_next (struct kiln_opts *p, const char **arg)
     int prev = optind ? optind : 1;
 
     c = getopt_long (p->argc, p->argv, p->shortopts, p->longopts, NULL);
-    if (c == -1)
+    if (c == -1) {
+      p->operand_index = optind;
       return 0;
+    }
     if (c == '?' || c == ':') {
       const char *bad = p->argv[prev < p->argc ? prev : p->argc - 1];
 
@@ -192,8 +195,7 @@ kiln_opts_next (struct kiln_opts *p, const char **arg)
 int
 kiln_opts_operand_index (const struct kiln_opts *p)
 {
-  (void) p;
-  return optind;
+  return p->operand_index;
 }
 
 static void
@@ -226,7 +228,7 @@ kiln_opts_print_help (const struct kiln_verb *verb, FILE *out)
     fprintf (out,
              "Usage: kiln [GLOBAL OPTIONS] VERB [OPTIONS] [ARGS]\n\n"
              "kiln builds, generalizes and clones KVM/libvirt images.\n\nVerbs:\n");
-    for (const struct kiln_verb *v = kiln_opts_verb_table; v && v->name; v++)
+    for (const struct kiln_verb *v = kiln_verbs; v->name; v++)
       fprintf (out, "  %-12s %s\n", v->name, v->summary);
     fprintf (out, "\nGlobal options (accepted before or after the verb):\n");
     print_rows (kiln_global_options, out);
