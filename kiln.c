@@ -9,6 +9,7 @@
 #include "msg.h"
 #include "opts.h"
 #include "customize.h"
+#include "event.h"
 
 extern const struct kiln_option kiln_list_options[];
 extern const struct kiln_option kiln_fetch_options[];
@@ -68,6 +69,7 @@ main (int argc, char **argv)
   int i;
 
   kiln_elapsed ();
+  kiln_event_set_handler (kiln_msg_event_handler, NULL);
   kiln_opts_verb_table = kiln_verbs;
   /* The global options in front of the verb. */
   {
