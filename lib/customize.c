@@ -16,7 +16,6 @@
 
 #include "customize.h"
 #include "event.h"
-#include "msg.h"
 #include "packages.h"
 #include "password.h"
 
