@@ -1106,7 +1106,7 @@ const struct kiln_customize_op kiln_customize_ops[] = {
     .parse = parse_ssh_inject, .apply = apply_ssh_inject },
   { "firstboot-command", STRING, "CMD", "run CMD once at the guest's first boot",
     .parse = parse_command, .apply = apply_firstboot },
-  { NULL, 0, NULL, NULL, .parse = NULL }
+  { NULL }
 };
 
 #undef STRING
