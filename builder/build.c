@@ -653,7 +653,7 @@ prepare (struct job *j, GError **err)
   for (guint i = 0; i < r->steps->len; i++) {
     const struct kiln_recipe_step *s = r->steps->pdata[i];
 
-    if (kiln_customize_add_by_name (j->custom, s->op, s->arg, &e) == -1) {
+    if (kiln_customize_add_args (j->custom, s->row, (const char *const *) s->args, &e) == -1) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s: %s: %s", s->where, s->op, e->message);
       return -1;
     }

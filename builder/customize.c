@@ -19,6 +19,21 @@ const struct kiln_option kiln_customize_verb_options[] = {
   KILN_OPTION_END
 };
 
+/* A random password is shown once, on stdout, as virt-builder does: the
+ * user has no other way to learn it. */
+static void
+print_generated_passwords (const struct kiln_customize *c)
+{
+  const GPtrArray *pw = kiln_customize_generated_passwords (c);
+
+  for (guint i = 0; i < pw->len; i++) {
+    const struct kiln_customize_password *p = pw->pdata[i];
+
+    printf ("%s's password: %s\n", p->user, p->password);
+  }
+  fflush (stdout);
+}
+
 int
 kiln_cmd_customize (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -91,6 +106,7 @@ kiln_cmd_customize (struct kiln_ctx *ctx, int argc, char **argv)
     kiln_guest_close (gu, NULL);
     return kiln_fail (err);
   }
+  print_generated_passwords (c);
   if (kiln_guest_close (gu, &err) == -1)
     return kiln_fail (err);
   kiln_info ("Finished%s", dry_run ? " (dry run: nothing was changed)" : "");

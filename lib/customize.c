@@ -1,71 +1,28 @@
 /* customize.c: the customize operations, with virt-customize's names and
- * argument forms.  Arguments are checked when added (a malformed one is a
- * usage error before any appliance starts; local files are read then),
- * and the operations are applied in the order given on one guest. */
+ * argument forms, in ONE table (kiln_customize_ops, near the end): a row
+ * names an operation, the shape of its argument, its help, and its parse,
+ * apply and describe functions.  Arguments reach an operation as typed
+ * parts (split from the command line's string by the shape, or given
+ * apart by a recipe) and are checked when added (a malformed one is a
+ * usage error before any appliance starts; local files are read then);
+ * the operations are applied in the order given on one guest.  Nothing
+ * here prints: progress goes through kiln_event_*, generated passwords
+ * are handed back to the caller. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "customize.h"
-#include "msg.h"
+#include "event.h"
 #include "packages.h"
 #include "password.h"
 
-enum {
-  CO_ROOT_PASSWORD = KILN_OPT_CUSTOMIZE_BASE,
-  CO_PASSWORD,
-  CO_PASSWORD_CRYPTO,
-  CO_INSTALL,
-  CO_UNINSTALL,
-  CO_UPDATE,
-  CO_RUN,
-  CO_RUN_COMMAND,
-  CO_WRITE,
-  CO_UPLOAD,
-  CO_COPY_IN,
-  CO_MKDIR,
-  CO_DELETE,
-  CO_CHMOD,
-  CO_LINK,
-  CO_APPEND_LINE,
-  CO_TOUCH,
-  CO_HOSTNAME,
-  CO_TIMEZONE,
-  CO_SSH_INJECT,
-  CO_FIRSTBOOT_COMMAND,
-};
-
-const struct kiln_option kiln_customize_options[] = {
-  { "root-password", 0, KILN_ARG_REQUIRED, "SELECTOR", "set root's password (password:P, file:F, random, disabled, locked)", CO_ROOT_PASSWORD },
-  { "password", 0, KILN_ARG_REQUIRED, "USER:SELECTOR", "set USER's password (selectors as for --root-password)", CO_PASSWORD },
-  { "password-crypto", 0, KILN_ARG_REQUIRED, "yescrypt|sha512", "password hash method (default: yescrypt where the guest supports it)", CO_PASSWORD_CRYPTO },
-  { "install", 0, KILN_ARG_REQUIRED, "PKG,...", "install packages with the guest's package manager", CO_INSTALL },
-  { "uninstall", 0, KILN_ARG_REQUIRED, "PKG,...", "remove packages", CO_UNINSTALL },
-  { "update", 0, KILN_ARG_NONE, NULL, "update every installed package", CO_UPDATE },
-  { "run", 0, KILN_ARG_REQUIRED, "SCRIPT", "run a local script inside the guest", CO_RUN },
-  { "run-command", 0, KILN_ARG_REQUIRED, "CMD", "run a shell command inside the guest", CO_RUN_COMMAND },
-  { "write", 0, KILN_ARG_REQUIRED, "FILE:CONTENT", "write CONTENT to FILE", CO_WRITE },
-  { "upload", 0, KILN_ARG_REQUIRED, "LOCAL:REMOTE", "copy a local file into the guest", CO_UPLOAD },
-  { "copy-in", 0, KILN_ARG_REQUIRED, "LOCAL:DIR", "copy a local file or directory tree into guest directory DIR", CO_COPY_IN },
-  { "mkdir", 0, KILN_ARG_REQUIRED, "DIR", "make a directory (and its parents)", CO_MKDIR },
-  { "delete", 0, KILN_ARG_REQUIRED, "PATH", "delete a file or a directory tree", CO_DELETE },
-  { "chmod", 0, KILN_ARG_REQUIRED, "MODE:FILE", "change FILE's mode (octal)", CO_CHMOD },
-  { "link", 0, KILN_ARG_REQUIRED, "TARGET:LINK[:LINK...]", "make symbolic links to TARGET", CO_LINK },
-  { "append-line", 0, KILN_ARG_REQUIRED, "FILE:LINE", "append LINE to FILE (made if absent)", CO_APPEND_LINE },
-  { "touch", 0, KILN_ARG_REQUIRED, "FILE", "make FILE or update its times", CO_TOUCH },
-  { "hostname", 0, KILN_ARG_REQUIRED, "NAME", "set the host name everywhere the distribution keeps it", CO_HOSTNAME },
-  { "timezone", 0, KILN_ARG_REQUIRED, "TZ", "set the time zone (e.g. Europe/Madrid)", CO_TIMEZONE },
-  { "ssh-inject", 0, KILN_ARG_REQUIRED, "USER[:file:F|:string:KEY]", "add an SSH public key to USER's authorized_keys", CO_SSH_INJECT },
-  { "firstboot-command", 0, KILN_ARG_REQUIRED, "CMD", "run CMD once at the guest's first boot", CO_FIRSTBOOT_COMMAND },
-  KILN_OPTION_END
-};
-
-struct op {
-  int id;
-  char *a, *b;                  /* the argument's parts (see add) */
+/* One checked operation; which fields are set is the row's business. */
+struct kiln_customize_step {
+  const struct kiln_customize_op *op;
+  char *a, *b;                  /* the argument's parts (user, path, ...) */
   char **list;                  /* packages, link names */
   struct kiln_password *pw;
   char *data;                   /* --run script, --ssh-inject key */
@@ -73,21 +30,32 @@ struct op {
 };
 
 struct kiln_customize {
-  GPtrArray *ops;               /* struct op *, in the order given */
+  GPtrArray *steps;             /* struct kiln_customize_step *, in the order given */
   enum kiln_password_crypto crypto;
+  GPtrArray *generated;         /* struct kiln_customize_password * */
 };
 
 static void
-op_free (struct op *o)
+step_free (struct kiln_customize_step *s)
 {
-  if (o == NULL)
+  if (s == NULL)
     return;
-  g_free (o->a);
-  g_free (o->b);
-  g_strfreev (o->list);
-  kiln_password_free (o->pw);
-  g_free (o->data);
-  g_free (o);
+  g_free (s->a);
+  g_free (s->b);
+  g_strfreev (s->list);
+  kiln_password_free (s->pw);
+  g_free (s->data);
+  g_free (s);
+}
+
+static void
+generated_free (gpointer p)
+{
+  struct kiln_customize_password *g = p;
+
+  g_free (g->user);
+  kiln_secret_free (g->password);
+  g_free (g);
 }
 
 struct kiln_customize *
@@ -95,7 +63,8 @@ kiln_customize_new (void)
 {
   struct kiln_customize *c = g_new0 (struct kiln_customize, 1);
 
-  c->ops = g_ptr_array_new_with_free_func ((GDestroyNotify) op_free);
+  c->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) step_free);
+  c->generated = g_ptr_array_new_with_free_func (generated_free);
   return c;
 }
 
@@ -104,18 +73,18 @@ kiln_customize_free (struct kiln_customize *c)
 {
   if (c == NULL)
     return;
-  g_ptr_array_unref (c->ops);
+  g_ptr_array_unref (c->steps);
+  g_ptr_array_unref (c->generated);
   g_free (c);
 }
 
-static const struct kiln_option *
-row_of (int id)
+const GPtrArray *
+kiln_customize_generated_passwords (const struct kiln_customize *c)
 {
-  for (const struct kiln_option *o = kiln_customize_options; o->long_name; o++)
-    if (o->id == id)
-      return o;
-  return NULL;
+  return c->generated;
 }
+
+/* ------------------------------------------------------------ checks ---- */
 
 static bool
 usage (GError **err, const char *opt, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
@@ -149,18 +118,6 @@ guest_path_ok (const char *opt, const char *p, GError **err)
   return true;
 }
 
-/* Split "A:B" at the first colon; both parts non-empty. */
-static bool
-split2 (const char *opt, const char *arg, const char *form, char **a, char **b, GError **err)
-{
-  const char *colon = strchr (arg, ':');
-
-  if (colon == NULL || colon == arg || colon[1] == '\0')
-    return usage (err, opt, "'%s' is not of the form %s", arg, form);
-  *a = g_strndup (arg, (gsize) (colon - arg));
-  *b = g_strdup (colon + 1);
-  return true;
-}
 
 static bool
 user_name_ok (const char *u)
@@ -202,31 +159,6 @@ timezone_ok (const char *tz)
     if (!g_ascii_isalnum (*p) && strchr ("/_+-", *p) == NULL)
       return false;
   return true;
-}
-
-static char **
-package_list (const char *opt, const char *arg, GError **err)
-{
-  g_auto (GStrv) parts = g_strsplit (arg, ",", -1);
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  int n = 0;
-
-  for (char **p = parts; *p; p++) {
-    g_strstrip (*p);
-    if ((*p)[0] == '\0')
-      continue;
-    if (!kiln_package_name_ok (*p)) {
-      usage (err, opt, "'%s' is not a package name", *p);
-      return NULL;
-    }
-    g_strv_builder_add (b, *p);
-    n++;
-  }
-  if (n == 0) {
-    usage (err, opt, "no package named");
-    return NULL;
-  }
-  return g_strv_builder_end (b);
 }
 
 /* The newest ~/.ssh/id*.pub of the user running kiln (ssh-copy-id's default). */
@@ -279,279 +211,278 @@ read_key_file (const char *path, GError **err)
   return g_steal_pointer (&data);
 }
 
-static bool
-parse_ssh_inject (struct op *o, const char *arg, GError **err)
-{
-  const char *colon = strchr (arg, ':');
-  g_autofree char *file = NULL;
 
-  o->a = colon ? g_strndup (arg, (gsize) (colon - arg)) : g_strdup (arg);
-  if (!user_name_ok (o->a))
-    return usage (err, "ssh-inject", "'%s' is not a user name", o->a);
-  if (colon == NULL) {
-    file = default_ssh_key (err);
+/* ------------------------------------------------------------ parse ---- */
+
+#define NAME(s) ((s)->op->name)
+
+static bool
+parse_none (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s G_GNUC_UNUSED,
+            const char *const *args G_GNUC_UNUSED, GError **err G_GNUC_UNUSED)
+{
+  return true;
+}
+
+/* root-password: (SELECTOR); password: (USER, SELECTOR). */
+static bool
+parse_password (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+                const char *const *args, GError **err)
+{
+  const char *sel = args[1] ? args[1] : args[0];
+
+  s->a = g_strdup (args[1] ? args[0] : "root");
+  if (!user_name_ok (s->a))
+    return usage (err, NAME (s), "'%s' is not a user name", s->a);
+  s->pw = kiln_password_parse (sel, err);
+  if (s->pw == NULL) {
+    g_prefix_error (err, "--%s: ", NAME (s));
+    return false;
+  }
+  if (s->pw->file_exposed)
+    kiln_event_warning ("customize", "password file %s can be read by other users (chmod 600 it)",
+                        s->pw->file);
+  return true;
+}
+
+static bool
+parse_crypto (struct kiln_customize *c, struct kiln_customize_step *s,
+              const char *const *args, GError **err)
+{
+  if (!kiln_password_parse_crypto (args[0], &c->crypto))
+    return usage (err, NAME (s), "takes yescrypt or sha512, not '%s'", args[0]);
+  return true;
+}
+
+static bool
+parse_packages (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+                const char *const *args, GError **err)
+{
+  for (const char *const *p = args; *p; p++)
+    if (!kiln_package_name_ok (*p))
+      return usage (err, NAME (s), "'%s' is not a package name", *p);
+  s->list = g_strdupv ((char **) args);
+  return true;
+}
+
+static bool
+parse_run (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+           const char *const *args, GError **err)
+{
+  g_autoptr (GError) e = NULL;
+
+  s->a = g_strdup (args[0]);
+  if (!g_file_get_contents (s->a, &s->data, NULL, &e))
+    return usage (err, NAME (s), "%s", e->message);
+  return true;
+}
+
+static bool
+parse_command (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+               const char *const *args, GError **err)
+{
+  if (args[0][0] == '\0')
+    return usage (err, NAME (s), "empty command");
+  s->a = g_strdup (args[0]);
+  return true;
+}
+
+/* write, append-line: (FILE, CONTENT); CONTENT may be empty and hold colons. */
+static bool
+parse_write (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+             const char *const *args, GError **err)
+{
+  s->a = g_strdup (args[0]);
+  s->b = g_strdup (args[1]);
+  return guest_path_ok (NAME (s), s->a, err);
+}
+
+static bool
+parse_append_line (struct kiln_customize *c, struct kiln_customize_step *s,
+                   const char *const *args, GError **err)
+{
+  if (strchr (args[1], '\n') != NULL)
+    return usage (err, NAME (s), "LINE must not hold a newline");
+  return parse_write (c, s, args, err);
+}
+
+/* upload, copy-in: (LOCAL, GUEST-PATH). */
+static bool
+parse_copy_in (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+               const char *const *args, GError **err)
+{
+  struct stat st;
+
+  s->a = g_strdup (args[0]);
+  s->b = g_strdup (args[1]);
+  if (stat (s->a, &st) != 0)
+    return usage (err, NAME (s), "%s: %s", s->a, g_strerror (errno));
+  return guest_path_ok (NAME (s), s->b, err);
+}
+
+static bool
+parse_upload (struct kiln_customize *c, struct kiln_customize_step *s,
+              const char *const *args, GError **err)
+{
+  struct stat st;
+
+  if (!parse_copy_in (c, s, args, err))
+    return false;
+  if (stat (s->a, &st) == 0 && !S_ISREG (st.st_mode))
+    return usage (err, NAME (s), "%s is not a regular file (use --copy-in for trees)", s->a);
+  return true;
+}
+
+static bool
+parse_guest_path (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+                  const char *const *args, GError **err)
+{
+  s->a = g_strdup (args[0]);
+  return guest_path_ok (NAME (s), s->a, err);
+}
+
+static bool
+parse_delete (struct kiln_customize *c, struct kiln_customize_step *s,
+              const char *const *args, GError **err)
+{
+  if (!parse_guest_path (c, s, args, err))
+    return false;
+  if (strcmp (s->a, "/") == 0)
+    return usage (err, NAME (s), "refusing to delete the guest's root directory");
+  return true;
+}
+
+/* chmod: (MODE, FILE), MODE in octal. */
+static bool
+parse_chmod (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+             const char *const *args, GError **err)
+{
+  char *end = NULL;
+  long m;
+
+  errno = 0;
+  m = strtol (args[0], &end, 8);
+  if (args[0][0] == '\0' || errno != 0 || *end != '\0' || m < 0 || m > 07777)
+    return usage (err, NAME (s), "'%s' is not an octal mode (e.g. 0644)", args[0]);
+  s->mode = (int) m;
+  s->b = g_strdup (args[1]);
+  return guest_path_ok (NAME (s), s->b, err);
+}
+
+/* link: (TARGET, LINK, ...). */
+static bool
+parse_link (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+            const char *const *args, GError **err)
+{
+  if (args[0][0] == '\0')
+    return usage (err, NAME (s), "the target is empty");
+  s->a = g_strdup (args[0]);
+  s->list = g_strdupv ((char **) args + 1);
+  for (char **l = s->list; *l; l++)
+    if (!guest_path_ok (NAME (s), *l, err))
+      return false;
+  return true;
+}
+
+static bool
+parse_hostname (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+                const char *const *args, GError **err)
+{
+  if (!hostname_ok (args[0]))
+    return usage (err, NAME (s), "'%s' is not a valid host name", args[0]);
+  s->a = g_strdup (args[0]);
+  return true;
+}
+
+static bool
+parse_timezone (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+                const char *const *args, GError **err)
+{
+  if (!timezone_ok (args[0]))
+    return usage (err, NAME (s), "'%s' is not a time zone name (e.g. Europe/Madrid)", args[0]);
+  s->a = g_strdup (args[0]);
+  return true;
+}
+
+/* ssh-inject: (USER), (USER, "file", F) or (USER, "string", KEY). */
+static bool
+parse_ssh_inject (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
+                  const char *const *args, GError **err)
+{
+  s->a = g_strdup (args[0]);
+  if (!user_name_ok (s->a))
+    return usage (err, NAME (s), "'%s' is not a user name", s->a);
+  if (args[1] == NULL) {
+    g_autofree char *file = default_ssh_key (err);
+
     if (file == NULL)
       return false;
-    o->data = read_key_file (file, err);
-  } else if (g_str_has_prefix (colon + 1, "file:") && colon[6] != '\0') {
-    o->data = read_key_file (colon + 6, err);
-  } else if (g_str_has_prefix (colon + 1, "string:") && colon[8] != '\0') {
-    o->data = g_strstrip (g_strdup (colon + 8));
-    if (strchr (o->data, '\n') != NULL)
-      return usage (err, "ssh-inject", "the key must be one line");
+    s->data = read_key_file (file, err);
+  } else if (strcmp (args[1], "file") == 0) {
+    s->data = read_key_file (args[2], err);
   } else {
-    return usage (err, "ssh-inject", "'%s' is not USER, USER:file:FILE or USER:string:KEY", arg);
+    s->data = g_strstrip (g_strdup (args[2]));
+    if (s->data[0] == '\0')
+      return usage (err, NAME (s), "the key is empty");
+    if (strchr (s->data, '\n') != NULL)
+      return usage (err, NAME (s), "the key must be one line");
   }
-  return o->data != NULL;
+  return s->data != NULL;
 }
 
-static bool
-parse_op (struct kiln_customize *c, struct op *o, const char *opt, const char *arg,
-          GError **err)
+/* ------------------------------------------------------------ describe ---- */
+
+static char *
+describe_password (const struct kiln_customize_step *s)
 {
-  switch (o->id) {
-  case CO_ROOT_PASSWORD:
-  case CO_PASSWORD: {
-    const char *sel = arg;
+  static const char *const kinds[] = { "set", "set to a random password", "disabled", "locked" };
 
-    if (o->id == CO_PASSWORD) {
-      const char *colon = strchr (arg, ':');
-
-      if (colon == NULL || colon == arg)
-        return usage (err, opt, "the argument is not of the form USER:SELECTOR");
-      o->a = g_strndup (arg, (gsize) (colon - arg));
-      if (!user_name_ok (o->a))
-        return usage (err, opt, "'%s' is not a user name", o->a);
-      sel = colon + 1;
-    } else {
-      o->a = g_strdup ("root");
-    }
-    o->pw = kiln_password_parse (sel, err);
-    if (o->pw == NULL) {
-      g_prefix_error (err, "--%s: ", opt);
-      return false;
-    }
-    if (o->pw->file_exposed)
-      kiln_warn ("password file %s can be read by other users (chmod 600 it)", o->pw->file);
-    return true;
-  }
-  case CO_PASSWORD_CRYPTO:
-    if (!kiln_password_parse_crypto (arg, &c->crypto))
-      return usage (err, opt, "takes yescrypt or sha512, not '%s'", arg);
-    return true;
-  case CO_INSTALL:
-  case CO_UNINSTALL:
-    o->list = package_list (opt, arg, err);
-    return o->list != NULL;
-  case CO_UPDATE:
-    return true;
-  case CO_RUN: {
-    g_autoptr (GError) e = NULL;
-
-    o->a = g_strdup (arg);
-    if (!g_file_get_contents (arg, &o->data, NULL, &e))
-      return usage (err, opt, "%s", e->message);
-    return true;
-  }
-  case CO_RUN_COMMAND:
-    if (arg[0] == '\0')
-      return usage (err, opt, "empty command");
-    o->a = g_strdup (arg);
-    return true;
-  case CO_WRITE:
-  case CO_APPEND_LINE: {
-    const char *colon = strchr (arg, ':');
-
-    /* CONTENT and LINE may be empty and may hold colons. */
-    if (colon == NULL || colon == arg)
-      return usage (err, opt, "'%s' is not of the form %s", arg,
-                    o->id == CO_WRITE ? "FILE:CONTENT" : "FILE:LINE");
-    o->a = g_strndup (arg, (gsize) (colon - arg));
-    o->b = g_strdup (colon + 1);
-    if (o->id == CO_APPEND_LINE && strchr (o->b, '\n') != NULL)
-      return usage (err, opt, "LINE must not hold a newline");
-    return guest_path_ok (opt, o->a, err);
-  }
-  case CO_UPLOAD:
-  case CO_COPY_IN: {
-    struct stat st;
-
-    if (!split2 (opt, arg, o->id == CO_UPLOAD ? "LOCAL:REMOTE" : "LOCAL:DIR", &o->a, &o->b, err))
-      return false;
-    if (stat (o->a, &st) != 0)
-      return usage (err, opt, "%s: %s", o->a, g_strerror (errno));
-    if (o->id == CO_UPLOAD && !S_ISREG (st.st_mode))
-      return usage (err, opt, "%s is not a regular file (use --copy-in for trees)", o->a);
-    return guest_path_ok (opt, o->b, err);
-  }
-  case CO_MKDIR:
-  case CO_DELETE:
-  case CO_TOUCH:
-    o->a = g_strdup (arg);
-    if (!guest_path_ok (opt, o->a, err))
-      return false;
-    if (o->id == CO_DELETE && strcmp (o->a, "/") == 0)
-      return usage (err, opt, "refusing to delete the guest's root directory");
-    return true;
-  case CO_CHMOD: {
-    char *end = NULL;
-    long m;
-
-    if (!split2 (opt, arg, "MODE:FILE", &o->a, &o->b, err))
-      return false;
-    errno = 0;
-    m = strtol (o->a, &end, 8);
-    if (errno != 0 || *end != '\0' || m < 0 || m > 07777)
-      return usage (err, opt, "'%s' is not an octal mode (e.g. 0644)", o->a);
-    o->mode = (int) m;
-    return guest_path_ok (opt, o->b, err);
-  }
-  case CO_LINK: {
-    g_auto (GStrv) parts = g_strsplit (arg, ":", -1);
-
-    if (g_strv_length (parts) < 2 || parts[0][0] == '\0')
-      return usage (err, opt, "'%s' is not of the form TARGET:LINK[:LINK...]", arg);
-    o->a = g_strdup (parts[0]);
-    o->list = g_strdupv (parts + 1);
-    for (char **l = o->list; *l; l++)
-      if (!guest_path_ok (opt, *l, err))
-        return false;
-    return true;
-  }
-  case CO_HOSTNAME:
-    if (!hostname_ok (arg))
-      return usage (err, opt, "'%s' is not a valid host name", arg);
-    o->a = g_strdup (arg);
-    return true;
-  case CO_TIMEZONE:
-    if (!timezone_ok (arg))
-      return usage (err, opt, "'%s' is not a time zone name (e.g. Europe/Madrid)", arg);
-    o->a = g_strdup (arg);
-    return true;
-  case CO_SSH_INJECT:
-    return parse_ssh_inject (o, arg, err);
-  case CO_FIRSTBOOT_COMMAND:
-    if (arg[0] == '\0')
-      return usage (err, opt, "empty command");
-    o->a = g_strdup (arg);
-    return true;
-  }
-  return usage (err, opt, "not a customize operation");
+  return g_strdup_printf ("--%s: %s's password %s", NAME (s), s->a, kinds[s->pw->kind]);
 }
 
-int
-kiln_customize_add (struct kiln_customize *c, int id, const char *arg, GError **err)
+static char *
+describe_list (const struct kiln_customize_step *s)
 {
-  const struct kiln_option *row = row_of (id);
-  struct op *o;
+  g_autofree char *l = g_strjoinv (",", s->list);
 
-  if (row == NULL) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "unknown customize operation (id %d)", id);
-    return -1;
-  }
-  if (row->arg == KILN_ARG_REQUIRED && arg == NULL) {
-    usage (err, row->long_name, "needs an argument");
-    return -1;
-  }
-  if (row->arg == KILN_ARG_NONE && arg != NULL) {
-    usage (err, row->long_name, "takes no argument");
-    return -1;
-  }
-  o = g_new0 (struct op, 1);
-  o->id = id;
-  if (!parse_op (c, o, row->long_name, arg, err)) {
-    op_free (o);
-    return -1;
-  }
-  if (id == CO_PASSWORD_CRYPTO)     /* a setting, not a step */
-    op_free (o);
-  else
-    g_ptr_array_add (c->ops, o);
-  return 0;
+  return g_strdup_printf ("--%s %s", NAME (s), l);
 }
 
-int
-kiln_customize_add_by_name (struct kiln_customize *c, const char *name,
-                            const char *arg, GError **err)
+/* What goes into a file may be a secret (a token, a key): logs and
+ * manifests say where it went and how much, never what. */
+static char *
+describe_content (const struct kiln_customize_step *s)
 {
-  const char *n = name;
-
-  if (g_str_has_prefix (n, "--"))
-    n += 2;
-  for (const struct kiln_option *o = kiln_customize_options; o->long_name; o++)
-    if (strcmp (o->long_name, n) == 0)
-      return kiln_customize_add (c, o->id, arg, err);
-  g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "unknown customize operation '%s'", name);
-  return -1;
+  return g_strdup_printf ("--%s %s (%zu bytes)", NAME (s), s->a, strlen (s->b));
 }
 
-bool
-kiln_customize_is_empty (const struct kiln_customize *c)
+static char *
+describe_chmod (const struct kiln_customize_step *s)
 {
-  return c == NULL || c->ops->len == 0;
+  return g_strdup_printf ("--%s %04o:%s", NAME (s), (unsigned) s->mode, s->b);
 }
 
-bool
-kiln_customize_needs_network (const struct kiln_customize *c)
+static char *
+describe_link (const struct kiln_customize_step *s)
 {
-  for (guint i = 0; c && i < c->ops->len; i++) {
-    const struct op *o = c->ops->pdata[i];
+  g_autofree char *l = g_strjoinv (":", s->list);
 
-    if (o->id == CO_INSTALL || o->id == CO_UNINSTALL || o->id == CO_UPDATE)
-      return true;
-  }
-  return false;
+  return g_strdup_printf ("--%s %s:%s", NAME (s), s->a, l);
 }
 
-char *
-kiln_customize_describe (const struct kiln_customize *c, guint i)
+/* The default: "--NAME", "--NAME A" or "--NAME A:B" (ssh-inject: the user only). */
+static char *
+describe_parts (const struct kiln_customize_step *s)
 {
-  const struct op *o;
-  const struct kiln_option *row;
-
-  if (c == NULL || i >= c->ops->len)
-    return NULL;
-  o = c->ops->pdata[i];
-  row = row_of (o->id);
-  switch (o->id) {
-  case CO_ROOT_PASSWORD:
-  case CO_PASSWORD: {
-    static const char *const kinds[] = { "set", "set to a random password", "disabled", "locked" };
-
-    return g_strdup_printf ("--%s: %s's password %s", row->long_name, o->a, kinds[o->pw->kind]);
-  }
-  case CO_INSTALL:
-  case CO_UNINSTALL: {
-    g_autofree char *l = g_strjoinv (",", o->list);
-
-    return g_strdup_printf ("--%s %s", row->long_name, l);
-  }
-  case CO_UPDATE:
-    return g_strdup ("--update");
-  case CO_SSH_INJECT:
-    return g_strdup_printf ("--ssh-inject %s", o->a);
-  case CO_CHMOD:
-    return g_strdup_printf ("--chmod %04o:%s", (unsigned) o->mode, o->b);
-  case CO_LINK: {
-    g_autofree char *l = g_strjoinv (":", o->list);
-
-    return g_strdup_printf ("--link %s:%s", o->a, l);
-  }
-  case CO_WRITE:
-  case CO_APPEND_LINE:
-    /* What goes into a file may be a secret (a token, a key): logs and
-     * manifests say where it went and how much, never what. */
-    return g_strdup_printf ("--%s %s (%zu bytes)", row->long_name, o->a, o->b ? strlen (o->b) : 0);
-  default:
-    if (o->b)
-      return g_strdup_printf ("--%s %s:%s", row->long_name, o->a, o->b);
-    return g_strdup_printf ("--%s %s", row->long_name, o->a ? o->a : "");
-  }
+  if (s->a == NULL)
+    return g_strdup_printf ("--%s", NAME (s));
+  if (s->b)
+    return g_strdup_printf ("--%s %s:%s", NAME (s), s->a, s->b);
+  return g_strdup_printf ("--%s %s", NAME (s), s->a);
 }
 
 /* ------------------------------------------------------------ apply ---- */
 
-struct apply {
+struct kiln_customize_run {
   struct kiln_customize *c;
   struct kiln_guest *gu;
   guestfs_h *g;
@@ -559,10 +490,10 @@ struct apply {
 };
 
 static int
-gerr (struct apply *st, GError **err, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+gerr (struct kiln_customize_run *st, GError **err, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
 static int
-gerr (struct apply *st, GError **err, const char *fmt, ...)
+gerr (struct kiln_customize_run *st, GError **err, const char *fmt, ...)
 {
   va_list ap;
   g_autofree char *ctx = NULL;
@@ -576,7 +507,7 @@ gerr (struct apply *st, GError **err, const char *fmt, ...)
 
 /* Look USER up in the guest's /etc/passwd: uid, gid and home. */
 static int
-guest_user (struct apply *st, const char *user, int *uid, int *gid, char **home, GError **err)
+guest_user (struct kiln_customize_run *st, const char *user, int *uid, int *gid, char **home, GError **err)
 {
   char *text = guestfs_cat (st->g, "/etc/passwd");
   g_auto (GStrv) lines = NULL;
@@ -604,7 +535,7 @@ guest_user (struct apply *st, const char *user, int *uid, int *gid, char **home,
 }
 
 static int
-apply_password (struct apply *st, struct op *o, GError **err)
+apply_password (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   enum kiln_password_crypto crypto = st->c->crypto;
   g_autofree char *hash = NULL;
@@ -671,16 +602,18 @@ apply_password (struct apply *st, struct op *o, GError **err)
   }
   guestfs_free_statns (sb);
   if (random_pw) {
-    /* The one place a password is shown: the user has no other way to learn it. */
-    printf ("%s's password: %s\n", o->a, random_pw);
-    fflush (stdout);
-    kiln_secret_free (random_pw);
+    /* The user has no other way to learn it: the verb shows or stores it. */
+    struct kiln_customize_password *p = g_new0 (struct kiln_customize_password, 1);
+
+    p->user = g_strdup (o->a);
+    p->password = random_pw;
+    g_ptr_array_add (st->c->generated, p);
   }
   return 0;
 }
 
 static int
-run_in_guest (struct apply *st, char *const *argv, const char *what, GError **err)
+run_in_guest (struct kiln_customize_run *st, char *const *argv, const char *what, GError **err)
 {
   g_autofree char *out = NULL;
   int status;
@@ -688,7 +621,7 @@ run_in_guest (struct apply *st, char *const *argv, const char *what, GError **er
   if (kiln_guest_command (st->g, argv, &out, &status, err) == -1)
     return -1;
   if (out[0] != '\0')
-    kiln_debug ("%s:\n%s", what, out);
+    kiln_event_debug ("customize", "%s:\n%s", what, out);
   if (status != 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s failed (exit status %d); its last output:\n%s",
                  what, status, kiln_text_tail (out, 20));
@@ -698,10 +631,9 @@ run_in_guest (struct apply *st, char *const *argv, const char *what, GError **er
 }
 
 static int
-apply_packages (struct apply *st, struct op *o, GError **err)
+run_packages (struct kiln_customize_run *st, enum kiln_pkg_op kind, const struct kiln_customize_step *o,
+              GError **err)
 {
-  enum kiln_pkg_op kind = o->id == CO_INSTALL ? KILN_PKG_INSTALL
-    : o->id == CO_UNINSTALL ? KILN_PKG_UNINSTALL : KILN_PKG_UPDATE;
   g_autoptr (GPtrArray) cmds = kiln_packages_commands (st->gu->package_management, kind, o->list,
                                                        !st->pkg_lists_fresh, err);
 
@@ -711,7 +643,7 @@ apply_packages (struct apply *st, struct op *o, GError **err)
     char **argv = cmds->pdata[i];
     g_autofree char *what = g_strjoinv (" ", argv);
 
-    kiln_debug ("running %s", what);
+    kiln_event_debug ("customize", "running %s", what);
     if (run_in_guest (st, argv, what, err) == -1)
       return -1;
   }
@@ -721,7 +653,7 @@ apply_packages (struct apply *st, struct op *o, GError **err)
 }
 
 static int
-apply_run (struct apply *st, struct op *o, GError **err)
+apply_run (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   g_autofree char *name = NULL;
   char *dir = guestfs_mkdtemp (st->g, "/tmp/kiln-run-XXXXXX");
@@ -747,7 +679,7 @@ apply_run (struct apply *st, struct op *o, GError **err)
 }
 
 static int
-apply_append_line (struct apply *st, struct op *o, GError **err)
+apply_append_line (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   g_autoptr (GString) add = g_string_new (NULL);
   int exists = guestfs_exists (st->g, o->a);
@@ -821,7 +753,7 @@ is_hostname_assign (const char *l)
 }
 
 static int
-edit_file (struct apply *st, const char *path, bool (*match) (const char *),
+edit_file (struct kiln_customize_run *st, const char *path, bool (*match) (const char *),
            const char *newline, GError **err)
 {
   size_t len;
@@ -838,7 +770,7 @@ edit_file (struct apply *st, const char *path, bool (*match) (const char *),
 }
 
 static int
-apply_hostname (struct apply *st, struct op *o, GError **err)
+apply_hostname (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   const char *distro = st->gu->distro;
   g_autofree char *shortname = g_strndup (o->a, strcspn (o->a, "."));
@@ -883,7 +815,7 @@ apply_hostname (struct apply *st, struct op *o, GError **err)
 }
 
 static int
-apply_timezone (struct apply *st, struct op *o, GError **err)
+apply_timezone (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   g_autofree char *zone = g_strdup_printf ("/usr/share/zoneinfo/%s", o->a);
 
@@ -904,7 +836,7 @@ apply_timezone (struct apply *st, struct op *o, GError **err)
 }
 
 static int
-apply_ssh_inject (struct apply *st, struct op *o, GError **err)
+apply_ssh_inject (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   g_autofree char *home = NULL, *dir = NULL, *keys = NULL;
   g_autoptr (GString) add = g_string_new (NULL);
@@ -980,7 +912,7 @@ static const char firstboot_sh[] =
   "systemctl disable kiln-firstboot.service\n";
 
 static int
-apply_firstboot (struct apply *st, struct op *o, GError **err)
+apply_firstboot (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   g_autofree char *script = NULL, *path = NULL;
   char **existing;
@@ -1009,7 +941,7 @@ apply_firstboot (struct apply *st, struct op *o, GError **err)
 }
 
 static int
-apply_upload (struct apply *st, struct op *o, GError **err)
+apply_upload (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
   g_autofree char *dest = NULL;
 
@@ -1025,99 +957,418 @@ apply_upload (struct apply *st, struct op *o, GError **err)
   return 0;
 }
 
+
 static int
-apply_one (struct apply *st, struct op *o, GError **err)
+apply_install (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
-  guestfs_h *g = st->g;
+  return run_packages (st, KILN_PKG_INSTALL, o, err);
+}
 
-  switch (o->id) {
-  case CO_ROOT_PASSWORD:
-  case CO_PASSWORD:
-    return apply_password (st, o, err);
-  case CO_INSTALL:
-  case CO_UNINSTALL:
-  case CO_UPDATE:
-    return apply_packages (st, o, err);
-  case CO_RUN:
-    return apply_run (st, o, err);
-  case CO_RUN_COMMAND: {
-    char *argv[] = { (char *) "/bin/sh", (char *) "-c", o->a, NULL };
-    g_autofree char *what = g_strdup_printf ("--run-command '%s'", o->a);
+static int
+apply_uninstall (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  return run_packages (st, KILN_PKG_UNINSTALL, o, err);
+}
 
-    return run_in_guest (st, argv, what, err);
+static int
+apply_update (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  return run_packages (st, KILN_PKG_UPDATE, o, err);
+}
+
+static int
+apply_run_command (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  char *argv[] = { (char *) "/bin/sh", (char *) "-c", o->a, NULL };
+  g_autofree char *what = g_strdup_printf ("--run-command '%s'", o->a);
+
+  return run_in_guest (st, argv, what, err);
+}
+
+static int
+apply_write (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  if (guestfs_write (st->g, o->a, o->b, strlen (o->b)) == -1)
+    return gerr (st, err, "--write: cannot write %s", o->a);
+  return 0;
+}
+
+static int
+apply_copy_in (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  if (guestfs_copy_in (st->g, o->a, o->b) == -1)
+    return gerr (st, err, "--copy-in %s:%s", o->a, o->b);
+  return 0;
+}
+
+static int
+apply_mkdir (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  if (guestfs_mkdir_p (st->g, o->a) == -1)
+    return gerr (st, err, "--mkdir %s", o->a);
+  return 0;
+}
+
+static int
+apply_delete (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  if (guestfs_rm_rf (st->g, o->a) == -1)
+    return gerr (st, err, "--delete %s", o->a);
+  return 0;
+}
+
+static int
+apply_chmod (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  if (guestfs_chmod (st->g, o->mode, o->b) == -1)
+    return gerr (st, err, "--chmod %s", o->b);
+  return 0;
+}
+
+static int
+apply_link (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  for (char **l = o->list; *l; l++)
+    if (guestfs_ln_sf (st->g, o->a, *l) == -1)
+      return gerr (st, err, "--link %s:%s", o->a, *l);
+  return 0;
+}
+
+static int
+apply_touch (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
+{
+  if (guestfs_touch (st->g, o->a) == -1)
+    return gerr (st, err, "--touch %s", o->a);
+  return 0;
+}
+
+/* ------------------------------------------------------------ the table ---- */
+
+#define STRING KILN_CUSTOMIZE_STRING
+#define LIST KILN_CUSTOMIZE_LIST
+#define PAIR KILN_CUSTOMIZE_PAIR
+
+/* Adding an operation: a row here, its parse and apply functions above
+ * (describe when "--NAME PARTS" would not do or would show a secret), its
+ * entry in docs/kiln-customize.1.scd and docs/kiln-recipe.5.scd, and a
+ * sample in tests/unit/test-customize.c. */
+const struct kiln_customize_op kiln_customize_ops[] = {
+  { "root-password", STRING, "SELECTOR", "set root's password (password:P, file:F, random, disabled, locked)",
+    .flags = KILN_CUSTOMIZE_SELECTOR,
+    .parse = parse_password, .apply = apply_password, .describe = describe_password },
+  { "password", PAIR, "USER:SELECTOR", "set USER's password (selectors as for --root-password)",
+    .keys = { "user", "password" }, .flags = KILN_CUSTOMIZE_SELECTOR,
+    .parse = parse_password, .apply = apply_password, .describe = describe_password },
+  { "password-crypto", STRING, "yescrypt|sha512", "password hash method (default: yescrypt where the guest supports it)",
+    .flags = KILN_CUSTOMIZE_SETTING, .parse = parse_crypto },
+  { "install", LIST, "PKG,...", "install packages with the guest's package manager",
+    .flags = KILN_CUSTOMIZE_NETWORK,
+    .parse = parse_packages, .apply = apply_install, .describe = describe_list },
+  { "uninstall", LIST, "PKG,...", "remove packages",
+    .flags = KILN_CUSTOMIZE_NETWORK,
+    .parse = parse_packages, .apply = apply_uninstall, .describe = describe_list },
+  { "update", KILN_CUSTOMIZE_NONE, NULL, "update every installed package",
+    .flags = KILN_CUSTOMIZE_NETWORK, .parse = parse_none, .apply = apply_update },
+  { "run", STRING, "SCRIPT", "run a local script inside the guest",
+    .flags = KILN_CUSTOMIZE_LOCAL, .parse = parse_run, .apply = apply_run },
+  { "run-command", STRING, "CMD", "run a shell command inside the guest",
+    .parse = parse_command, .apply = apply_run_command },
+  { "write", PAIR, "FILE:CONTENT", "write CONTENT to FILE",
+    .keys = { "path", "content" },
+    .parse = parse_write, .apply = apply_write, .describe = describe_content },
+  { "upload", PAIR, "LOCAL:REMOTE", "copy a local file into the guest",
+    .keys = { "from", "to" }, .flags = KILN_CUSTOMIZE_LOCAL,
+    .parse = parse_upload, .apply = apply_upload },
+  { "copy-in", PAIR, "LOCAL:DIR", "copy a local file or directory tree into guest directory DIR",
+    .keys = { "from", "to" }, .flags = KILN_CUSTOMIZE_LOCAL,
+    .parse = parse_copy_in, .apply = apply_copy_in },
+  { "mkdir", STRING, "DIR", "make a directory (and its parents)",
+    .parse = parse_guest_path, .apply = apply_mkdir },
+  { "delete", STRING, "PATH", "delete a file or a directory tree",
+    .parse = parse_delete, .apply = apply_delete },
+  { "chmod", PAIR, "MODE:FILE", "change FILE's mode (octal)",
+    .keys = { "mode", "path" },
+    .parse = parse_chmod, .apply = apply_chmod, .describe = describe_chmod },
+  { "link", KILN_CUSTOMIZE_HEAD_LIST, "TARGET:LINK[:LINK...]", "make symbolic links to TARGET",
+    .keys = { "target", "link" },
+    .parse = parse_link, .apply = apply_link, .describe = describe_link },
+  { "append-line", PAIR, "FILE:LINE", "append LINE to FILE (made if absent)",
+    .keys = { "path", "line" },
+    .parse = parse_append_line, .apply = apply_append_line, .describe = describe_content },
+  { "touch", STRING, "FILE", "make FILE or update its times",
+    .parse = parse_guest_path, .apply = apply_touch },
+  { "hostname", STRING, "NAME", "set the host name everywhere the distribution keeps it",
+    .parse = parse_hostname, .apply = apply_hostname },
+  { "timezone", STRING, "TZ", "set the time zone (e.g. Europe/Madrid)",
+    .parse = parse_timezone, .apply = apply_timezone },
+  { "ssh-inject", KILN_CUSTOMIZE_USER_KEY, "USER[:file:F|:string:KEY]", "add an SSH public key to USER's authorized_keys",
+    .keys = { "user", "file", "key" },
+    .parse = parse_ssh_inject, .apply = apply_ssh_inject },
+  { "firstboot-command", STRING, "CMD", "run CMD once at the guest's first boot",
+    .parse = parse_command, .apply = apply_firstboot },
+  { NULL }
+};
+
+#undef STRING
+#undef LIST
+#undef PAIR
+
+/* The option rows, one per table row (and the terminating one), filled
+ * before main runs so that verb tables can point at them. */
+struct kiln_option kiln_customize_options[G_N_ELEMENTS (kiln_customize_ops)];
+
+__attribute__ ((constructor)) static void
+make_options (void)
+{
+  for (size_t i = 0; kiln_customize_ops[i].name; i++) {
+    const struct kiln_customize_op *op = &kiln_customize_ops[i];
+
+    kiln_customize_options[i] = (struct kiln_option) {
+      op->name, 0, op->shape == KILN_CUSTOMIZE_NONE ? KILN_ARG_NONE : KILN_ARG_REQUIRED,
+      op->metavar, op->help, KILN_OPT_CUSTOMIZE_BASE + (int) i,
+    };
   }
-  case CO_WRITE:
-    if (guestfs_write (g, o->a, o->b, strlen (o->b)) == -1)
-      return gerr (st, err, "--write: cannot write %s", o->a);
-    return 0;
-  case CO_UPLOAD:
-    return apply_upload (st, o, err);
-  case CO_COPY_IN:
-    if (guestfs_copy_in (g, o->a, o->b) == -1)
-      return gerr (st, err, "--copy-in %s:%s", o->a, o->b);
-    return 0;
-  case CO_MKDIR:
-    if (guestfs_mkdir_p (g, o->a) == -1)
-      return gerr (st, err, "--mkdir %s", o->a);
-    return 0;
-  case CO_DELETE:
-    if (guestfs_rm_rf (g, o->a) == -1)
-      return gerr (st, err, "--delete %s", o->a);
-    return 0;
-  case CO_CHMOD:
-    if (guestfs_chmod (g, o->mode, o->b) == -1)
-      return gerr (st, err, "--chmod %s", o->b);
-    return 0;
-  case CO_LINK:
-    for (char **l = o->list; *l; l++)
-      if (guestfs_ln_sf (g, o->a, *l) == -1)
-        return gerr (st, err, "--link %s:%s", o->a, *l);
-    return 0;
-  case CO_APPEND_LINE:
-    return apply_append_line (st, o, err);
-  case CO_TOUCH:
-    if (guestfs_touch (g, o->a) == -1)
-      return gerr (st, err, "--touch %s", o->a);
-    return 0;
-  case CO_HOSTNAME:
-    return apply_hostname (st, o, err);
-  case CO_TIMEZONE:
-    return apply_timezone (st, o, err);
-  case CO_SSH_INJECT:
-    return apply_ssh_inject (st, o, err);
-  case CO_FIRSTBOOT_COMMAND:
-    return apply_firstboot (st, o, err);
+}
+
+const struct kiln_customize_op *
+kiln_customize_op_find (const char *name)
+{
+  if (g_str_has_prefix (name, "--"))
+    name += 2;
+  for (const struct kiln_customize_op *op = kiln_customize_ops; op->name; op++)
+    if (strcmp (op->name, name) == 0)
+      return op;
+  return NULL;
+}
+
+/* ------------------------------------------------------------ adding ---- */
+
+char **
+kiln_customize_split (const struct kiln_customize_op *op, const char *arg, GError **err)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  g_autofree char *head = NULL;         /* what is before the first ':' */
+  const char *colon;
+
+  if (op->shape == KILN_CUSTOMIZE_NONE) {
+    if (arg != NULL) {
+      usage (err, op->name, "takes no argument");
+      return NULL;
+    }
+    return g_strv_builder_end (b);
   }
-  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "internal: operation %d has no action", o->id);
-  return -1;
+  if (arg == NULL) {
+    usage (err, op->name, "needs an argument (%s)", op->metavar);
+    return NULL;
+  }
+  colon = strchr (arg, ':');
+  if (colon)
+    head = g_strndup (arg, (gsize) (colon - arg));
+  switch (op->shape) {
+  case KILN_CUSTOMIZE_NONE:
+  case KILN_CUSTOMIZE_STRING:
+    g_strv_builder_add (b, arg);
+    break;
+  case KILN_CUSTOMIZE_LIST: {
+    g_auto (GStrv) parts = g_strsplit (arg, ",", -1);
+
+    for (char **p = parts; *p; p++)
+      if (g_strstrip (*p)[0] != '\0')
+        g_strv_builder_add (b, *p);
+    break;
+  }
+  case KILN_CUSTOMIZE_PAIR:
+    if (colon == NULL || colon == arg) {
+      /* A password selector may follow: say the form, not what was written. */
+      if (op->flags & KILN_CUSTOMIZE_SELECTOR)
+        usage (err, op->name, "the argument is not of the form %s", op->metavar);
+      else
+        usage (err, op->name, "'%s' is not of the form %s", arg, op->metavar);
+      return NULL;
+    }
+    g_strv_builder_add (b, head);
+    g_strv_builder_add (b, colon + 1);
+    break;
+  case KILN_CUSTOMIZE_HEAD_LIST: {
+    g_auto (GStrv) parts = g_strsplit (arg, ":", -1);
+
+    if (colon == NULL || colon == arg) {
+      usage (err, op->name, "'%s' is not of the form %s", arg, op->metavar);
+      return NULL;
+    }
+    g_strv_builder_addv (b, (const char **) parts);
+    break;
+  }
+  case KILN_CUSTOMIZE_USER_KEY:
+    if (colon == NULL) {
+      g_strv_builder_add (b, arg);
+      break;
+    }
+    g_strv_builder_add (b, head);
+    if (g_str_has_prefix (colon + 1, "file:")) {
+      g_strv_builder_add (b, "file");
+      g_strv_builder_add (b, colon + 6);
+    } else if (g_str_has_prefix (colon + 1, "string:")) {
+      g_strv_builder_add (b, "string");
+      g_strv_builder_add (b, colon + 8);
+    } else {
+      usage (err, op->name, "'%s' is not USER, USER:file:FILE or USER:string:KEY", arg);
+      return NULL;
+    }
+    break;
+  }
+  return g_strv_builder_end (b);
+}
+
+char *
+kiln_customize_args_text (const struct kiln_customize_op *op, const char *const *args)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  guint n = args ? g_strv_length ((char **) args) : 0;
+
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *shown = NULL;
+
+    if (i > 0)
+      g_string_append_c (s, op->shape == KILN_CUSTOMIZE_LIST ? ',' : ':');
+    if ((op->flags & KILN_CUSTOMIZE_SELECTOR) && i == n - 1)
+      shown = kiln_password_selector_shown (args[i]);
+    g_string_append (s, shown ? shown : args[i]);
+  }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* Has ARGS the number of parts OP's shape gives? */
+static bool
+shape_ok (const struct kiln_customize_op *op, const char *const *args, GError **err)
+{
+  guint n = args ? g_strv_length ((char **) args) : 0;
+  bool good = false;
+
+  switch (op->shape) {
+  case KILN_CUSTOMIZE_NONE: good = n == 0; break;
+  case KILN_CUSTOMIZE_STRING: good = n == 1; break;
+  case KILN_CUSTOMIZE_LIST: good = n >= 1; break;
+  case KILN_CUSTOMIZE_PAIR: good = n == 2; break;
+  case KILN_CUSTOMIZE_HEAD_LIST: good = n >= 2; break;
+  case KILN_CUSTOMIZE_USER_KEY:
+    good = n == 1 || (n == 3 && (strcmp (args[1], "file") == 0 || strcmp (args[1], "string") == 0));
+    break;
+  }
+  if (good)
+    return true;
+  if (op->shape == KILN_CUSTOMIZE_NONE)
+    return usage (err, op->name, "takes no argument");
+  if (op->shape == KILN_CUSTOMIZE_LIST)
+    return usage (err, op->name, "the list is empty");
+  return usage (err, op->name, "expected %s", op->metavar);
+}
+
+int
+kiln_customize_add_args (struct kiln_customize *c, const struct kiln_customize_op *op,
+                         const char *const *args, GError **err)
+{
+  static const char *const none[] = { NULL };
+  struct kiln_customize_step *s;
+
+  if (!shape_ok (op, args, err))
+    return -1;
+  s = g_new0 (struct kiln_customize_step, 1);
+  s->op = op;
+  if (!op->parse (c, s, args ? args : none, err)) {
+    step_free (s);
+    return -1;
+  }
+  if (op->flags & KILN_CUSTOMIZE_SETTING)
+    step_free (s);
+  else
+    g_ptr_array_add (c->steps, s);
+  return 0;
+}
+
+int
+kiln_customize_add (struct kiln_customize *c, int id, const char *arg, GError **err)
+{
+  int i = id - KILN_OPT_CUSTOMIZE_BASE;
+  g_auto (GStrv) args = NULL;
+
+  if (i < 0 || i >= (int) G_N_ELEMENTS (kiln_customize_ops) - 1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "unknown customize operation (id %d)", id);
+    return -1;
+  }
+  args = kiln_customize_split (&kiln_customize_ops[i], arg, err);
+  if (args == NULL)
+    return -1;
+  return kiln_customize_add_args (c, &kiln_customize_ops[i], (const char *const *) args, err);
+}
+
+int
+kiln_customize_add_by_name (struct kiln_customize *c, const char *name,
+                            const char *arg, GError **err)
+{
+  const struct kiln_customize_op *op = kiln_customize_op_find (name);
+
+  if (op == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "unknown customize operation '%s'", name);
+    return -1;
+  }
+  return kiln_customize_add (c, KILN_OPT_CUSTOMIZE_BASE + (int) (op - kiln_customize_ops), arg, err);
+}
+
+bool
+kiln_customize_is_empty (const struct kiln_customize *c)
+{
+  return c == NULL || c->steps->len == 0;
+}
+
+bool
+kiln_customize_needs_network (const struct kiln_customize *c)
+{
+  for (guint i = 0; c && i < c->steps->len; i++) {
+    const struct kiln_customize_step *s = c->steps->pdata[i];
+
+    if (s->op->flags & KILN_CUSTOMIZE_NETWORK)
+      return true;
+  }
+  return false;
+}
+
+char *
+kiln_customize_describe (const struct kiln_customize *c, guint i)
+{
+  const struct kiln_customize_step *s;
+
+  if (c == NULL || i >= c->steps->len)
+    return NULL;
+  s = c->steps->pdata[i];
+  return s->op->describe ? s->op->describe (s) : describe_parts (s);
 }
 
 int
 kiln_customize_apply (struct kiln_customize *c, struct kiln_guest *gu,
                       bool dry_run, GError **err)
 {
-  struct apply st = { .c = c, .gu = gu, .g = gu->g };
+  struct kiln_customize_run st = { .c = c, .gu = gu, .g = gu->g };
 
   if (c == NULL)
     return 0;
-  if (c->ops->len > 0 && g_strcmp0 (gu->type, "linux") != 0) {
+  if (c->steps->len > 0 && g_strcmp0 (gu->type, "linux") != 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                  "customize operations work on Linux guests; this one is %s",
                  gu->type ? gu->type : "unknown");
     return -1;
   }
-  for (guint i = 0; i < c->ops->len; i++) {
+  for (guint i = 0; i < c->steps->len; i++) {
+    const struct kiln_customize_step *s = c->steps->pdata[i];
     g_autofree char *what = kiln_customize_describe (c, i);
 
     if (dry_run) {
-      printf ("would run: %s\n", what);
+      kiln_event_result ("customize", "would run: %s", what);
       continue;
     }
-    kiln_info ("%s", what);
-    if (apply_one (&st, c->ops->pdata[i], err) == -1)
+    kiln_event_info ("customize", "%s", what);
+    if (s->op->apply (&st, s, err) == -1)
       return -1;
   }
-  if (dry_run)
-    fflush (stdout);
   return 0;
 }

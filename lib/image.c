@@ -167,17 +167,10 @@ make_copy (const char *work, const char *base, const char *base_format, const ch
   return 0;
 }
 
-/* The passwords that O->custom generated, copied into RES.
- *
- * PENDING (helper H1): kiln_customize_generated_passwords is declared by
- * H1's lib/customize.h.  Until that is merged, customize prints its
- * generated passwords itself and nothing is collected here; once it is,
- * define KILN_CUSTOMIZE_HAS_GENERATED_PASSWORDS in customize.h (or drop
- * this #if). */
+/* The passwords that O->custom generated, copied into RES. */
 static void
 collect_passwords (const struct kiln_customize *c, GPtrArray *out)
 {
-#ifdef KILN_CUSTOMIZE_HAS_GENERATED_PASSWORDS
   const GPtrArray *gen = c ? kiln_customize_generated_passwords (c) : NULL;
 
   for (guint i = 0; gen && i < gen->len; i++) {
@@ -188,10 +181,6 @@ collect_passwords (const struct kiln_customize *c, GPtrArray *out)
     pw->password = g_strdup (p->password);
     g_ptr_array_add (out, pw);
   }
-#else
-  (void) c;
-  (void) out;
-#endif
 }
 
 /* Grow, customize and sysprep WORK in one launch. */

@@ -62,34 +62,31 @@ read_first_line (const char *path, bool *exposed, GError **err)
   return line;
 }
 
-struct kiln_password *
-kiln_password_parse (const char *sel, GError **err)
+bool
+kiln_password_selector_parse (const char *sel, struct kiln_password_selector *out,
+                              GError **err)
 {
-  g_autoptr (kiln_password) p = g_new0 (struct kiln_password, 1);
-
+  *out = (struct kiln_password_selector) { 0 };
   if (g_str_has_prefix (sel, "password:")) {
-    p->kind = KILN_PASSWORD_PLAIN;
     if (sel[9] == '\0') {
       g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "password: needs a password after the colon");
-      return NULL;
+      return false;
     }
-    p->secret = g_strdup (sel + 9);
+    out->kind = KILN_PASSWORD_PLAIN;
+    out->secret = sel + 9;
   } else if (g_str_has_prefix (sel, "file:")) {
-    p->kind = KILN_PASSWORD_PLAIN;
     if (sel[5] == '\0') {
       g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "file: needs a file name after the colon");
-      return NULL;
+      return false;
     }
-    p->file = g_strdup (sel + 5);
-    p->secret = read_first_line (p->file, &p->file_exposed, err);
-    if (p->secret == NULL)
-      return NULL;
+    out->kind = KILN_PASSWORD_PLAIN;
+    out->file = sel + 5;
   } else if (strcmp (sel, "random") == 0) {
-    p->kind = KILN_PASSWORD_RANDOM;
+    out->kind = KILN_PASSWORD_RANDOM;
   } else if (strcmp (sel, "disabled") == 0) {
-    p->kind = KILN_PASSWORD_DISABLED;
+    out->kind = KILN_PASSWORD_DISABLED;
   } else if (strcmp (sel, "locked") == 0) {
-    p->kind = KILN_PASSWORD_LOCKED;
+    out->kind = KILN_PASSWORD_LOCKED;
   } else {
     /* Only the selector's name: the rest may be a password. */
     const char *colon = strchr (sel, ':');
@@ -98,7 +95,33 @@ kiln_password_parse (const char *sel, GError **err)
     g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
                  "unknown password selector '%s' (use password:P, file:F, random, disabled or locked)",
                  name ? name : "(no colon)");
+    return false;
+  }
+  return true;
+}
+
+char *
+kiln_password_selector_shown (const char *sel)
+{
+  return g_str_has_prefix (sel, "password:") ? g_strdup ("password:<redacted>") : g_strdup (sel);
+}
+
+struct kiln_password *
+kiln_password_parse (const char *sel, GError **err)
+{
+  g_autoptr (kiln_password) p = g_new0 (struct kiln_password, 1);
+  struct kiln_password_selector s;
+
+  if (!kiln_password_selector_parse (sel, &s, err))
     return NULL;
+  p->kind = s.kind;
+  if (s.secret)
+    p->secret = g_strdup (s.secret);
+  if (s.file) {
+    p->file = g_strdup (s.file);
+    p->secret = read_first_line (p->file, &p->file_exposed, err);
+    if (p->secret == NULL)
+      return NULL;
   }
   return g_steal_pointer (&p);
 }

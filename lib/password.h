@@ -26,8 +26,25 @@ struct kiln_password {
   bool file_exposed;          /* file: readable by group or others */
 };
 
-/* Parse SEL (password:P, file:F, random, disabled, locked).  file: reads
- * the first line of F now, so a missing file fails before any launch. */
+/* What a selector names, read from SEL alone (nothing is opened). */
+struct kiln_password_selector {
+  enum kiln_password_kind kind;
+  const char *file;           /* file:F -> F (inside SEL), else NULL */
+  const char *secret;         /* password:P -> P (inside SEL), else NULL */
+};
+
+/* THE parser of selectors, for the command line and recipes alike: false
+ * and a KILN_ERROR_USAGE error (never repeating what may be a password)
+ * when SEL is not password:P, file:F, random, disabled or locked. */
+bool kiln_password_selector_parse (const char *sel, struct kiln_password_selector *out,
+                                   GError **err);
+
+/* SEL for a plan or a log: "password:<redacted>" for password:P, SEL
+ * itself otherwise. */
+char *kiln_password_selector_shown (const char *sel);
+
+/* Parse SEL (kiln_password_selector_parse).  file: reads the first line
+ * of F now, so a missing file fails before any launch. */
 struct kiln_password *kiln_password_parse (const char *sel, GError **err);
 void kiln_password_free (struct kiln_password *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_password, kiln_password_free)

@@ -10,7 +10,10 @@
 #include <gio/gio.h>
 #include <openssl/evp.h>
 
+#include "customize.h"
+#include "password.h"
 #include "recipe.h"
+#include "value.h"
 
 #define MAX_DEPTH 64
 
@@ -31,13 +34,6 @@ struct loader {
   GPtrArray *stack;           /* canonical paths being loaded, for cycles */
   const char *const *cli_vars;
   const struct ynode *vars;   /* merged vars mapping, or NULL */
-};
-
-const char *const kiln_recipe_customize_ops[] = {
-  "root-password", "password", "password-crypto", "install", "uninstall",
-  "update", "run", "run-command", "write", "upload", "copy-in", "mkdir",
-  "delete", "chmod", "link", "append-line", "touch", "hostname", "timezone",
-  "ssh-inject", "firstboot-command", NULL
 };
 
 static void
@@ -525,33 +521,6 @@ local_path (const char *file, const char *path)
   return g_canonicalize_filename (joined, NULL);
 }
 
-bool
-kiln_recipe_parse_size (const char *s, uint64_t *bytes)
-{
-  char *end;
-  unsigned long long x;
-  int shift = 0;
-
-  if (s == NULL || !g_ascii_isdigit (s[0]))
-    return false;
-  errno = 0;
-  x = strtoull (s, &end, 10);
-  if (errno)
-    return false;
-  switch (*end) {
-  case '\0': break;
-  case 'K': case 'k': shift = 10; end++; break;
-  case 'M': case 'm': shift = 20; end++; break;
-  case 'G': case 'g': shift = 30; end++; break;
-  case 'T': case 't': shift = 40; end++; break;
-  default: return false;
-  }
-  if (*end != '\0' || x == 0 || x > (UINT64_MAX >> shift))
-    return false;
-  *bytes = (uint64_t) x << shift;
-  return true;
-}
-
 /* ------------------------------------------------------------ loading files */
 
 static void
@@ -724,15 +693,29 @@ static const char *const template_keys[] = { "name", "os-variant", "memory", "vc
 static const char *const disk_keys[] = { "size", "target", NULL };
 static const char *const clones_keys[] = { "names", "count", "prefix", NULL };
 
-static bool
-valid_name (const char *s)
+/* A name kiln makes domains and files from (value.h's one rule). */
+static int
+check_name (const struct ynode *at, const char *name, const char *what, GError **err)
 {
-  if (!g_ascii_isalnum (s[0]))
-    return false;
-  for (; *s; s++)
-    if (!(g_ascii_isalnum (*s) || *s == '-' || *s == '_' || *s == '.'))
-      return false;
-  return true;
+  g_autoptr (GError) e = NULL;
+
+  if (kiln_name_valid (name, what, &e))
+    return 0;
+  set_err (err, at, "%s", e->message);
+  return -1;
+}
+
+/* A size (value.h: a bare number is bytes). */
+static int
+check_disk_size (const struct ynode *at, const char *size, const char *what, uint64_t *bytes,
+                 GError **err)
+{
+  g_autoptr (GError) e = NULL;
+
+  if (kiln_parse_disk_size (size, what, bytes, &e) == 0)
+    return 0;
+  set_err (err, at, "%s", e->message);
+  return -1;
 }
 
 static int
@@ -807,84 +790,37 @@ load_output (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GEr
              "output: an overlay is a qcow2 file; for a raw image write mode: copy");
     return -1;
   }
-  if (r->output_size && !kiln_recipe_parse_size (r->output_size, &r->output_bytes)) {
-    set_err (err, map_get (n, "size", NULL), "output: size is a number with K, M, G or T, like 10G, not '%s'",
-             r->output_size);
+  if (r->output_size &&
+      check_disk_size (map_get (n, "size", NULL), r->output_size, "output.size", &r->output_bytes, err) == -1)
     return -1;
-  }
   return 0;
 }
 
-/* Password selectors: file:F, random, disabled, locked, or password:P
- * where P comes from a variable, so that it never sits in a recipe file.
- * *DISPLAY hides P.  The error never repeats what was written. */
-static int
-password_selector (const struct ynode *n, const char *raw, const char *sel,
-                   char **out, char **display, GError **err)
+/* A password selector, checked by password.h's one parser: file: made
+ * relative to the recipe (node N), and password:P only from a variable,
+ * so that a password never sits in a recipe file.  The error never
+ * repeats what was written. */
+static char *
+recipe_selector (const struct ynode *n, const char *sel, GError **err)
 {
-  if (g_str_has_prefix (sel, "file:") && sel[5]) {
-    g_autofree char *p = local_path (n->file, sel + 5);
+  struct kiln_password_selector ps;
 
-    *out = g_strconcat ("file:", p, NULL);
-    *display = g_strdup (*out);
-    return 0;
+  if (!kiln_password_selector_parse (sel, &ps, NULL)) {
+    set_err (err, n, "not a password selector (accepted: file:PATH, password:${VARIABLE}, random, disabled, locked)");
+    return NULL;
   }
-  if (strcmp (sel, "random") == 0 || strcmp (sel, "disabled") == 0 || strcmp (sel, "locked") == 0) {
-    *out = g_strdup (sel);
-    *display = g_strdup (sel);
-    return 0;
+  if (ps.secret && (n->type != Y_SCALAR || strstr (n->value, "${") == NULL)) {
+    set_err (err, n, "a password written in a recipe ends up in version control and logs: "
+             "use file:PATH, or password:${VARIABLE} with the value from --var or the environment");
+    return NULL;
   }
-  if (g_str_has_prefix (sel, "password:")) {
-    if (strstr (raw, "${") == NULL) {
-      set_err (err, n, "a password written in a recipe ends up in version control and logs: "
-               "use file:PATH, or password:${VARIABLE} with the value from --var or the environment");
-      return -1;
-    }
-    *out = g_strdup (sel);
-    *display = g_strdup ("password:<redacted>");
-    return 0;
+  if (ps.file) {
+    g_autofree char *p = local_path (n->file, ps.file);
+
+    return g_strconcat ("file:", p, NULL);
   }
-  set_err (err, n, "not a password selector (accepted: file:PATH, password:${VARIABLE}, random, disabled, locked)");
-  return -1;
+  return g_strdup (sel);
 }
-
-enum argform {
-  ARG_NONE,                   /* update: true */
-  ARG_SCALAR,
-  ARG_LIST,                   /* list or comma string */
-  ARG_PAIR,                   /* "A:B" string or {k1: A, k2: B} */
-};
-
-struct opdef {
-  const char *name;
-  enum argform form;
-  const char *k1, *k2;
-  bool local1;                /* the (first) part is a local file */
-};
-
-static const struct opdef opdefs[] = {
-  { "root-password", ARG_SCALAR, NULL, NULL, false },
-  { "password", ARG_PAIR, "user", "password", false },
-  { "password-crypto", ARG_SCALAR, NULL, NULL, false },
-  { "install", ARG_LIST, NULL, NULL, false },
-  { "uninstall", ARG_LIST, NULL, NULL, false },
-  { "update", ARG_NONE, NULL, NULL, false },
-  { "run", ARG_SCALAR, NULL, NULL, true },
-  { "run-command", ARG_SCALAR, NULL, NULL, false },
-  { "write", ARG_PAIR, "path", "content", false },
-  { "upload", ARG_PAIR, "from", "to", true },
-  { "copy-in", ARG_PAIR, "from", "to", true },
-  { "mkdir", ARG_SCALAR, NULL, NULL, false },
-  { "delete", ARG_SCALAR, NULL, NULL, false },
-  { "chmod", ARG_PAIR, "mode", "path", false },
-  { "link", ARG_PAIR, "target", "link", false },
-  { "append-line", ARG_PAIR, "path", "line", false },
-  { "touch", ARG_SCALAR, NULL, NULL, false },
-  { "hostname", ARG_SCALAR, NULL, NULL, false },
-  { "timezone", ARG_SCALAR, NULL, NULL, false },
-  { "ssh-inject", ARG_PAIR, "user", "key", false },
-  { "firstboot-command", ARG_SCALAR, NULL, NULL, false },
-};
 
 static void
 step_free (gpointer p)
@@ -892,36 +828,10 @@ step_free (gpointer p)
   struct kiln_recipe_step *s = p;
 
   g_free (s->op);
-  g_free (s->arg);
+  g_strfreev (s->args);
   g_free (s->display);
   g_free (s->where);
   g_free (s);
-}
-
-/* ssh-inject: {user: U} | {user: U, file: F} | {user: U, key: KEY}. */
-static char *
-ssh_inject_map (const struct loader *l, const struct ynode *v, GError **err)
-{
-  static const char *const keys[] = { "user", "file", "key", NULL };
-  g_autofree char *user = NULL, *file = NULL, *key = NULL;
-
-  if (check_keys (v, "ssh-inject", keys, err) == -1)
-    return NULL;
-  user = required (l, v, "user", "ssh-inject", "the account whose authorized_keys gets the key", err);
-  if (user == NULL || optional (l, v, "file", &file, err) == -1 ||
-      optional (l, v, "key", &key, err) == -1)
-    return NULL;
-  if (file && key) {
-    set_err (err, v, "ssh-inject: give file or key, not both");
-    return NULL;
-  }
-  if (file) {
-    g_autofree char *p = local_path (map_get (v, "file", NULL)->file, file);
-    return g_strconcat (user, ":file:", p, NULL);
-  }
-  if (key)
-    return g_strconcat (user, ":string:", key, NULL);
-  return g_steal_pointer (&user);
 }
 
 /* Plans and logs show a step on one line: newlines and tabs escaped. */
@@ -941,13 +851,87 @@ one_line (const char *s)
   return g_string_free (out, FALSE);
 }
 
+/* The mapping keys of OP as "k0: ..., k1: ...", for messages. */
+static char *
+keys_hint (const struct kiln_customize_op *op)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (size_t i = 0; i < G_N_ELEMENTS (op->keys) && op->keys[i]; i++)
+    g_string_append_printf (s, "%s%s: ...", i ? ", " : "", op->keys[i]);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* The parts of a PAIR, HEAD_LIST or USER_KEY step written as a mapping:
+ * each part is given apart, so it may hold any character (':' too).
+ * *LAST: the node of the last part. */
+static bool
+mapping_parts (const struct loader *l, const struct kiln_customize_op *op, const struct ynode *v,
+               GPtrArray *args, const struct ynode **last, GError **err)
+{
+  const char *const keys[] = { op->keys[0], op->keys[1], op->keys[2], NULL };
+  g_autofree char *hint = keys_hint (op);
+  g_autofree char *full = g_strdup_printf ("%s: {%s}", op->name, hint);
+  const struct ynode *bn;
+  char *a;
+
+  if (check_keys (v, op->name, keys, err) == -1)
+    return false;
+  a = required (l, v, op->keys[0], op->name, full, err);
+  if (a == NULL)
+    return false;
+  g_ptr_array_add (args, a);
+  if (op->shape == KILN_CUSTOMIZE_USER_KEY) {
+    g_autofree char *file = NULL, *key = NULL;
+
+    if (optional (l, v, op->keys[1], &file, err) == -1 || optional (l, v, op->keys[2], &key, err) == -1)
+      return false;
+    if (file && key) {
+      set_err (err, v, "%s: give %s or %s, not both", op->name, op->keys[1], op->keys[2]);
+      return false;
+    }
+    if (file || key) {
+      g_ptr_array_add (args, g_strdup (file ? "file" : "string"));
+      g_ptr_array_add (args, g_steal_pointer (file ? &file : &key));
+    }
+    return true;
+  }
+  bn = map_get (v, op->keys[1], NULL);
+  if (bn == NULL) {
+    set_err (err, v, "%s: missing required key '%s' (%s)", op->name, op->keys[1], full);
+    return false;
+  }
+  *last = bn;
+  if (op->shape == KILN_CUSTOMIZE_HEAD_LIST && bn->type == Y_SEQ) {
+    for (guint i = 0; i < bn->items->len; i++) {
+      char *x = scalar (l, bn->items->pdata[i], op->keys[1], err);
+
+      if (x == NULL) {
+        if (err && *err == NULL)
+          set_err (err, bn->items->pdata[i], "%s: an empty %s", op->name, op->keys[1]);
+        return false;
+      }
+      g_ptr_array_add (args, x);
+    }
+    return true;
+  }
+  /* content and line may be empty strings. */
+  a = bn->type == Y_NULL ? g_strdup ("") : scalar (l, bn, op->keys[1], err);
+  if (a == NULL)
+    return false;
+  g_ptr_array_add (args, a);
+  return true;
+}
+
+/* One customize step: "- NAME: ARGUMENT", in the shape the operation's
+ * row gives (customize.h), turned into the operation's typed parts. */
 static struct kiln_recipe_step *
 load_step (struct loader *l, const struct ynode *item, GError **err)
 {
-  g_autoptr (GPtrArray) keep = NULL;
-  const struct ynode *k, *v;
-  const struct opdef *def = NULL;
-  g_autofree char *arg = NULL, *display = NULL;
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  const struct kiln_customize_op *op = NULL;
+  const struct ynode *k, *v, *last;
+  g_autofree char *text = NULL, *display = NULL;
   struct kiln_recipe_step *s;
 
   if (item->type == Y_SCALAR) {
@@ -965,151 +949,121 @@ load_step (struct loader *l, const struct ynode *item, GError **err)
              type_name (item));
     return NULL;
   }
-  for (size_t i = 0; i < G_N_ELEMENTS (opdefs); i++)
-    if (strcmp (opdefs[i].name, k->value) == 0)
-      def = &opdefs[i];
-  if (def == NULL) {
-    g_autofree char *acc = accepted (kiln_recipe_customize_ops);
+  for (const struct kiln_customize_op *o = kiln_customize_ops; o->name; o++)
+    if (strcmp (o->name, k->value) == 0)
+      op = o;
+  if (op == NULL) {
+    g_autoptr (GString) acc = g_string_new (NULL);
 
-    set_err (err, k, "unknown customize operation '%s' (accepted: %s)", k->value, acc);
+    for (const struct kiln_customize_op *o = kiln_customize_ops; o->name; o++)
+      g_string_append_printf (acc, "%s%s", o == kiln_customize_ops ? "" : ", ", o->name);
+    set_err (err, k, "unknown customize operation '%s' (accepted: %s)", k->value, acc->str);
     return NULL;
   }
-  if (v == NULL && def->form != ARG_NONE) {
-    set_err (err, k, "%s needs an argument: '- %s: VALUE'", def->name, def->name);
+  if (v == NULL && op->shape != KILN_CUSTOMIZE_NONE) {
+    set_err (err, k, "%s needs an argument: '- %s: VALUE'", op->name, op->name);
     return NULL;
   }
+  last = v;
 
-  switch (def->form) {
-  case ARG_NONE:
+  switch (op->shape) {
+  case KILN_CUSTOMIZE_NONE:
     if (v != NULL) {
-      g_autofree char *t = v->type == Y_NULL ? g_strdup ("true") : scalar (l, v, def->name, err);
+      g_autofree char *t = v->type == Y_NULL ? g_strdup ("true") : scalar (l, v, op->name, err);
 
       if (t == NULL)
         return NULL;
       if (g_ascii_strcasecmp (t, "true") != 0 && g_ascii_strcasecmp (t, "yes") != 0) {
-        set_err (err, v, "%s takes no argument: write '- %s' or '- %s: true'", def->name, def->name, def->name);
+        set_err (err, v, "%s takes no argument: write '- %s' or '- %s: true'", op->name, op->name, op->name);
         return NULL;
       }
     }
-    display = g_strdup (def->name);
     break;
-  case ARG_LIST:
-    arg = name_list (l, v, def->name, err);
-    if (arg == NULL)
-      return NULL;
-    break;
-  case ARG_SCALAR:
+  case KILN_CUSTOMIZE_STRING: {
+    char *a;
+
     if (v->type == Y_NULL) {
-      set_err (err, v, "%s needs an argument", def->name);
+      set_err (err, v, "%s needs an argument", op->name);
       return NULL;
     }
-    arg = scalar (l, v, def->name, err);
-    if (arg == NULL)
+    a = scalar (l, v, op->name, err);
+    if (a == NULL)
       return NULL;
-    if (strcmp (def->name, "root-password") == 0) {
-      g_autofree char *sel = g_steal_pointer (&arg);
-      g_autofree char *shown = NULL;
-
-      if (password_selector (v, v->value, sel, &arg, &shown, err) == -1)
-        return NULL;
-      display = g_strconcat (def->name, " ", shown, NULL);
-    } else if (strcmp (def->name, "password-crypto") == 0 &&
-               strcmp (arg, "yescrypt") != 0 && strcmp (arg, "sha512") != 0) {
-      set_err (err, v, "password-crypto is yescrypt or sha512, not '%s'", arg);
-      return NULL;
-    } else if (def->local1) {
-      char *p = local_path (v->file, arg);
-
-      g_free (arg);
-      arg = p;
-    }
+    g_ptr_array_add (args, a);
     break;
-  case ARG_PAIR: {
-    g_autofree char *a = NULL, *b = NULL;
-    const struct ynode *bn = v;
+  }
+  case KILN_CUSTOMIZE_LIST: {
+    g_autofree char *joined = name_list (l, v, op->name, err);
+    g_auto (GStrv) parts = NULL;
 
-    if (v->type == Y_MAP && strcmp (def->name, "ssh-inject") == 0) {
-      arg = ssh_inject_map (l, v, err);
-      if (arg == NULL)
-        return NULL;
-      break;
-    }
+    if (joined == NULL)
+      return NULL;
+    parts = g_strsplit (joined, ",", -1);
+    for (char **p = parts; *p; p++)
+      g_ptr_array_add (args, g_strdup (*p));
+    break;
+  }
+  case KILN_CUSTOMIZE_PAIR:
+  case KILN_CUSTOMIZE_HEAD_LIST:
+  case KILN_CUSTOMIZE_USER_KEY:
     if (v->type == Y_MAP) {
-      const char *const keys[] = { def->k1, def->k2, NULL };
-      g_autofree char *hint = NULL;
-
-      if (check_keys (v, def->name, keys, err) == -1)
+      if (!mapping_parts (l, op, v, args, &last, err))
         return NULL;
-      hint = g_strdup_printf ("%s: {%s: ..., %s: ...}", def->name, def->k1, def->k2);
-      a = required (l, v, def->k1, def->name, hint, err);
-      if (a == NULL)
-        return NULL;
-      /* content and line may be empty strings; the others may not. */
-      bn = map_get (v, def->k2, NULL);
-      if (bn == NULL) {
-        set_err (err, v, "%s: missing required key '%s' (%s)", def->name, def->k2, hint);
-        return NULL;
-      }
-      b = bn->type == Y_NULL ? g_strdup ("") : scalar (l, bn, def->k2, err);
-      if (b == NULL)
-        return NULL;
-      if (strchr (a, ':') != NULL) {
-        set_err (err, map_get (v, def->k1, NULL), "%s: '%s' may not contain ':'", def->name, def->k1);
-        return NULL;
-      }
     } else if (v->type == Y_SCALAR) {
+      /* The command line's form, split as the command line splits it. */
       g_autofree char *whole = expand (l, v, err);
-      const char *colon;
+      g_auto (GStrv) parts = NULL;
 
       if (whole == NULL)
         return NULL;
-      colon = strchr (whole, ':');
-      if (colon == NULL && strcmp (def->name, "ssh-inject") == 0) {
-        arg = g_steal_pointer (&whole);     /* USER alone: the default key */
-        break;
-      }
-      if (colon == NULL) {
-        set_err (err, v, "%s takes %s:%s, or a mapping {%s: ..., %s: ...}",
-                 def->name, def->k1, def->k2, def->k1, def->k2);
+      parts = kiln_customize_split (op, whole, NULL);
+      if (parts == NULL) {
+        g_autofree char *hint = keys_hint (op);
+
+        set_err (err, v, "%s takes %s, or a mapping {%s}", op->name, op->metavar, hint);
         return NULL;
       }
-      a = g_strndup (whole, colon - whole);
-      b = g_strdup (colon + 1);
+      for (char **p = parts; *p; p++)
+        g_ptr_array_add (args, g_strdup (*p));
     } else {
-      set_err (err, v, "%s: expected a string %s:%s or a mapping, got %s", def->name,
-               def->k1, def->k2, type_name (v));
+      g_autofree char *hint = keys_hint (op);
+
+      set_err (err, v, "%s: expected a string %s or a mapping {%s}, got %s", op->name,
+               op->metavar, hint, type_name (v));
       return NULL;
     }
-    if (def->local1) {
-      char *p = local_path (v->file, a);
-
-      g_free (a);
-      a = p;
-    }
-    if (strcmp (def->name, "password") == 0) {
-      g_autofree char *sel = g_steal_pointer (&b);
-      g_autofree char *shown = NULL;
-      const char *raw = bn->type == Y_SCALAR ? bn->value : "";
-
-      if (password_selector (bn, raw, sel, &b, &shown, err) == -1)
-        return NULL;
-      display = g_strconcat (def->name, " ", a, ":", shown, NULL);
-    } else if (strcmp (def->name, "ssh-inject") == 0 && g_str_has_prefix (b, "file:")) {
-      g_autofree char *p = local_path (v->file, b + 5);
-
-      g_free (b);
-      b = g_strconcat ("file:", p, NULL);
-    }
-    arg = g_strconcat (a, ":", b, NULL);
     break;
   }
-  }
 
-  if (display == NULL)
-    display = g_strconcat (def->name, arg ? " " : "", arg, NULL);
+  /* Local files are relative to the recipe that names them. */
+  if (op->flags & KILN_CUSTOMIZE_LOCAL) {
+    char *p = local_path (v->file, args->pdata[0]);
+
+    g_free (args->pdata[0]);
+    args->pdata[0] = p;
+  }
+  if (op->shape == KILN_CUSTOMIZE_USER_KEY && args->len == 3 && strcmp (args->pdata[1], "file") == 0) {
+    char *p = local_path (v->file, args->pdata[2]);
+
+    g_free (args->pdata[2]);
+    args->pdata[2] = p;
+  }
+  if (op->flags & KILN_CUSTOMIZE_SELECTOR) {
+    char *sel = recipe_selector (last, args->pdata[args->len - 1], err);
+
+    if (sel == NULL)
+      return NULL;
+    g_free (args->pdata[args->len - 1]);
+    args->pdata[args->len - 1] = sel;
+  }
+  g_ptr_array_add (args, NULL);
+
   s = g_new0 (struct kiln_recipe_step, 1);
-  s->op = g_strdup (def->name);
-  s->arg = g_steal_pointer (&arg);
+  s->op = g_strdup (op->name);
+  s->row = op;
+  s->args = (char **) g_ptr_array_steal (args, NULL);
+  text = kiln_customize_args_text (op, (const char *const *) s->args);
+  display = g_strconcat (op->name, text[0] ? " " : "", text, NULL);
   s->display = one_line (display);
   s->where = g_strdup_printf ("%s:%d:%d", item->file, item->line, item->col);
   return s;
@@ -1224,10 +1178,8 @@ load_network (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GE
       optional (l, n, "dhcp", &net->dhcp, err) == -1 ||
       optional (l, n, "forward", &net->forward, err) == -1)
     return -1;
-  if (!valid_name (net->name)) {
-    set_err (err, map_get (n, "name", NULL), "network: '%s' is not a valid name (letters, digits, '-', '_', '.')", net->name);
+  if (check_name (map_get (n, "name", NULL), net->name, "networks.name", err) == -1)
     return -1;
-  }
   if (net->address) {
     host = parse_cidr (net->address, &prefix);
     if (host == NULL) {
@@ -1296,11 +1248,8 @@ load_template (struct loader *l, const struct ynode *n, struct kiln_recipe *r, G
     return -1;
   if (r->template_name == NULL)
     r->template_name = g_strdup (r->name);
-  else if (!valid_name (r->template_name)) {
-    set_err (err, map_get (n, "name", NULL), "template: '%s' is not a valid domain name (letters, digits, '-', '_', '.')",
-             r->template_name);
+  else if (check_name (map_get (n, "name", NULL), r->template_name, "template.name", err) == -1)
     return -1;
-  }
   if (r->os_variant == NULL)
     r->os_variant = g_strdup ("auto");
   if (r->template_network == NULL)
@@ -1321,9 +1270,11 @@ load_template (struct loader *l, const struct ynode *n, struct kiln_recipe *r, G
     d->size = required (l, dn, "size", "disk", "its size, like 2G", err);
     if (d->size == NULL || optional (l, dn, "target", &d->target, err) == -1)
       return -1;
-    if (!kiln_recipe_parse_size (d->size, &d->bytes)) {
-      set_err (err, map_get (dn, "size", NULL), "disk: size is a number with K, M, G or T, like 2G, not '%s'", d->size);
-      return -1;
+    {
+      g_autofree char *what = g_strdup_printf ("template.disks[%u].size", i);
+
+      if (check_disk_size (map_get (dn, "size", NULL), d->size, what, &d->bytes, err) == -1)
+        return -1;
     }
     if (d->target) {
       bool good = (g_str_has_prefix (d->target, "vd") || g_str_has_prefix (d->target, "sd")) &&
@@ -1409,10 +1360,8 @@ load_clones (struct loader *l, const struct ynode *n, const struct ynode *key,
 
     if (at == NULL)
       at = n;
-    if (!valid_name (s)) {
-      set_err (err, at, "clones: '%s' is not a valid domain name (letters, digits, '-', '_', '.')", s);
+    if (check_name (at, s, "clones", err) == -1)
       return -1;
-    }
     if (strcmp (s, r->template_name) == 0) {
       set_err (err, at, "clones: '%s' is the template's own name", s);
       return -1;
@@ -1483,10 +1432,8 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
   r->name = required (&l, root, "name", "the recipe", "what it builds, e.g. name: debian-12-base", err);
   if (r->name == NULL)
     return NULL;
-  if (!valid_name (r->name)) {
-    set_err (err, map_get (root, "name", NULL), "name: '%s' is not a valid name (letters, digits, '-', '_', '.')", r->name);
+  if (check_name (map_get (root, "name", NULL), r->name, "name", err) == -1)
     return NULL;
-  }
   v = map_get (root, "base", NULL);
   if (v == NULL || v->type == Y_NULL) {
     set_err (err, root, "missing required key 'base' (the image to start from: base: {source: debian-12})");

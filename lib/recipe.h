@@ -16,11 +16,15 @@ struct kiln_recipe_file {
   char *digest;               /* "sha256:HEX" of its bytes */
 };
 
-/* One customize step, in the form of the command line option. */
+struct kiln_customize_op;
+
+/* One customize step: the operation's row and its typed parts, as
+ * kiln_customize_add_args takes them (customize.h). */
 struct kiln_recipe_step {
-  char *op;                   /* the option's long name: "install" */
-  char *arg;                  /* its argument as on the command line, or NULL */
-  char *display;              /* "op arg" with passwords redacted: for logs, plans, manifests */
+  char *op;                   /* the operation's name: "install" */
+  const struct kiln_customize_op *row;
+  char **args;                /* its parts, NULL-terminated: {"nginx", "curl", NULL} */
+  char *display;              /* "op args" with passwords redacted: for logs, plans, manifests */
   char *where;                /* "FILE:LINE:COLUMN" of the step */
 };
 
@@ -30,7 +34,7 @@ struct kiln_recipe_network {
 
 struct kiln_recipe_disk {
   char *size;                 /* as written: "2G" */
-  uint64_t bytes;
+  uint64_t bytes;             /* kiln_parse_disk_size: a bare number is bytes */
   char *target;               /* "vdb", or NULL: the next free one */
 };
 
@@ -49,7 +53,7 @@ struct kiln_recipe {
   char *output_format;        /* "qcow2" | "raw" */
   char *output_mode;          /* "overlay" | "copy" */
   char *output_size;          /* NULL or as written */
-  uint64_t output_bytes;      /* 0: the base's size */
+  uint64_t output_bytes;      /* 0: the base's size (a bare number is bytes) */
 
   GPtrArray *steps;           /* struct kiln_recipe_step *, in order */
 
@@ -81,11 +85,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_recipe, kiln_recipe_free)
 
 /* Check one --var argument: NAME=VALUE with NAME a valid variable name. */
 bool kiln_recipe_var_valid (const char *assignment);
-
-/* "10G", "512M", "1T", "4096" (bytes) -> bytes; false if malformed. */
-bool kiln_recipe_parse_size (const char *s, uint64_t *bytes);
-
-/* The customize operations a recipe may name (NULL-terminated). */
-extern const char *const kiln_recipe_customize_ops[];
 
 #endif

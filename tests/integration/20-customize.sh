@@ -12,7 +12,7 @@ require_kiln
 require_cmd qemu-img guestfish perl sha256sum
 export KILN_ACCEL=tcg
 
-plan 52
+plan 53
 
 base=$(fixture_debian) || bail_out "no Debian fixture"
 img=$T/ov.qcow2
@@ -92,6 +92,8 @@ unlike "$(cat "$T/run.out" "$T/run.err")" 'Kiln-root-pw-1|Alice-pw-2' \
 bobpw=$(sed -n "s/^bob's password: //p" "$T/run.out")
 like "$bobpw" '^[A-Za-z0-9]{16}$' "the random password is printed on stdout"
 is "$(grep -c "password: " "$T/run.out")" 1 "and only once"
+unlike "$(cat "$T/run.err")" "bob's password: [A-Za-z0-9]{16}" \
+    "the generated password is printed by the verb on stdout, not logged on stderr"
 like "$(tr '\n' ' ' <"$T/run.err")" '--uninstall cloud-init.*--install tree.*--password: alice' \
     "operations are applied in the order given" || diag "$(cat "$T/run.err")"
 

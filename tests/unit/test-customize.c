@@ -1,6 +1,8 @@
-/* test-customize.c: parsing of the customize operations (selectors,
- * malformed arguments, order), password hashing checked with crypt_r,
- * /etc/shadow editing and the package manager commands. */
+/* test-customize.c: the table of customize operations (every row has an
+ * option, a recipe key, help, a describe line and its man-page entries),
+ * splitting into typed parts, parsing (selectors, malformed arguments,
+ * order), password hashing checked with crypt_r, /etc/shadow editing and
+ * the package manager commands. */
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -119,6 +121,163 @@ test_order_and_describe (void)
   ok (kiln_customize_needs_network (c), "--install needs the network");
 }
 
+/* One valid command-line argument per operation (NULL: none).  A new
+ * operation needs a sample here, or test_table fails. */
+static const char *const samples[][2] = {
+  { "root-password", "disabled" },
+  { "password", "alice:locked" },
+  { "password-crypto", "yescrypt" },
+  { "install", "nginx" },
+  { "uninstall", "exim4" },
+  { "update", NULL },
+  { "run", "/etc/hostname" },
+  { "run-command", "true" },
+  { "write", "/etc/motd:hi" },
+  { "upload", "/etc/hostname:/root/" },
+  { "copy-in", "/etc/hostname:/root" },
+  { "mkdir", "/srv/x" },
+  { "delete", "/etc/issue.net" },
+  { "chmod", "0644:/etc/motd" },
+  { "link", "/etc/motd:/root/m" },
+  { "append-line", "/etc/motd:more" },
+  { "touch", "/etc/x" },
+  { "hostname", "h1" },
+  { "timezone", "UTC" },
+  { "ssh-inject", "root:string:ssh-ed25519 AAAA k" },
+  { "firstboot-command", "true" },
+};
+
+static void
+test_table (void)
+{
+  g_autofree char *page = NULL, *recipe5 = NULL;
+  size_t n = 0;
+
+  ok (g_file_get_contents ("docs/kiln-customize.1.scd", &page, NULL, NULL), "kiln-customize(1) source read");
+  ok (g_file_get_contents ("docs/kiln-recipe.5.scd", &recipe5, NULL, NULL), "kiln-recipe(5) source read");
+  for (const struct kiln_customize_op *op = kiln_customize_ops; op->name; op++, n++) {
+    const struct kiln_option *o = &kiln_customize_options[n];
+    const char *sample = NULL;
+    bool has_sample = false;
+    g_autoptr (kiln_customize) c = kiln_customize_new ();
+    g_autoptr (GError) err = NULL;
+    g_autofree char *opt = g_strdup_printf ("*--%s*", op->name);
+    g_autofree char *key = g_strdup_printf ("*%s*", op->name);
+
+    ok (o->long_name && strcmp (o->long_name, op->name) == 0 && o->help == op->help &&
+        o->metavar == op->metavar && o->id == KILN_OPT_CUSTOMIZE_BASE + (int) n &&
+        (o->arg == KILN_ARG_NONE) == (op->shape == KILN_CUSTOMIZE_NONE),
+        "%s: its command-line option comes from its row", op->name);
+    ok (op->help && op->help[0] && (op->metavar != NULL) == (op->shape != KILN_CUSTOMIZE_NONE),
+        "%s: help, and a metavar when it takes an argument", op->name);
+    ok (kiln_customize_op_find (op->name) == op && kiln_customize_op_find (opt + 1) == NULL,
+        "%s: found by name", op->name);
+    ok (op->parse && ((op->flags & KILN_CUSTOMIZE_SETTING) ? op->apply == NULL : op->apply != NULL),
+        "%s: parse, and apply unless a setting", op->name);
+    if (op->shape >= KILN_CUSTOMIZE_PAIR)
+      ok (op->keys[0] && op->keys[1], "%s: a recipe mapping has keys for its parts", op->name);
+    ok (page && strstr (page, opt) != NULL, "%s: kiln-customize(1) documents %s", op->name, opt);
+    ok (recipe5 && strstr (recipe5, key) != NULL, "%s: kiln-recipe(5) names the key", op->name);
+    for (size_t i = 0; i < G_N_ELEMENTS (samples); i++)
+      if (strcmp (samples[i][0], op->name) == 0) {
+        sample = samples[i][1];
+        has_sample = true;
+      }
+    if (!ok (has_sample, "%s: has a sample in test-customize.c", op->name))
+      continue;
+    if (!ok (kiln_customize_add_by_name (c, op->name, sample, &err) == 0, "%s: the sample is accepted", op->name)) {
+      diag (err->message);
+      continue;
+    }
+    if (op->flags & KILN_CUSTOMIZE_SETTING) {
+      ok (kiln_customize_is_empty (c), "%s: a setting adds no step", op->name);
+    } else {
+      g_autofree char *d = kiln_customize_describe (c, 0);
+      g_autofree char *prefix = g_strdup_printf ("--%s", op->name);
+
+      ok (d && g_str_has_prefix (d, prefix), "%s: described as '%s'", op->name, d ? d : "(null)");
+    }
+    ok (kiln_customize_needs_network (c) == !!(op->flags & KILN_CUSTOMIZE_NETWORK),
+        "%s: needs the network only when its row says so", op->name);
+  }
+  ok (n == G_N_ELEMENTS (samples), "%zu operations, %zu samples", n, G_N_ELEMENTS (samples));
+  ok (kiln_customize_options[n].long_name == NULL, "the option rows end after the last operation");
+}
+
+/* Each shape splits the command line's string into typed parts. */
+static void
+test_split (void)
+{
+  static const char *const cases[][3] = {
+    { "write", "/etc/motd:a:b", "/etc/motd|a:b" },
+    { "write", "/etc/motd:", "/etc/motd|" },
+    { "install", " a, ,b ", "a|b" },
+    { "link", "/t:/a:/b", "/t|/a|/b" },
+    { "ssh-inject", "root", "root" },
+    { "ssh-inject", "root:file:/k.pub", "root|file|/k.pub" },
+    { "ssh-inject", "root:string:ssh-ed25519 A:B", "root|string|ssh-ed25519 A:B" },
+    { "password", "alice:password:x:y", "alice|password:x:y" },
+    { "hostname", "a:b", "a:b" },
+    { "update", NULL, "" },
+    { "write", "nocolon", NULL },
+    { "password", "alice", NULL },
+    { "ssh-inject", "root:bogus:x", NULL },
+    { "update", "x", NULL },
+    { "mkdir", NULL, NULL },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GError) err = NULL;
+    g_auto (GStrv) parts = kiln_customize_split (kiln_customize_op_find (cases[i][0]), cases[i][1], &err);
+    g_autofree char *got = parts ? g_strjoinv ("|", parts) : NULL;
+
+    is_str (got, cases[i][2], "--%s %s splits into its parts", cases[i][0], cases[i][1] ? cases[i][1] : "");
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_auto (GStrv) parts = kiln_customize_split (kiln_customize_op_find ("password"), "alice", &err);
+
+    ok (parts == NULL && err && strstr (err->message, "alice") == NULL,
+        "a malformed --password does not echo what may be a password");
+  }
+  {
+    const char *pw[] = { "admin", "password:hunter2", NULL };
+    const char *ls[] = { "a", "b", NULL };
+    g_autofree char *t1 = kiln_customize_args_text (kiln_customize_op_find ("password"), pw);
+    g_autofree char *t2 = kiln_customize_args_text (kiln_customize_op_find ("install"), ls);
+
+    is_str (t1, "admin:password:<redacted>", "parts written back, the password redacted");
+    is_str (t2, "a,b", "a list written back with commas");
+  }
+}
+
+/* Typed parts reach the operation whole: no second split. */
+static void
+test_typed (void)
+{
+  g_autoptr (kiln_customize) c = kiln_customize_new ();
+  g_autoptr (GError) err = NULL;
+  const char *w[] = { "/etc/a:b", "c:d", NULL };
+  const char *bad[] = { "/etc/a:b", NULL };
+  const char *none[] = { NULL };
+  g_autofree char *d = NULL;
+
+  is_int (kiln_customize_add_args (c, kiln_customize_op_find ("write"), w, &err), 0,
+          "write with a ':' in the path, given as parts");
+  d = kiln_customize_describe (c, 0);
+  is_str (d, "--write /etc/a:b (3 bytes)", "the path reached the operation whole");
+  is_int (kiln_customize_add_args (c, kiln_customize_op_find ("write"), bad, &err), -1,
+          "write with one part is refused");
+  g_clear_error (&err);
+  is_int (kiln_customize_add_args (c, kiln_customize_op_find ("hostname"), none, &err), -1,
+          "hostname without a part is refused");
+  g_clear_error (&err);
+  is_int (kiln_customize_add_args (c, kiln_customize_op_find ("update"), NULL, &err), 0,
+          "update takes no parts");
+  ok (kiln_customize_generated_passwords (c) != NULL && kiln_customize_generated_passwords (c)->len == 0,
+      "no password generated before apply: an empty list, nothing printed");
+}
+
 static void
 test_file_selector (void)
 {
@@ -159,6 +318,19 @@ test_file_selector (void)
   p = kiln_password_parse ("locked", &err);
   ok (p && p->kind == KILN_PASSWORD_LOCKED, "locked");
   kiln_password_free (p);
+  {
+    struct kiln_password_selector ps;
+    g_autofree char *shown = kiln_password_selector_shown ("password:hunter2");
+    g_autofree char *kept = kiln_password_selector_shown ("file:/x");
+
+    ok (kiln_password_selector_parse ("file:/nonexistent/pw", &ps, NULL) && ps.kind == KILN_PASSWORD_PLAIN &&
+        g_strcmp0 (ps.file, "/nonexistent/pw") == 0, "the selector parser reads nothing: file: gives the path");
+    ok (kiln_password_selector_parse ("password:a:b", &ps, NULL) && g_strcmp0 (ps.secret, "a:b") == 0,
+        "password: gives the rest");
+    ok (!kiln_password_selector_parse ("secret", &ps, NULL), "a bare word is not a selector");
+    is_str (shown, "password:<redacted>", "password:P shown redacted");
+    is_str (kept, "file:/x", "file:F shown as written");
+  }
   p = kiln_password_parse ("foo:topsecret", &err);
   ok (p == NULL && err && strstr (err->message, "topsecret") == NULL,
       "an unknown selector's error does not echo what may be a password");
@@ -240,6 +412,9 @@ test_packages (void)
 int
 main (void)
 {
+  test_table ();
+  test_split ();
+  test_typed ();
   test_rejects ();
   test_order_and_describe ();
   test_file_selector ();

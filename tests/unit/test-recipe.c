@@ -4,10 +4,12 @@
  * them); good ones must give the expected structure; every example in
  * recipes/ must load; kiln-recipe(5) must hold debian-12-base.yaml. */
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <glib.h>
 
 #include "tap.h"
+#include "customize.h"
 #include "recipe.h"
 
 #define BAD_DIR "tests/recipes/bad"
@@ -73,6 +75,20 @@ step (const struct kiln_recipe *r, guint i)
   return i < r->steps->len ? r->steps->pdata[i] : NULL;
 }
 
+/* Step I's typed parts joined with '|' (the parts themselves may hold ':'). */
+static char *
+parts_of (const struct kiln_recipe *r, guint i)
+{
+  const struct kiln_recipe_step *s = step (r, i);
+
+  return s ? g_strjoinv ("|", s->args) : NULL;
+}
+
+#define ARGS_ARE(r, i, want, ...) do {                                       \
+    g_autofree char *got_ = parts_of (r, i);                                 \
+    is_str (got_, want, __VA_ARGS__);                                        \
+  } while (0)
+
 #define STEP_IS(r, i, want_op, want_display) do {                            \
     const struct kiln_recipe_step *s_ = step (r, i);                         \
     is_str (s_ ? s_->op : NULL, want_op, "step %d is %s", i + 1, want_op);   \
@@ -115,32 +131,32 @@ test_full (void)
   is_int (r->steps->len, 23, "23 customize steps");
   want = g_strconcat ("root-password file:", good, "/secrets/root.pw", NULL);
   STEP_IS (r, 0, "root-password", want);
-  is_str (step (r, 0)->arg, want + strlen ("root-password "), "file: selector made absolute, beside the recipe");
+  ARGS_ARE (r, 0, want + strlen ("root-password "), "file: selector made absolute, beside the recipe");
   STEP_IS (r, 1, "password", "password admin:password:<redacted>");
-  is_str (step (r, 1)->arg, "admin:password:from-vars", "password from vars reaches the argument");
+  ARGS_ARE (r, 1, "admin|password:from-vars", "password from vars reaches the parts (user, selector)");
   STEP_IS (r, 2, "password", "password alice:random");
   STEP_IS (r, 3, "password-crypto", "password-crypto sha512");
   STEP_IS (r, 4, "install", "install nginx,curl");
   STEP_IS (r, 5, "uninstall", "uninstall cloud-init,exim4");
   STEP_IS (r, 6, "update", "update");
-  is_str (step (r, 6)->arg, NULL, "update has no argument");
+  ok (step (r, 6)->args && step (r, 6)->args[0] == NULL, "update has no argument");
   g_free (want);
   want = g_strconcat (good, "/scripts/setup.sh", NULL);
-  is_str (step (r, 7)->arg, want, "run script beside the recipe");
-  is_str (step (r, 8)->arg, "echo cli > /etc/who && echo $$HOME ${LITERAL}", "--var wins over env and vars; $${ is a literal ${");
-  is_str (step (r, 9)->arg, "/etc/motd:hello: world\n", "write mapping to PATH:CONTENT");
+  ARGS_ARE (r, 7, want, "run script beside the recipe");
+  ARGS_ARE (r, 8, "echo cli > /etc/who && echo $$HOME ${LITERAL}", "--var wins over env and vars; $${ is a literal ${");
+  ARGS_ARE (r, 9, "/etc/motd|hello: world\n", "write mapping to the parts (path, content)");
   g_free (want);
-  want = g_strconcat (good, "/files/app.conf:/etc/app.conf", NULL);
-  is_str (step (r, 10)->arg, want, "upload mapping, local side beside the recipe");
-  is_str (step (r, 11)->arg, "/srv/data:/srv", "copy-in string form");
-  is_str (step (r, 14)->arg, "0600:/etc/app.conf", "chmod mapping");
-  is_str (step (r, 15)->arg, "/usr/bin/python3:/usr/local/bin/python", "link mapping");
-  is_str (step (r, 16)->arg, "/etc/hosts:10.0.0.1 db", "append-line mapping");
-  is_str (step (r, 19)->arg, "Europe/Madrid", "timezone");
+  want = g_strconcat (good, "/files/app.conf|/etc/app.conf", NULL);
+  ARGS_ARE (r, 10, want, "upload mapping, local side beside the recipe");
+  ARGS_ARE (r, 11, "/srv/data|/srv", "copy-in string form, split as the command line splits it");
+  ARGS_ARE (r, 14, "0600|/etc/app.conf", "chmod mapping");
+  ARGS_ARE (r, 15, "/usr/bin/python3|/usr/local/bin/python", "link mapping");
+  ARGS_ARE (r, 16, "/etc/hosts|10.0.0.1 db", "append-line mapping");
+  ARGS_ARE (r, 19, "Europe/Madrid", "timezone");
   g_free (want);
-  want = g_strconcat ("root:file:", good, "/keys/id.pub", NULL);
-  is_str (step (r, 20)->arg, want, "ssh-inject mapping with file");
-  is_str (step (r, 21)->arg, "admin:string:ssh-ed25519 AAAA test", "ssh-inject string form");
+  want = g_strconcat ("root|file|", good, "/keys/id.pub", NULL);
+  ARGS_ARE (r, 20, want, "ssh-inject mapping with file");
+  ARGS_ARE (r, 21, "admin|string|ssh-ed25519 AAAA test", "ssh-inject string form");
   s = step (r, 22);
   is_str (s ? s->where : NULL, GOOD_DIR "/full.yaml:40:5", "steps know their FILE:LINE:COLUMN");
 
@@ -197,9 +213,9 @@ test_child (void)
   is_str (r->output_path, "child.qcow2", "output path overridden");
   ok (r->output_bytes == 10ULL << 30, "output size inherited key by key");
   is_int (r->steps->len, 24, "customize steps appended after the parent's");
-  is_str (step (r, 23)->arg, "nginx-extras", "the child's step comes last");
+  ARGS_ARE (r, 23, "nginx-extras", "the child's step comes last");
   is_str (step (r, 23)->where, GOOD_DIR "/child.yaml:12:5", "and knows its own file");
-  is_str (step (r, 1)->arg, "admin:password:cli-secret", "--var reaches steps of the parent");
+  ARGS_ARE (r, 1, "admin|password:cli-secret", "--var reaches steps of the parent");
   is_int (r->memory, 4096, "vars merged: the child's value");
   is_str (r->template_name, "child-tpl", "template name overridden");
   is_int (r->vcpus, 2, "template vcpus inherited");
@@ -224,20 +240,147 @@ test_minimal (void)
       r->networks->len == 0, "nothing else");
 }
 
+/* Load a recipe written from TEXT in a temporary directory. */
+static struct kiln_recipe *
+load_text (const char *text, GError **err)
+{
+  g_autofree char *dir = g_dir_make_tmp ("kiln-test-recipe-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "r.yaml", NULL);
+  struct kiln_recipe *r;
+
+  g_file_set_contents (path, text, -1, NULL);
+  r = kiln_recipe_load (path, NULL, err);
+  unlink (path);
+  rmdir (dir);
+  return r;
+}
+
+/* Sizes follow value.h: a bare number is BYTES, as on the command line. */
+static void
+test_sizes (void)
+{
+  static const struct { const char *size; uint64_t bytes; const char *why; } cases[] = {
+    { "1048576", 1048576, "a bare number is bytes" },
+    { "1073741825", 1073742336, "rounded up to whole 512-byte sectors" },
+    { "1T", 1ULL << 40, "1T" },
+    { "10GiB", 10ULL << 30, "10GiB" },
+    { "10", 0, "10 (bytes) is too small for a disk" },
+    { "4096", 0, "4096 bytes are too small for a disk" },
+    { "0", 0, "0 refused" },
+    { "-1G", 0, "-1G refused" },
+    { "99999999999999999999G", 0, "overflow refused" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *out = g_strdup_printf ("recipe: 1\nname: s\nbase: {source: debian-12}\n"
+                                            "output: {path: s.qcow2, size: \"%s\"}\n", cases[i].size);
+    g_autofree char *disk = g_strdup_printf ("recipe: 1\nname: s\nbase: {source: debian-12}\n"
+                                             "output: {path: s.qcow2}\ntemplate: {disks: [{size: \"%s\"}]}\n",
+                                             cases[i].size);
+    g_autoptr (kiln_recipe) r = load_text (out, &err);
+    g_autoptr (kiln_recipe) d = NULL;
+
+    if (cases[i].bytes) {
+      ok (r && r->output_bytes == cases[i].bytes, "output.size %s: %s", cases[i].size, cases[i].why);
+      g_clear_error (&err);
+      d = load_text (disk, &err);
+      ok (d && d->disks->len == 1 && ((struct kiln_recipe_disk *) d->disks->pdata[0])->bytes == cases[i].bytes,
+          "disks[].size %s: the same meaning", cases[i].size);
+    } else {
+      ok (r == NULL && err && strstr (err->message, "output.size") != NULL, "output.size %s: %s", cases[i].size, cases[i].why);
+      g_clear_error (&err);
+      d = load_text (disk, &err);
+      ok (d == NULL && err && strstr (err->message, "template.disks[0].size") != NULL,
+          "disks[].size %s: refused too", cases[i].size);
+    }
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_autoptr (kiln_recipe) r = load_text ("recipe: 1\nname: s\nbase: {source: debian-12}\n"
+                                           "output: {path: s.qcow2, size: 10}\n", &err);
+
+    ok (r == NULL && err && strstr (err->message, "write 10G") != NULL, "a bare 10 meant as GiB: the error says write 10G");
+  }
+}
+
+/* Template, clone and network names follow value.h's one rule. */
+static void
+test_names (void)
+{
+  static const struct { const char *tail; const char *what; } bad[] = {
+    { "template: {name: -tpl}\n", "template.name" },
+    { "template: {name: a/b}\n", "template.name" },
+    { "template: {}\nclones: {names: [ok, \"bad name\"]}\n", "clones" },
+    { "template: {}\nclones: {count: 2, prefix: \"x/\"}\n", "clones" },
+    { "networks: [{name: \"net work\"}]\n", "networks.name" },
+  };
+  g_autofree char *long_name = g_strnfill (65, 'a');
+
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *text = g_strconcat ("recipe: 1\nname: n\nbase: {source: debian-12}\n"
+                                         "output: {path: n.qcow2}\n", bad[i].tail, NULL);
+    g_autoptr (kiln_recipe) r = load_text (text, &err);
+
+    ok (r == NULL && err && strstr (err->message, bad[i].what) != NULL, "a bad name is refused, naming %s", bad[i].what);
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *text = g_strdup_printf ("recipe: 1\nname: %s\nbase: {source: debian-12}\n"
+                                             "output: {path: n.qcow2}\n", long_name);
+    g_autoptr (kiln_recipe) r = load_text (text, &err);
+
+    ok (r == NULL && err && strstr (err->message, "1 to 64") != NULL, "a 65-character name is refused");
+  }
+}
+
+/* Steps reach the operations as typed parts: a path may hold ':'. */
+static void
+test_typed_steps (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (kiln_recipe) r = kiln_recipe_load (GOOD_DIR "/colons.yaml", NULL, &err);
+  g_autoptr (kiln_customize) c = kiln_customize_new ();
+  bool all = true;
+
+  if (!ok (r != NULL, "colons.yaml loads")) {
+    diag (err->message);
+    return;
+  }
+  ARGS_ARE (r, 0, "/etc/a:b.conf|x: y", "write: the path keeps its ':'");
+  ARGS_ARE (r, 1, "/etc/a:b.conf|k=v", "append-line: the path keeps its ':'");
+  ARGS_ARE (r, 2, "0600|/etc/a:b.conf", "chmod: the path keeps its ':'");
+  ARGS_ARE (r, 3, "/usr/bin/a:b|/usr/local/bin/l:1|/usr/local/bin/l:2", "link: a list of links, each with ':'");
+  ARGS_ARE (r, 4, "/etc/motd|a:b", "the string form splits at the first ':', as the command line does");
+  for (guint i = 0; i < r->steps->len; i++) {
+    const struct kiln_recipe_step *s = step (r, i);
+
+    if (kiln_customize_add_args (c, s->row, (const char *const *) s->args, &err) == -1) {
+      g_autofree char *m = g_strdup_printf ("%s: %s", s->where, err->message);
+
+      diag (m);
+      g_clear_error (&err);
+      all = false;
+    }
+  }
+  ok (all, "every typed step is accepted by its operation");
+  {
+    g_autofree char *d0 = kiln_customize_describe (c, 0);
+    g_autofree char *d3 = kiln_customize_describe (c, 3);
+
+    is_str (d0, "--write /etc/a:b.conf (4 bytes)", "the operation got the path whole");
+    is_str (d3, "--link /usr/bin/a:b:/usr/local/bin/l:1:/usr/local/bin/l:2", "and the links whole");
+  }
+}
+
 static void
 test_misc (void)
 {
-  uint64_t b = 0;
   const char *bad_var[] = { "1X=a", NULL };
   g_autoptr (GError) err = NULL;
   g_autoptr (kiln_recipe) r = NULL;
 
-  ok (kiln_recipe_parse_size ("4096", &b) && b == 4096, "size in bytes");
-  ok (kiln_recipe_parse_size ("1T", &b) && b == 1ULL << 40, "size 1T");
-  ok (!kiln_recipe_parse_size ("10GB", &b), "10GB refused");
-  ok (!kiln_recipe_parse_size ("0", &b), "0 refused");
-  ok (!kiln_recipe_parse_size ("-1G", &b), "-1G refused");
-  ok (!kiln_recipe_parse_size ("99999999999999999999G", &b), "overflow refused");
   ok (kiln_recipe_var_valid ("A_1=x=y"), "NAME=VALUE accepted");
   ok (!kiln_recipe_var_valid ("A"), "no = refused");
   ok (!kiln_recipe_var_valid ("=x"), "empty name refused");
@@ -281,6 +424,9 @@ main (void)
   test_full ();
   test_child ();
   test_minimal ();
+  test_sizes ();
+  test_names ();
+  test_typed_steps ();
   test_misc ();
   test_examples ();
   return done_testing ();
