@@ -24,15 +24,19 @@ cd "${KILN_LAYOUT_SRC:-$(dirname "$0")/..}" || exit 2
 fail=0
 violation () { echo "layout: $*"; fail=1; }
 
+src_of () { local s=${1#"$O"/}; echo "${s%.o}.c"; }
+# Objects of sources that exist (a removed source may leave its old
+# object in the build directory).
+current () { local o; for o in "$@"; do [[ -e $o && -e $(src_of "$o") ]] && echo "$o"; done; }
+
 # Layers, as object lists.
 lib_objs=()
-for o in "$O"/lib/*.o "$O"/sysprep/*.o; do
+for o in $(current "$O"/lib/*.o "$O"/sysprep/*.o); do
     [[ $o == */sysprep/sysprep.o ]] && continue
     lib_objs+=("$o")
 done
-upper_objs=("$O"/kiln.o "$O"/cli/*.o "$O"/builder/*.o "$O"/clone/*.o "$O"/sysprep/sysprep.o)
-verb_objs=("$O"/builder/*.o "$O"/clone/*.o "$O"/sysprep/sysprep.o)
-src_of () { local s=${1#"$O"/}; echo "${s%.o}.c"; }
+mapfile -t upper_objs < <(current "$O"/kiln.o "$O"/cli/*.o "$O"/builder/*.o "$O"/clone/*.o "$O"/sysprep/sysprep.o)
+mapfile -t verb_objs < <(current "$O"/builder/*.o "$O"/clone/*.o "$O"/sysprep/sysprep.o)
 
 # nm's defined and undefined global symbols of one object.
 defined () { nm -g --defined-only "$1" 2>/dev/null | awk '{ print $3 }'; }
