@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "opts.h"
 #include "recipe.h"
+#include "version.h"
 #include "sysprep.h"
 
 enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE };
@@ -377,7 +378,7 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
 {
   const struct kiln_recipe *r = j->r;
   const struct kiln_fetch_result *fr = &j->base->fr;
-  const struct kiln_image_tools *v = kiln_image_tools ();
+  const struct kiln_versions *v = kiln_versions ();
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;

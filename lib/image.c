@@ -10,14 +10,12 @@
  * image. */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <guestfs.h>
-#include <libvirt/libvirt.h>
 
 #include "image.h"
 #include "cache.h"
@@ -316,59 +314,4 @@ fail:
   kiln_temp_discard (work);
   kiln_image_result_clear (res);
   return -1;
-}
-
-/* ------------------------------------------------------------ versions */
-
-/* qemu's version from the binary libguestfs runs. */
-static char *
-qemu_version (guestfs_h *g)
-{
-  g_autofree char *hv = guestfs_get_hv (g);
-  g_autofree char *out = NULL;
-  const char *argv[] = { hv, "--version", NULL };
-  const char *v;
-
-  if (hv == NULL || spawn (argv, &out, NULL) == -1 || out == NULL)
-    return NULL;
-  v = strstr (out, "version ");
-  if (v == NULL)
-    return NULL;
-  v += strlen ("version ");
-  return g_strndup (v, strcspn (v, " \n"));
-}
-
-static gpointer
-compute_tools (gpointer data)
-{
-  struct kiln_image_tools *v = g_new0 (struct kiln_image_tools, 1);
-  guestfs_h *g = guestfs_create_flags (GUESTFS_CREATE_NO_ENVIRONMENT | GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
-  unsigned long lv = 0;
-
-  v->kiln = KILN_VERSION;
-  if (g) {
-    struct guestfs_version *gv;
-
-    guestfs_set_error_handler (g, NULL, NULL);
-    gv = guestfs_version (g);
-    if (gv) {
-      v->libguestfs = g_strdup_printf ("%" PRIi64 ".%" PRIi64 ".%" PRIi64 "%s",
-                                       gv->major, gv->minor, gv->release, gv->extra);
-      guestfs_free_version (gv);
-    }
-    guestfs_parse_environment (g);
-    v->qemu = qemu_version (g);
-    guestfs_close (g);
-  }
-  if (virGetVersion (&lv, NULL, NULL) == 0)
-    v->libvirt = g_strdup_printf ("%lu.%lu.%lu", lv / 1000000, lv / 1000 % 1000, lv % 1000);
-  return v;
-}
-
-const struct kiln_image_tools *
-kiln_image_tools (void)
-{
-  static GOnce once = G_ONCE_INIT;
-
-  return g_once (&once, compute_tools, NULL);
 }

@@ -69,12 +69,5 @@ int kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *
                       struct kiln_image_result *res, GError **err);
 void kiln_image_result_clear (struct kiln_image_result *res);
 
-/* The versions of what makes an image (kiln, libguestfs, libvirt, and
- * the qemu that libguestfs runs), computed once, for manifests.  A
- * member is NULL when its component cannot say. */
-struct kiln_image_tools {
-  const char *kiln, *libguestfs, *libvirt, *qemu;
-};
-const struct kiln_image_tools *kiln_image_tools (void);
 
 #endif
