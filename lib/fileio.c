@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -108,6 +109,19 @@ kiln_temp_discard (const char *tmp)
     return;
   unlink (tmp);
   temp_forget (tmp);
+}
+
+char *
+kiln_path_canonical (const char *path)
+{
+  char *r = realpath (path, NULL);
+  char *g;
+
+  if (r == NULL)
+    return g_canonicalize_filename (path, NULL);
+  g = g_strdup (r);
+  free (r);
+  return g;
 }
 
 int

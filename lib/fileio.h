@@ -49,6 +49,10 @@ int kiln_file_copy_sparse (const char *src, const char *dst, mode_t mode, bool r
  * final size by the caller). */
 int kiln_write_sparse (int fd, const void *buf, size_t len, GError **err);
 
+/* PATH made absolute and canonical (symlinks resolved) when it exists,
+ * else made absolute only (g_canonicalize_filename).  Newly allocated. */
+char *kiln_path_canonical (const char *path);
+
 /* fsync the directory holding PATH, so that a rename in it is durable. */
 int kiln_fsync_dir_of (const char *path, GError **err);
 

@@ -55,21 +55,6 @@ read_at (int fd, void *buf, size_t len, off_t off)
 }
 
 char *
-kiln_path_canonical (const char *path)
-{
-  char *r = realpath (path, NULL);
-  g_autofree char *abs = NULL;
-
-  if (r) {
-    char *g = g_strdup (r);
-    free (r);
-    return g;
-  }
-  abs = g_canonicalize_filename (path, NULL);
-  return g_steal_pointer (&abs);
-}
-
-char *
 kiln_image_file_format (const char *path, GError **err)
 {
   unsigned char h[16] = { 0 };

@@ -10,6 +10,7 @@
 #define KILN_QCOW2_H
 
 #include "kiln.h"
+#include "fileio.h"     /* kiln_path_canonical, for the chains */
 
 /* The format of image file PATH from its first bytes (kiln_image_format
  * of lib/unpack.h: qcow2, vmdk, vhdx or raw).  NULL and ERR when PATH
@@ -42,8 +43,5 @@ gint64 kiln_image_virtual_size (const char *path, const char *format, GError **e
 int kiln_qcow2_write_overlay (int fd, guint64 size, const char *backing,
                               const char *backing_format, GError **err);
 
-/* PATH made absolute and canonical (symlinks resolved) when it exists,
- * else made absolute only. */
-char *kiln_path_canonical (const char *path);
 
 #endif
