@@ -33,11 +33,10 @@ refuse (GError **err, const char *path, const char *what, GPtrArray *names)
   g_autofree char *list = kiln_domain_name_list (names);
 
   g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
-               "%s %s %s (%s): writing to it would corrupt %s; refused "
-               "(make a full clone or a new image, or give " KILN_UNSAFE_WRITE_OPTION
-               " if you know they can be lost)", path, what,
-               names->len == 1 ? "domain" : "domains", list,
-               names->len == 1 ? "it" : "them");
+               "%s: %s %s %s: writing to it would corrupt %s; refused (make a new image "
+               "or a full clone, or give " KILN_UNSAFE_WRITE_OPTION " if %s can be lost)",
+               path, what, names->len == 1 ? "domain" : "domains", list,
+               names->len == 1 ? "it" : "them", names->len == 1 ? "it" : "they");
   return -1;
 }
 
@@ -100,8 +99,8 @@ kiln_image_check_writable (const struct kiln_ctx *ctx, const char *path, GError 
     return undecided (err, path, e ? e->message : "the domains could not be scanned");
   }
   if (deps->len > 0)
-    return refuse (err, path, "is the backing file of the disks of", deps);
+    return refuse (err, path, "linked clones are backed by it (their disks are overlays on it):", deps);
   if (running->len > 0)
-    return refuse (err, path, "is a disk of the running", running);
+    return refuse (err, path, "it is a disk of the running", running);
   return 0;
 }
