@@ -21,9 +21,10 @@
 #include "opts.h"
 #include "recipe.h"
 #include "version.h"
+#include "writable.h"
 #include "sysprep.h"
 
-enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE };
+enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE, OPT_UNSAFE_WRITE };
 
 const struct kiln_option kiln_build_options[] = {
   { "var", 0, KILN_ARG_REQUIRED, "NAME=VALUE", "set a recipe variable (wins over the environment and the recipe's vars)", OPT_VAR },
@@ -31,6 +32,7 @@ const struct kiln_option kiln_build_options[] = {
   { "jobs", 'j', KILN_ARG_REQUIRED, "N", "build up to N recipes at once (default 1)", OPT_JOBS },
   { "keep-going", 0, KILN_ARG_NONE, NULL, "when a build fails, finish the others", OPT_KEEP_GOING },
   { "force", 0, KILN_ARG_NONE, NULL, "replace outputs that exist", OPT_FORCE },
+  { "unsafe-write-template", 0, KILN_ARG_NONE, NULL, "with --force, replace outputs even if linked clones are backed by them or running domains use them (corrupts them)", OPT_UNSAFE_WRITE },
   KILN_OPTION_END
 };
 
@@ -680,7 +682,7 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
   g_autoptr (GHashTable) by_key = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GHashTable) outputs = g_hash_table_new (g_str_hash, g_str_equal);
   struct run run = { .ctx = ctx };
-  bool dry_run = false;
+  bool dry_run = false, unsafe_write = false;
   const char *arg = NULL;
   int njobs = 1, c, i, failed = 0;
 
@@ -705,6 +707,9 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     }
     case OPT_KEEP_GOING:
       run.keep_going = true;
+      break;
+    case OPT_UNSAFE_WRITE:
+      unsafe_write = true;
       break;
     case OPT_FORCE:
       run.force = true;
@@ -823,6 +828,25 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     }
     return failed ? KILN_EXIT_FAILURE : KILN_EXIT_OK;
   }
+
+  /* An output that linked clones are backed by is not replaced: checked
+   * for every job before anything is fetched or written. */
+  for (guint k = 0; k < jobs->len; k++) {
+    const struct job *j = jobs->pdata[k];
+    g_autoptr (GError) e = NULL;
+
+    if (!j->exists)
+      continue;
+    if (unsafe_write) {
+      kiln_warn (KILN_UNSAFE_WRITE_OPTION ": replacing %s without checking for linked "
+                 "clones backed by it or running domains using it", j->output);
+    } else if (kiln_image_check_writable (ctx, j->output, &e) == -1) {
+      kiln_error ("%s: %s", j->r->path, e->message);
+      failed++;
+    }
+  }
+  if (failed)
+    return KILN_EXIT_FAILURE;
 
   for (guint k = 0; k < jobs->len; k++) {
     g_autoptr (GError) e = NULL;

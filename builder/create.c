@@ -14,10 +14,11 @@
 #include "opts.h"
 #include "sysprep.h"
 #include "value.h"
+#include "writable.h"
 
 enum {
   OPT_OUTPUT = 1, OPT_FORMAT, OPT_SIZE, OPT_COPY, OPT_FORCE, OPT_SYSPREP,
-  OPT_CHECKSUM, OPT_SUMS, OPT_INSECURE,
+  OPT_CHECKSUM, OPT_SUMS, OPT_INSECURE, OPT_UNSAFE_WRITE,
 };
 
 const struct kiln_option kiln_create_options[] = {
@@ -26,6 +27,7 @@ const struct kiln_option kiln_create_options[] = {
   { "size", 0, KILN_ARG_REQUIRED, "SIZE", "grow the disk, its last partition and filesystem to SIZE (e.g. 8G)", OPT_SIZE },
   { "copy", 0, KILN_ARG_NONE, NULL, "write a standalone copy instead of an overlay on the cached base", OPT_COPY },
   { "force", 0, KILN_ARG_NONE, NULL, "replace OUT if it exists", OPT_FORCE },
+  { "unsafe-write-template", 0, KILN_ARG_NONE, NULL, "with --force, replace OUT even if linked clones are backed by it or a running domain uses it (corrupts them)", OPT_UNSAFE_WRITE },
   { "sysprep", 0, KILN_ARG_OPTIONAL, "OPS", "generalize after customizing (OPS as for kiln sysprep --operations)", OPT_SYSPREP },
   { "checksum", 0, KILN_ARG_REQUIRED, "ALG:HEX", "expected digest of a downloaded SOURCE", OPT_CHECKSUM },
   { "sums", 0, KILN_ARG_REQUIRED, "URL", "a SHA512SUMS/SHA256SUMS file to check SOURCE against", OPT_SUMS },
@@ -45,6 +47,7 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
   struct kiln_fetch_opts fo = { 0 };
   struct kiln_fetch_result fr = { 0 };
   const char *arg = NULL, *source;
+  bool unsafe_write = false;
   int opt, i;
 
   while ((opt = kiln_opts_next (p, &arg)) != 0) {
@@ -61,6 +64,7 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
       break;
     case OPT_COPY: o.copy = true; break;
     case OPT_FORCE: o.force = true; break;
+    case OPT_UNSAFE_WRITE: unsafe_write = true; break;
     case OPT_SYSPREP:
       if (sel == NULL)
         sel = kiln_sysprep_sel_new ();
@@ -95,6 +99,12 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
                  "%s already exists (use --force to replace it)", o.output);
     return kiln_fail (err);
   }
+  /* Replacing an image that linked clones are backed by corrupts them. */
+  if (o.force && !unsafe_write && kiln_image_check_writable (ctx, o.output, &err) == -1)
+    return kiln_fail (err);
+  if (o.force && unsafe_write && g_file_test (o.output, G_FILE_TEST_EXISTS))
+    kiln_warn (KILN_UNSAFE_WRITE_OPTION ": replacing %s without checking for linked clones "
+               "backed by it or running domains using it", o.output);
 
   if (kiln_fetch (ctx, source, &fo, &fr, &err) == -1)
     return kiln_fail (err);

@@ -3,6 +3,8 @@
 #include "kiln.h"
 #include "domain.h"
 #include "guest.h"
+#include "msg.h"
+#include "writable.h"
 #include "opts.h"
 
 void
@@ -60,16 +62,16 @@ int
 kiln_disk_args_add_to_guest (struct kiln_disk_args *a, const struct kiln_ctx *ctx,
                              struct kiln_guest *gu, GError **err)
 {
-  if (a->domain) {
-    g_auto (GStrv) paths = kiln_domain_disks_for_edit (ctx, a->domain, err);
-
-    if (paths == NULL)
-      return -1;
-    for (char **d = paths; *d; d++) {
-      g_ptr_array_add (a->disks, g_strdup (*d));
-      g_ptr_array_add (a->formats, NULL);
-    }
-  }
+  if (!gu->readonly && !a->unsafe_write)
+    for (guint i = 0; i < a->disks->len; i++)
+      if (kiln_image_check_writable (ctx, a->disks->pdata[i], err) == -1)
+        return -1;
+  if (a->unsafe_write && !gu->readonly && a->disks->len > 0)
+    kiln_warn (KILN_UNSAFE_WRITE_OPTION ": writing %s without checking for linked clones "
+               "backed by it or running domains using it", kiln_disk_args_name (a));
+  if (a->domain &&
+      kiln_domain_disks_for_edit (ctx, a->domain, a->disks, a->formats, err) == -1)
+    return -1;
   for (guint i = 0; i < a->disks->len; i++)
     if (kiln_guest_add_disk (gu, a->disks->pdata[i], a->formats->pdata[i], err) == -1)
       return -1;

@@ -72,6 +72,7 @@ struct kiln_disk_args {
   GPtrArray *formats;           /* char * or NULL (detect), one per disk */
   const char *domain;
   const char *format;           /* for the -a that follow; NULL: detect */
+  bool unsafe_write;            /* --unsafe-write-template: no kiln_image_check_writable */
 };
 
 typedef struct kiln_disk_args kiln_disk_args;
@@ -85,7 +86,11 @@ int kiln_disk_args_take (struct kiln_disk_args *a, const struct kiln_ctx *ctx, c
                          const char *arg);
 /* Exactly one of -a and -d was given: 0, else a usage error (2). */
 int kiln_disk_args_check (const struct kiln_disk_args *a, const struct kiln_ctx *ctx);
-/* Add the disks to GU (the domain's when -d, which must be shut off). */
+/* Add the disks to GU (the domain's when -d, which must be shut off, in
+ * the formats its XML gives).  Unless GU is read-only or unsafe_write is
+ * set, each -a DISK must pass kiln_image_check_writable first (no linked
+ * clone backed by it, no running domain using it): checked for every
+ * disk before any is added, so a refusal comes before a launch. */
 int kiln_disk_args_add_to_guest (struct kiln_disk_args *a, const struct kiln_ctx *ctx,
                                  struct kiln_guest *gu, GError **err);
 /* What to call the image in messages: the domain or the first disk. */

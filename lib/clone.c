@@ -386,6 +386,11 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
       return -1;
     }
     s.format = g_intern_string (d->format ? d->format : detected);
+    if (d->format == NULL)
+      kiln_event_warning ("clone", "disk %s of '%s' (%s) has no <driver type=> in its XML: "
+                          "assumed %s from the file's header (which a guest writing to a "
+                          "raw disk could forge; add the type to the XML to be sure)",
+                          d->target ? d->target : "?", j->s->original, s.file, s.format);
     g_array_append_val (j->src, s);
   }
   return 0;

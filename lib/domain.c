@@ -83,11 +83,14 @@ kiln_domain_disk_file (virConnectPtr conn, const struct kiln_domxml_disk *d, GEr
   }
 }
 
-GPtrArray *
-kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx, GError **err)
+/* The files of DX's disks that a clone copies or an edit writes, appended
+ * to PATHS; with FORMATS, their <driver type=>s too, and a disk without
+ * one refused (NAME is the domain, for the message): never probed. */
+static int
+cloned_disks (virConnectPtr conn, const char *name, struct kiln_domxml *dx,
+              GPtrArray *paths, GPtrArray *formats, GError **err)
 {
   g_autoptr (GPtrArray) disks = kiln_domxml_disks (dx);
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
 
   for (guint i = 0; i < disks->len; i++) {
     const struct kiln_domxml_disk *d = disks->pdata[i];
@@ -97,9 +100,37 @@ kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx, GError **e
       continue;
     f = kiln_domain_disk_file (conn, d, err);
     if (f == NULL && d->volume)
-      return NULL;
-    if (f)
-      g_ptr_array_add (files, kiln_path_canonical (f));
+      return -1;
+    if (f == NULL)
+      continue;
+    if (formats && (d->format == NULL || *d->format == '\0')) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                   "domain '%s': disk %s (%s) has no <driver type=...> in its XML, and kiln "
+                   "does not guess a guest's disk format from its bytes (a guest can write "
+                   "any header into a raw disk); add the format (virsh edit %s: "
+                   "<driver name='qemu' type='raw'/> or type='qcow2'), then try again",
+                   name, d->target ? d->target : "?", f, name);
+      return -1;
+    }
+    g_ptr_array_add (paths, g_steal_pointer (&f));
+    if (formats)
+      g_ptr_array_add (formats, g_strdup (d->format));
+  }
+  return 0;
+}
+
+GPtrArray *
+kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx, GError **err)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+  if (cloned_disks (conn, NULL, dx, files, NULL, err) == -1)
+    return NULL;
+  for (guint i = 0; i < files->len; i++) {
+    char *c = kiln_path_canonical (files->pdata[i]);
+
+    g_free (files->pdata[i]);
+    files->pdata[i] = c;
   }
   return g_steal_pointer (&files);
 }
@@ -222,17 +253,20 @@ kiln_domain_name_list (GPtrArray *names)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
-char **
-kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name, GError **err)
+int
+kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
+                            GPtrArray *paths, GPtrArray *formats, GError **err)
 {
   virConnectPtr conn = kiln_virt_open (ctx, NULL, err);
   virDomainPtr dom = NULL;
   g_autoptr (kiln_domxml) dx = NULL;
   g_autoptr (GPtrArray) files = NULL, deps = NULL;
-  char **out = NULL;
+  g_autoptr (GPtrArray) p = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) f = g_ptr_array_new_with_free_func (g_free);
+  int r = -1;
 
   if (conn == NULL)
-    return NULL;
+    return -1;
   dom = kiln_virt_lookup (conn, name, err);
   if (dom == NULL || kiln_domain_require_shutoff (dom, "edit", err) == -1)
     goto out;
@@ -247,6 +281,8 @@ kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name, GError
                  "domain '%s' has no writable disk to edit", name);
     goto out;
   }
+  if (cloned_disks (conn, name, dx, p, f, err) == -1)
+    goto out;
   deps = kiln_domain_dependents (conn, files, name, name, err);
   if (deps == NULL)
     goto out;
@@ -260,11 +296,14 @@ kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name, GError
                  deps->len == 1 ? "" : "s", list);
     goto out;
   }
-  g_ptr_array_add (files, NULL);
-  out = (char **) g_ptr_array_steal (files, NULL);
+  for (guint i = 0; i < p->len; i++) {
+    g_ptr_array_add (paths, g_strdup (p->pdata[i]));
+    g_ptr_array_add (formats, g_strdup (f->pdata[i]));
+  }
+  r = 0;
 out:
   if (dom)
     virDomainFree (dom);
   virConnectClose (conn);
-  return out;
+  return r;
 }

@@ -9,12 +9,15 @@
 #include "kiln.h"
 #include "domxml.h"
 
-/* The disk paths of domain NAME (on CTX's connection) for an offline edit
- * by customize or sysprep.  Refused (-1/NULL and an error saying what to
- * do) when the domain is running, or when linked clones depend on its
- * disks (the message names them).  Free with g_strfreev. */
-char **kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
-                                   GError **err);
+/* The disks of domain NAME (on CTX's connection) for an offline edit by
+ * customize or sysprep: appends each one's path to PATHS and its format,
+ * from the XML's <driver type=>, to FORMATS (both g_free arrays).  The
+ * format is never probed from the file's bytes: a guest can write any
+ * header into a raw disk.  -1 (nothing appended) with an error saying
+ * what to do when a disk has no <driver type=>, the domain is running, or
+ * linked clones depend on its disks (the message names them). */
+int kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
+                                GPtrArray *paths, GPtrArray *formats, GError **err);
 
 /* Is there a domain named NAME on CONN (active or not)? */
 bool kiln_domain_exists (virConnectPtr conn, const char *name);

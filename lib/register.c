@@ -360,6 +360,11 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   r.format = kiln_image_file_format (r.disk_abs, &err);
   if (r.format == NULL)
     goto fail;
+  /* Said, because a header is what a guest could have written: register
+   * a disk kiln or qemu-img made, not one a guest has run on raw. */
+  kiln_event_info ("register", "%s: format %s, read from the file's header (register "
+                   "takes no format; the domain's XML will say %s)", rs->disk, r.format,
+                   r.format);
   {
     struct stat st;
 
