@@ -274,10 +274,8 @@ begin_output (JsonBuilder *b, const struct job *j)
 
   json_builder_set_member_name (b, "output");
   json_builder_begin_object (b);
-  kiln_json_add_string (b, "path", j->output);
-  kiln_json_add_string (b, "format", r->output_format);
-  kiln_json_add_string (b, "mode", r->output_mode);
-  kiln_json_add_string (b, "size", r->output_size);
+  kiln_json_add_strings (b, "path", j->output, "format", r->output_format,
+                         "mode", r->output_mode, "size", r->output_size, NULL);
 }
 
 /* "sysprep": null when the recipe runs none; without operations or enable,
