@@ -267,6 +267,36 @@ add_steps (JsonBuilder *b, const struct kiln_recipe *r)
   json_builder_end_array (b);
 }
 
+/* "output": opens the object with what the recipe says of the image; the
+ * caller adds what it knows besides and ends the object. */
+static void
+begin_output (JsonBuilder *b, const struct job *j)
+{
+  const struct kiln_recipe *r = j->r;
+
+  json_builder_set_member_name (b, "output");
+  json_builder_begin_object (b);
+  kiln_json_add_strings (b, "path", j->output, "format", r->output_format,
+                         "mode", r->output_mode, "size", r->output_size, NULL);
+}
+
+/* "sysprep": null when the recipe runs none; without operations or enable,
+ * "operations" is DEFAULTS (the manifest says "defaults", the plan null). */
+static void
+add_sysprep (JsonBuilder *b, const struct kiln_recipe *r, const char *defaults)
+{
+  json_builder_set_member_name (b, "sysprep");
+  if (r->sysprep) {
+    json_builder_begin_object (b);
+    kiln_json_add_string (b, "operations", r->sysprep_operations ? r->sysprep_operations
+                                           : r->sysprep_enable ? NULL : defaults);
+    kiln_json_add_string (b, "enable", r->sysprep_enable);
+    json_builder_end_object (b);
+  } else {
+    json_builder_add_null_value (b);
+  }
+}
+
 static void
 plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
 {
@@ -293,25 +323,12 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
   }
   json_builder_end_array (b);
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "output");
-  json_builder_begin_object (b);
-  kiln_json_add_string (b, "path", j->output);
-  kiln_json_add_string (b, "format", r->output_format);
-  kiln_json_add_string (b, "mode", r->output_mode);
-  kiln_json_add_string (b, "size", r->output_size);
+  begin_output (b, j);
   json_builder_set_member_name (b, "exists");
   json_builder_add_boolean_value (b, j->exists);
   json_builder_end_object (b);
   add_steps (b, r);
-  json_builder_set_member_name (b, "sysprep");
-  if (r->sysprep) {
-    json_builder_begin_object (b);
-    kiln_json_add_string (b, "operations", r->sysprep_operations);
-    kiln_json_add_string (b, "enable", r->sysprep_enable);
-    json_builder_end_object (b);
-  } else {
-    json_builder_add_null_value (b);
-  }
+  add_sysprep (b, r, NULL);
   kiln_json_add_string (b, "manifest", j->manifest);
   json_builder_set_member_name (b, "networks");
   json_builder_begin_array (b);
@@ -415,28 +432,14 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   json_builder_add_boolean_value (b, fr->from_cache);
   json_builder_end_object (b);
 
-  json_builder_set_member_name (b, "output");
-  json_builder_begin_object (b);
-  kiln_json_add_string (b, "path", j->output);
-  kiln_json_add_string (b, "format", r->output_format);
-  kiln_json_add_string (b, "mode", r->output_mode);
-  kiln_json_add_string (b, "size", r->output_size);
+  begin_output (b, j);
   kiln_json_add_string (b, "digest", res->digest);
   /* The file that holds generated passwords, never the passwords. */
   kiln_json_add_string (b, "passwords", passwords);
   json_builder_end_object (b);
 
   add_steps (b, r);
-  json_builder_set_member_name (b, "sysprep");
-  if (r->sysprep) {
-    json_builder_begin_object (b);
-    kiln_json_add_string (b, "operations", r->sysprep_operations ? r->sysprep_operations
-                                           : r->sysprep_enable ? NULL : "defaults");
-    kiln_json_add_string (b, "enable", r->sysprep_enable);
-    json_builder_end_object (b);
-  } else {
-    json_builder_add_null_value (b);
-  }
+  add_sysprep (b, r, "defaults");
 
   json_builder_set_member_name (b, "guest");
   json_builder_begin_object (b);

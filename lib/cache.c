@@ -36,41 +36,14 @@ kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
   return g_steal_pointer (&dir);
 }
 
-int
-kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err)
+/* Opens (creating it) the lock file PATH and takes flock HOW on it; the
+ * fd holds the lock.  A lock another process holds with LOCK_NB in HOW is
+ * KILN_ERROR_BUSY. */
+static int
+lock_file (const char *path, int how, GError **err)
 {
-  g_autofree char *name = g_strconcat (key, ".lock", NULL);
-  g_autofree char *path = g_build_filename (dir, "locks", name, NULL);
   int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
-  if (fd < 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
-    return -1;
-  }
-  while (flock (fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
-    int e = errno;
-
-    if (e == EINTR)
-      continue;
-    close (fd);
-    g_set_error (err, KILN_ERROR, e == EWOULDBLOCK ? KILN_ERROR_BUSY : KILN_ERROR_FAILED,
-                 "%s: %s", path, g_strerror (e));
-    return -1;
-  }
-  return fd;
-}
-
-static int
-lock_prune (const struct kiln_ctx *ctx, int how, GError **err)
-{
-  g_autofree char *dir = kiln_cache_dir (ctx, err);
-  g_autofree char *path = NULL;
-  int fd;
-
-  if (dir == NULL)
-    return -1;
-  path = g_build_filename (dir, "locks", "prune.lock", NULL);
-  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
     return -1;
@@ -86,6 +59,27 @@ lock_prune (const struct kiln_ctx *ctx, int how, GError **err)
     return -1;
   }
   return fd;
+}
+
+int
+kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err)
+{
+  g_autofree char *name = g_strconcat (key, ".lock", NULL);
+  g_autofree char *path = g_build_filename (dir, "locks", name, NULL);
+
+  return lock_file (path, LOCK_EX | (wait ? 0 : LOCK_NB), err);
+}
+
+static int
+lock_prune (const struct kiln_ctx *ctx, int how, GError **err)
+{
+  g_autofree char *dir = kiln_cache_dir (ctx, err);
+  g_autofree char *path = NULL;
+
+  if (dir == NULL)
+    return -1;
+  path = g_build_filename (dir, "locks", "prune.lock", NULL);
+  return lock_file (path, how, err);
 }
 
 int

@@ -232,6 +232,23 @@ stream_thread (gpointer opaque)
   return NULL;
 }
 
+/* Frees U once its thread is joined (or never started): what the thread
+ * left behind (digest, member, error) and what start made. */
+static void
+stream_free (struct kiln_unpack_stream *u)
+{
+  g_clear_error (&u->error);
+  g_free (u->digest);
+  g_free (u->member);
+  if (u->in_fd >= 0)
+    close (u->in_fd);
+  g_mutex_clear (&u->lock);
+  g_cond_clear (&u->cond);
+  g_free (u->buf);
+  g_free (u->in);
+  g_free (u);
+}
+
 struct kiln_unpack_stream *
 kiln_unpack_stream_start (const char *in, int out_fd, GError **err)
 {
@@ -248,13 +265,7 @@ kiln_unpack_stream_start (const char *in, int out_fd, GError **err)
   else
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, g_strerror (errno));
   if (u->thread == NULL) {
-    if (u->in_fd >= 0)
-      close (u->in_fd);
-    g_mutex_clear (&u->lock);
-    g_cond_clear (&u->cond);
-    g_free (u->buf);
-    g_free (u->in);
-    g_free (u);
+    stream_free (u);
     return NULL;
   }
   return u;
@@ -293,14 +304,6 @@ kiln_unpack_stream_finish (struct kiln_unpack_stream *u, bool ok, char **digest,
   }
   else if (ok)
     g_propagate_error (err, g_steal_pointer (&u->error));
-  g_clear_error (&u->error);
-  g_free (u->digest);
-  g_free (u->member);
-  close (u->in_fd);
-  g_mutex_clear (&u->lock);
-  g_cond_clear (&u->cond);
-  g_free (u->buf);
-  g_free (u->in);
-  g_free (u);
+  stream_free (u);
   return ret;
 }

@@ -39,12 +39,17 @@ wait_part() {   # wait_part BYTES — until the partial file holds at least BYTE
     done
     return 1
 }
+# fetch_bg SUM URL [OUT [ERR]] — with an empty cache, start kiln fetch of URL
+# (checksum sha512:SUM) in the background and set pid (kiln itself, not a
+# subshell, so that kill -9 reaches it); its output goes to OUT and ERR
+fetch_bg() {
+    rm -rf "$C"
+    "$KILN" -q --cache-dir "$C" fetch --checksum "sha512:$1" "$2" >"${3:-/dev/null}" 2>"${4:-/dev/null}" &
+    pid=$!
+}
 
 # ---- kill -9 mid-download, then run again ----
-# (kiln itself in the background, not a shell function's subshell, so that
-# kill -9 reaches it)
-"$KILN" -q --cache-dir "$C" fetch --checksum "sha512:$S" "$U/slow/big.raw" >/dev/null 2>&1 &
-pid=$!
+fetch_bg "$S" "$U/slow/big.raw"
 wait_part 3000000
 ok $? "the download is under way"
 kill -9 "$pid"
@@ -62,9 +67,7 @@ is "$(( got + have >= 16777216 && got < 16777216 ? 1 : 0 ))" 1 "and downloaded o
 is "$(find "$C/images" -name '.part-*' | wc -l)" 0 "the partial file is gone"
 
 # ---- the server drops the connection mid-file: kiln resumes by itself ----
-rm -rf "$C"
-"$KILN" -q --cache-dir "$C" fetch --checksum "sha512:$S" "$U/slow/big.raw" >"$T/out" 2>"$T/err" &
-pid=$!
+fetch_bg "$S" "$U/slow/big.raw" "$T/out" "$T/err"
 wait_part 3000000
 ok $? "the download is under way"
 workers=$(pgrep -P "$(cat "$NGINX_PIDFILE")")
@@ -77,9 +80,7 @@ like "$(grep 'GET /slow/big.raw ' "$NGINX_ACCESS_LOG" | tail -n 1)" '" 206 .*ran
     "the retry asked for the rest with Range (206)"
 
 # ---- a server that ignores Range: the file starts over, and verifies ----
-rm -rf "$C"
-"$KILN" -q --cache-dir "$C" fetch --checksum "sha512:$S" "$U/norange/big.raw" >/dev/null 2>&1 &
-pid=$!
+fetch_bg "$S" "$U/norange/big.raw"
 wait_part 3000000
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
@@ -101,9 +102,7 @@ like "$(tail -n 2 "$NGINX_ACCESS_LOG")" '"GET /big.raw HTTP/1.1" 416 .*"HEAD /bi
     "after a 416 and a HEAD that says it is complete, with no download"
 
 # ---- compressed: unpacked while it downloads, and after a kill -9 too ----
-rm -rf "$C"
-"$KILN" -q --cache-dir "$C" fetch --checksum "sha512:$SX" "$U/slow/conc.raw.xz" >/dev/null 2>&1 &
-pid=$!
+fetch_bg "$SX" "$U/slow/conc.raw.xz"
 grown=1
 for i in $(seq 1 100); do
     sz=$(stat -c %s "$C"/images/.tmp-sha512-"$SX"-* 2>/dev/null | head -n 1)

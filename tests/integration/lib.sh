@@ -195,6 +195,22 @@ require_kiln() {
     [ -x "$KILN" ] || skip_all "kiln binary not built ($KILN)"
 }
 
+# require_guest CMD... — what a test that launches the appliance on a guest
+# needs: root, the kiln binary, qemu-img, guestfish and CMD...; the appliance
+# runs under TCG (KILN_ACCEL=tcg), so no KVM probe.
+require_guest() {
+    require_root
+    require_kiln
+    require_cmd qemu-img guestfish "$@"
+    export KILN_ACCEL=tcg
+}
+
+# crypt_ok CLEAR HASH — libxcrypt (through perl) says CLEAR matches HASH.
+# Both go through the environment, not argv.
+crypt_ok() {
+    CLEAR=$1 HASH=$2 perl -e 'exit (crypt ($ENV{CLEAR}, $ENV{HASH}) eq $ENV{HASH} ? 0 : 1)'
+}
+
 # ---------------------------------------------------------------- fixtures ----
 
 # fixture_debian — print the path of the cached bootable Debian 12 qcow2 (built on
