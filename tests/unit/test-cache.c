@@ -146,6 +146,40 @@ main (void)
     }
     close (fd);
   }
+  /* The pin: a fetched base stays pinned until its result is cleared,
+   * i.e. until kiln create/build have made and recorded the overlay, so
+   * kiln cache prune (which takes the exclusive side) waits. */
+  {
+    g_autofree char *src = g_build_filename (tmp, "base.raw", NULL);
+    g_autofree char *url = g_strconcat ("file://", src, NULL);
+    struct kiln_fetch_result fr = { 0 };
+    int lock;
+
+    g_file_set_contents (src, "a base that nobody uses yet", -1, NULL);
+    ok (kiln_fetch (&ctx, url, NULL, &fr, &e) == 0 && fr.path &&
+        g_str_has_prefix (fr.path, dir), "a file:// base is fetched into the cache%s%s",
+        e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    lock = kiln_cache_lock_prune (&ctx, false, &e);
+    ok (lock == -1 && g_error_matches (e, KILN_ERROR, KILN_ERROR_BUSY),
+        "prune cannot start while the fetch result holds the pin");
+    g_clear_error (&e);
+    ok (fr.path && g_file_test (fr.path, G_FILE_TEST_IS_REGULAR), "and the base is there");
+    kiln_fetch_result_clear (&fr);
+    lock = kiln_cache_lock_prune (&ctx, false, &e);
+    ok (lock >= 0, "once the result is cleared prune can run%s%s", e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    if (lock >= 0)
+      close (lock);
+    ok (kiln_fetch (&ctx, "/nonexistent/kiln-base", NULL, &fr, &e) == -1, "a failed fetch");
+    g_clear_error (&e);
+    lock = kiln_cache_lock_prune (&ctx, false, &e);
+    ok (lock >= 0, "leaves no pin behind");
+    g_clear_error (&e);
+    if (lock >= 0)
+      close (lock);
+  }
+
   ok (kiln_unpack_needed ((const unsigned char *) "\xfd" "7zXZ\0\0", 6), "xz magic");
   ok (!kiln_unpack_needed ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2 is not unpacked");
   is_str (kiln_image_format ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2", "qcow2 detected");
