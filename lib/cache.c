@@ -61,6 +61,24 @@ lock_file (const char *path, int how, GError **err)
   return fd;
 }
 
+static int
+lock_prune_dir (const char *dir, int how, GError **err)
+{
+  g_autofree char *path = g_build_filename (dir, "locks", "prune.lock", NULL);
+
+  return lock_file (path, how, err);
+}
+
+static int
+lock_prune (const struct kiln_ctx *ctx, int how, GError **err)
+{
+  g_autofree char *dir = kiln_cache_dir (ctx, err);
+
+  if (dir == NULL)
+    return -1;
+  return lock_prune_dir (dir, how, err);
+}
+
 int
 kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err)
 {
@@ -68,18 +86,6 @@ kiln_cache_lock (const char *dir, const char *key, bool wait, GError **err)
   g_autofree char *path = g_build_filename (dir, "locks", name, NULL);
 
   return lock_file (path, LOCK_EX | (wait ? 0 : LOCK_NB), err);
-}
-
-static int
-lock_prune (const struct kiln_ctx *ctx, int how, GError **err)
-{
-  g_autofree char *dir = kiln_cache_dir (ctx, err);
-  g_autofree char *path = NULL;
-
-  if (dir == NULL)
-    return -1;
-  path = g_build_filename (dir, "locks", "prune.lock", NULL);
-  return lock_file (path, how, err);
 }
 
 int
@@ -161,22 +167,39 @@ kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
   g_autofree char *metapath = g_strconcat (path, ".meta", NULL);
   g_autofree char *data = NULL;
   gsize len;
+  int pin;
 
-  /* Replacing is right: the same name is the same bytes (another
-   * process fetched them meanwhile). */
+  /* One commit point: the .meta is complete under its final name before
+   * the image takes its own, so an image is never without its format.  A
+   * crash in between leaves a .meta without an image, which
+   * kiln_cache_clean_partials removes; the pin keeps kiln cache prune
+   * from taking this one for such garbage meanwhile.  Replacing is right:
+   * the same name is the same bytes (another process fetched them). */
+  pin = lock_prune_dir (dir, LOCK_SH, err);
+  if (pin < 0) {
+    unlink (tmp);
+    return NULL;
+  }
   if (chmod (tmp, 0444) != 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "publishing %s in the cache: %s",
                  path, g_strerror (errno));
     unlink (tmp);
-    return NULL;
+    goto fail;
+  }
+  data = g_key_file_to_data (meta, &len, NULL);
+  if (kiln_file_write_atomic (metapath, data, len, 0644, true, err) == -1) {
+    g_prefix_error (err, "publishing in the cache: ");
+    unlink (tmp);
+    goto fail;
   }
   if (kiln_temp_publish (tmp, path, true, err) == -1) {
     g_prefix_error (err, "publishing in the cache: ");
-    return NULL;
+    if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+      unlink (metapath);
+    goto fail;
   }
-  data = g_key_file_to_data (meta, &len, NULL);
-  if (kiln_file_write_atomic (metapath, data, len, 0644, true, err) == -1)
-    return NULL;
+  close (pin);
+  pin = -1;
   for (const char *const *s = sources; s && *s; s++) {
     g_autofree char *skey = kiln_cache_key (*s);
     g_autofree char *link = g_build_filename (dir, "sources", skey, NULL);
@@ -192,6 +215,10 @@ kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
     }
   }
   return g_steal_pointer (&path);
+
+fail:
+  close (pin);
+  return NULL;
 }
 
 void
@@ -295,6 +322,29 @@ kiln_cache_remove (const char *dir, const struct kiln_cache_entry *e, GError **e
   return 0;
 }
 
+/* N in IMAGES when it is what a publish killed before its commit point
+ * left: a .meta whose image does not exist, or a temporary file of
+ * kiln_file_write_atomic.  Publishers hold a pin, so under the prune
+ * lock nobody is writing them.  Removed: true. */
+static bool
+remove_orphan (const char *images, const char *n, uint64_t *bytes)
+{
+  g_autofree char *path = g_build_filename (images, n, NULL);
+  struct stat st;
+
+  if (g_str_has_suffix (n, ".meta")) {
+    g_autofree char *img = g_strndup (path, strlen (path) - strlen (".meta"));
+
+    if (g_file_test (img, G_FILE_TEST_IS_REGULAR))
+      return false;
+  }
+  if (stat (path, &st) != 0 || !S_ISREG (st.st_mode) || unlink (path) != 0)
+    return false;
+  if (bytes)
+    *bytes += (uint64_t) st.st_blocks * 512;
+  return true;
+}
+
 int
 kiln_cache_clean_partials (const char *dir, uint64_t *bytes, GError **err)
 {
@@ -311,6 +361,11 @@ kiln_cache_clean_partials (const char *dir, uint64_t *bytes, GError **err)
     struct stat st;
     int fd;
 
+    if (g_str_has_suffix (n, ".meta") || (n[0] == '.' && strstr (n, ".kiln-"))) {
+      if (remove_orphan (images, n, bytes))
+        count++;
+      continue;
+    }
     if (g_str_has_prefix (n, ".part-"))
       key = g_strdup (n + 6);
     else if (g_str_has_prefix (n, ".tmp-") && strrchr (n, '-') > n + 5)

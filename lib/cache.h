@@ -35,7 +35,10 @@ char *kiln_cache_lookup (const char *dir, const char *checksum);
 
 /* Make TMP (in DIR/images) the read-only image DIGEST ("sha512:HEX"),
  * with META written beside it and DIR/sources links for every checksum of
- * SOURCES.  Returns the final path. */
+ * SOURCES.  Returns the final path.  One step: the .meta is written
+ * (atomically) first, then the image's rename is the commit point, so an
+ * image never exists without its .meta; on failure TMP is removed and no
+ * new image exists.  Holds a pin meanwhile. */
 char *kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
                           GKeyFile *meta, const char *const *sources, GError **err);
 
@@ -52,8 +55,10 @@ GPtrArray *kiln_cache_entries (const char *dir, GError **err);
 
 /* Remove ENTRY's image, metadata, source links and users file. */
 int kiln_cache_remove (const char *dir, const struct kiln_cache_entry *e, GError **err);
-/* Remove partial downloads and temporary files nobody is writing.
- * Returns how many, or -1. */
+/* Remove partial downloads and temporary files nobody is writing, and
+ * what a publish killed before its commit point left (a .meta without
+ * its image, a .meta being written).  The caller holds
+ * kiln_cache_lock_prune (publishers hold a pin).  Returns how many, or -1. */
 int kiln_cache_clean_partials (const char *dir, uint64_t *bytes, GError **err);
 
 /* Record that USER (an overlay or a template disk) has the cached image

@@ -1,6 +1,8 @@
 /* domain.c: domains, their disks and the clones that depend on them. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "domain.h"
 #include "qcow2.h"
@@ -141,30 +143,56 @@ cmp_str (gconstpointer a, gconstpointer b)
   return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
 }
 
-/* Does any disk of DX sit on one of FILES through its backing chain? */
-static bool
-depends_on (virConnectPtr conn, struct kiln_domxml *dx, GPtrArray *files, guint from)
+/* Does any disk of domain NAME (parsed in DX) sit on one of FILES through
+ * its backing chain?  1 yes, 0 no, -1 (ERR) when it cannot be told: a
+ * disk whose volume cannot be found or whose chain cannot be read may be
+ * a clone of FILES, and a safety check that cannot decide refuses. */
+static int
+depends_on (virConnectPtr conn, const char *name, struct kiln_domxml *dx, GPtrArray *files,
+            guint from, GError **err)
 {
   g_autoptr (GPtrArray) disks = kiln_domxml_disks (dx);
 
   for (guint i = 0; i < disks->len; i++) {
     const struct kiln_domxml_disk *d = disks->pdata[i];
+    const char *target = d->target ? d->target : "?";
     g_autofree char *f = NULL;
     g_autoptr (GPtrArray) chain = NULL;
+    g_autoptr (GError) e = NULL;
+    struct stat st;
 
-    /* A volume whose pool is gone cannot be followed; it is not evidence
-     * of a dependency either. */
-    f = kiln_domain_disk_file (conn, d, NULL);
-    if (f == NULL)
+    f = kiln_domain_disk_file (conn, d, &e);
+    if (f == NULL && e == NULL)
+      continue;                 /* a network disk or an empty drive */
+    if (f == NULL) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "cannot tell whether domain '%s' is a linked clone: %s; kiln refuses "
+                   "rather than risk corrupting it (start or define that pool, or remove "
+                   "the disk from '%s' with virsh edit, then try again)",
+                   name, e->message, name);
+      return -1;
+    }
+    /* A disk file that does not exist has no backing chain: nothing of
+     * this domain sits on FILES through it. */
+    if (stat (f, &st) == -1 && errno == ENOENT)
       continue;
-    chain = kiln_image_chain (f, NULL);
-    for (guint j = from; chain && j < chain->len; j++) {
+    chain = kiln_image_chain (f, &e);
+    if (chain == NULL) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "cannot tell whether domain '%s' is a linked clone: the backing chain "
+                   "of its disk %s (%s) cannot be read: %s; kiln refuses rather than risk "
+                   "corrupting it (repair the chain, e.g. qemu-img info --backing-chain %s, "
+                   "or undefine '%s', then try again)",
+                   name, target, f, e->message, f, name);
+      return -1;
+    }
+    for (guint j = from; j < chain->len; j++) {
       for (guint k = 0; k < files->len; k++)
         if (strcmp (chain->pdata[j], files->pdata[k]) == 0)
-          return true;
+          return 1;
     }
   }
-  return false;
+  return 0;
 }
 
 int
@@ -172,20 +200,32 @@ kiln_domain_foreach (virConnectPtr conn, kiln_domain_fn fn, void *opaque, GError
 {
   virDomainPtr *doms = NULL;
   int n = virConnectListAllDomains (conn, &doms, 0);
+  int rc = 0;
 
   if (n < 0) {
     kiln_virt_set_error (err, "cannot list domains");
     return -1;
   }
-  for (int i = 0; i < n; i++) {
-    g_autoptr (kiln_domxml) dx = kiln_domain_xml (doms[i], NULL);
+  for (int i = 0; i < n && rc == 0; i++) {
+    g_autoptr (GError) e = NULL;
+    g_autoptr (kiln_domxml) dx = kiln_domain_xml (doms[i], &e);
 
-    if (dx)       /* else undefined meanwhile */
-      fn (virDomainGetName (doms[i]), dx, opaque);
-    virDomainFree (doms[i]);
+    if (dx)
+      rc = fn (virDomainGetName (doms[i]), dx, opaque, err);
+    else if (!g_error_matches (e, KILN_ERROR, KILN_ERROR_NOT_FOUND)) {
+      /* Undefined meanwhile (NOT_FOUND) is no domain; any other failure
+       * leaves a domain that nobody looked at. */
+      g_propagate_prefixed_error (err, g_steal_pointer (&e),
+                                  "cannot check domain '%s' (kiln refuses rather than "
+                                  "skip it; fix what follows, then try again): ",
+                                  virDomainGetName (doms[i]));
+      rc = -1;
+    }
   }
+  for (int i = 0; i < n; i++)
+    virDomainFree (doms[i]);
   free (doms);
-  return 0;
+  return rc;
 }
 
 struct scan {
@@ -196,23 +236,24 @@ struct scan {
   GPtrArray *names;
 };
 
-static void
-scan_one (const char *name, struct kiln_domxml *dx, void *opaque)
+static int
+scan_one (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
 {
   struct scan *sc = opaque;
   struct kiln_meta m;
-  bool dep = false;
+  int dep = 0;
 
   if (sc->except && g_strcmp0 (name, sc->except) == 0)
-    return;
+    return 0;
   if (sc->original && kiln_domxml_get_meta (dx, &m) == 1) {
     dep = m.linked && g_strcmp0 (m.original, sc->original) == 0;
     kiln_meta_clear (&m);
   }
   if (!dep && sc->files && sc->files->len > 0)
-    dep = depends_on (sc->conn, dx, sc->files, sc->from);
-  if (dep)
+    dep = depends_on (sc->conn, name, dx, sc->files, sc->from, err);
+  if (dep == 1)
     g_ptr_array_add (sc->names, g_strdup (name));
+  return dep == -1 ? -1 : 0;
 }
 
 static GPtrArray *

@@ -40,20 +40,29 @@ GPtrArray *kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx,
 
 /* Call FN with the name and the parsed inactive, secure XML of every
  * domain of CONN, active or not (one undefined meanwhile is skipped).
- * -1 with ERR when the domains cannot be listed. */
-typedef void (*kiln_domain_fn) (const char *name, struct kiln_domxml *dx, void *opaque);
+ * -1 with ERR when the domains cannot be listed, when the XML of one
+ * cannot be read (its name in the message: a scan never skips a domain
+ * silently), or when FN returns -1 (with ERR set; no later FN call). */
+typedef int (*kiln_domain_fn) (const char *name, struct kiln_domxml *dx, void *opaque,
+                               GError **err);
 int kiln_domain_foreach (virConnectPtr conn, kiln_domain_fn fn, void *opaque, GError **err);
 
 /* Names of the domains (other than EXCEPT) with a disk whose backing
  * chain (below the disk itself) holds one of FILES (canonical paths), or
  * whose kiln metadata records ORIGINAL (may be NULL) as the template of a
- * linked clone.  Sorted; free with g_ptr_array_unref. */
+ * linked clone.  Sorted; free with g_ptr_array_unref.
+ *
+ * The scan fails closed: NULL and ERR (naming the domain, the disk and
+ * what to do) when a domain's XML, a disk's volume or a backing chain
+ * cannot be read, since that domain may be a clone that the caller is
+ * about to corrupt.  A disk file that does not exist depends on nothing. */
 GPtrArray *kiln_domain_dependents (virConnectPtr conn, GPtrArray *files,
                                    const char *original, const char *except,
                                    GError **err);
 
 /* Names of the domains (other than EXCEPT) using one of FILES as a disk
- * or below a disk in its backing chain. */
+ * or below a disk in its backing chain; fails closed like
+ * kiln_domain_dependents. */
 GPtrArray *kiln_domain_users (virConnectPtr conn, GPtrArray *files, const char *except,
                               GError **err);
 

@@ -24,6 +24,9 @@ kiln_fetch_result_clear (struct kiln_fetch_result *r)
   g_clear_pointer (&r->source, g_free);
   g_clear_pointer (&r->source_digest, g_free);
   g_clear_pointer (&r->osinfo, g_free);
+  if (r->pinned)
+    close (r->pin);
+  r->pinned = false;
 }
 
 /* The last path segment of URL, without query: the name sums files use. */
@@ -361,10 +364,9 @@ out:
   return ret;
 }
 
-int
-kiln_fetch (const struct kiln_ctx *ctx, const char *source,
-            const struct kiln_fetch_opts *o, struct kiln_fetch_result *r,
-            GError **err)
+static int
+fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_opts *o,
+       struct kiln_fetch_result *r, GError **err)
 {
   static const struct kiln_fetch_opts none = { 0 };
   enum kiln_source_kind kind = kiln_source_classify (source);
@@ -496,5 +498,28 @@ kiln_fetch (const struct kiln_ctx *ctx, const char *source,
     kiln_fetch_result_clear (r);
     return -1;
   }
+  return 0;
+}
+
+int
+kiln_fetch (const struct kiln_ctx *ctx, const char *source,
+            const struct kiln_fetch_opts *o, struct kiln_fetch_result *r,
+            GError **err)
+{
+  /* Taken before the cache is looked at, so that kiln cache prune cannot
+   * remove the base between here and the record of its overlay (a local
+   * path may name a cached image too); kiln_fetch_result_clear lets go. */
+  int pin = kiln_cache_pin (ctx, err);
+
+  if (pin < 0) {
+    memset (r, 0, sizeof *r);
+    return -1;
+  }
+  if (fetch (ctx, source, o, r, err) == -1) {
+    close (pin);
+    return -1;
+  }
+  r->pin = pin;
+  r->pinned = true;
   return 0;
 }

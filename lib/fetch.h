@@ -27,8 +27,17 @@ struct kiln_fetch_result {
                                a repository index); false for a local path
                                taken as it is, https:// without a checksum,
                                and --insecure */
+  /* private: the cache pin (kiln_cache_pin) that kiln_fetch took and
+     kiln_fetch_result_clear lets go. */
+  bool pinned;
+  int pin;
 };
 
+/* Fetch SOURCE into R.  R also holds a pin on the cache (cache.h) from
+ * before the cache is looked at until kiln_fetch_result_clear: kiln cache
+ * prune waits for it, so it cannot remove R->path before the caller has
+ * made and recorded its overlay (kiln_image_build does both).  Clear R
+ * only after that. */
 int kiln_fetch (const struct kiln_ctx *ctx, const char *source,
                 const struct kiln_fetch_opts *o, struct kiln_fetch_result *r,
                 GError **err);

@@ -289,9 +289,10 @@ kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *o,
   res->digest = kiln_digest_file (work, "sha256", err);
   if (res->digest == NULL)
     goto fail;
-  /* Recorded before the image appears: a prune that runs in between sees
-   * a user that does not exist yet and keeps nothing for it, which is the
-   * safe side; a base outside the cache is no business of the cache. */
+  /* Recorded before the image appears.  A prune in between would see a
+   * user that does not exist yet and keep nothing for it: the caller's
+   * fetch result holds the cache pin until this returns, so prune waits.
+   * A base outside the cache is no business of the cache. */
   if (!o->copy) {
     g_autofree char *user = kiln_path_canonical (o->output);
 

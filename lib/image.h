@@ -64,7 +64,8 @@ int kiln_image_opts_check (const struct kiln_image_opts *o, GError **err);
  * unless O->force, and is then replaced only once the new image is
  * complete; a size smaller than the base's is KILN_ERROR_USAGE (kiln
  * only grows).  An overlay on a base in kiln's cache is recorded as the
- * base's user (kiln cache prune keeps the base). */
+ * base's user (kiln cache prune keeps the base); until OUTPUT exists the
+ * caller keeps prune away with the pin of its kiln_fetch result. */
 int kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *o,
                       struct kiln_image_result *res, GError **err);
 void kiln_image_result_clear (struct kiln_image_result *res);

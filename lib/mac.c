@@ -22,14 +22,15 @@ kiln_mac_valid (const char *s)
   return (b[0] & 1) == 0;   /* a multicast address cannot name a NIC */
 }
 
-static void
-add_macs (const char *name, struct kiln_domxml *dx, void *opaque)
+static int
+add_macs (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
 {
   GHashTable *used = opaque;
   g_autoptr (GPtrArray) macs = kiln_domxml_strings (dx, "/domain/devices/interface/mac/@address");
 
   for (guint j = 0; j < macs->len; j++)
     g_hash_table_add (used, g_ascii_strdown (macs->pdata[j], -1));
+  return 0;
 }
 
 GHashTable *

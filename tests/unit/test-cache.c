@@ -10,6 +10,7 @@
 #include "fetch.h"
 #include "unpack.h"
 
+#define HEX2 "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000002"
 #define HEX "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
 
 int
@@ -75,6 +76,55 @@ main (void)
   ok (es && es->len == 1 && ((struct kiln_cache_entry *) es->pdata[0])->users[0] == NULL,
       "a user that no longer exists does not count");
 
+  /* Publish is one step: the .meta first, then the image's rename. */
+  {
+    g_autofree char *t2 = g_build_filename (dir, "images", ".tmp-y-000000", NULL);
+    g_autofree char *img2 = g_build_filename (dir, "images", "sha512-" HEX2, NULL);
+    g_autofree char *meta2 = g_strconcat (img2, ".meta", NULL);
+    g_autofree char *block = g_build_filename (meta2, "x", NULL);
+    g_autofree char *got = NULL;
+    g_autofree char *stale = g_build_filename (dir, "images", ".sha512-" HEX2 ".meta.kiln-Ab12Cd", NULL);
+    g_autofree char *goodmeta = g_strconcat (img, ".meta", NULL);
+    uint64_t freed = 0;
+
+    /* A .meta that cannot be written: the image must not appear. */
+    g_mkdir_with_parents (meta2, 0755);
+    g_file_set_contents (block, "", 0, NULL);
+    g_file_set_contents (t2, "y", 1, NULL);
+    got = kiln_cache_publish (dir, t2, "sha512:" HEX2, meta, NULL, &e);
+    ok (got == NULL && e != NULL, "publish fails when its .meta cannot be written%s%s",
+        e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    ok (!g_file_test (img2, G_FILE_TEST_EXISTS), "and no image appears without its .meta");
+    ok (!g_file_test (t2, G_FILE_TEST_EXISTS), "and its temporary file is gone");
+    unlink (block);
+    rmdir (meta2);
+
+    /* An image that cannot take its name: no .meta stays behind. */
+    g_mkdir_with_parents (img2, 0755);
+    g_free (block);
+    block = g_build_filename (img2, "x", NULL);
+    g_file_set_contents (block, "", 0, NULL);
+    g_file_set_contents (t2, "y", 1, NULL);
+    g_clear_pointer (&got, g_free);
+    got = kiln_cache_publish (dir, t2, "sha512:" HEX2, meta, NULL, &e);
+    ok (got == NULL && !g_file_test (meta2, G_FILE_TEST_EXISTS),
+        "publish that fails at the image's rename leaves no .meta%s%s", e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    unlink (block);
+    rmdir (img2);
+
+    /* What a kill between the two steps leaves is garbage for prune. */
+    g_file_set_contents (meta2, "[image]\nformat=qcow2\n", -1, NULL);
+    g_file_set_contents (stale, "[image]\n", -1, NULL);
+    is_int (kiln_cache_clean_partials (dir, &freed, &e), 2,
+            "clean_partials removes a .meta without its image and a .meta being written");
+    ok (!g_file_test (meta2, G_FILE_TEST_EXISTS) && !g_file_test (stale, G_FILE_TEST_EXISTS),
+        "both are gone");
+    ok (g_file_test (goodmeta, G_FILE_TEST_EXISTS) && g_file_test (img, G_FILE_TEST_EXISTS),
+        "a published image and its .meta stay");
+  }
+
   /* Sparse writes: zero blocks become holes. */
   {
     g_autofree char *sp = g_build_filename (tmp, "sparse", NULL);
@@ -96,6 +146,40 @@ main (void)
     }
     close (fd);
   }
+  /* The pin: a fetched base stays pinned until its result is cleared,
+   * i.e. until kiln create/build have made and recorded the overlay, so
+   * kiln cache prune (which takes the exclusive side) waits. */
+  {
+    g_autofree char *src = g_build_filename (tmp, "base.raw", NULL);
+    g_autofree char *url = g_strconcat ("file://", src, NULL);
+    struct kiln_fetch_result fr = { 0 };
+    int lock;
+
+    g_file_set_contents (src, "a base that nobody uses yet", -1, NULL);
+    ok (kiln_fetch (&ctx, url, NULL, &fr, &e) == 0 && fr.path &&
+        g_str_has_prefix (fr.path, dir), "a file:// base is fetched into the cache%s%s",
+        e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    lock = kiln_cache_lock_prune (&ctx, false, &e);
+    ok (lock == -1 && g_error_matches (e, KILN_ERROR, KILN_ERROR_BUSY),
+        "prune cannot start while the fetch result holds the pin");
+    g_clear_error (&e);
+    ok (fr.path && g_file_test (fr.path, G_FILE_TEST_IS_REGULAR), "and the base is there");
+    kiln_fetch_result_clear (&fr);
+    lock = kiln_cache_lock_prune (&ctx, false, &e);
+    ok (lock >= 0, "once the result is cleared prune can run%s%s", e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    if (lock >= 0)
+      close (lock);
+    ok (kiln_fetch (&ctx, "/nonexistent/kiln-base", NULL, &fr, &e) == -1, "a failed fetch");
+    g_clear_error (&e);
+    lock = kiln_cache_lock_prune (&ctx, false, &e);
+    ok (lock >= 0, "leaves no pin behind");
+    g_clear_error (&e);
+    if (lock >= 0)
+      close (lock);
+  }
+
   ok (kiln_unpack_needed ((const unsigned char *) "\xfd" "7zXZ\0\0", 6), "xz magic");
   ok (!kiln_unpack_needed ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2 is not unpacked");
   is_str (kiln_image_format ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2", "qcow2 detected");

@@ -1,0 +1,158 @@
+/* test-domain.c: the dependents scan of lib/domain.c fails closed, on
+ * libvirt's test:///default driver.  A linked clone is found through its
+ * backing chain; a domain whose disk file does not exist depends on
+ * nothing; but a domain whose chain loops or whose volume cannot be found
+ * might be a clone, so kiln_domain_dependents, kiln_domain_users and
+ * kiln_domain_disks_for_edit refuse, naming the domain and the file,
+ * instead of answering "no dependents". */
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+
+#include "tap.h"
+#include "template-fixture.h"
+#include "kiln.h"
+#include "domain.h"
+#include "qcow2.h"
+#include "virt.h"
+
+static bool
+define (virConnectPtr conn, const char *name, const char *disk_xml)
+{
+  g_autofree char *xml = g_strdup_printf (
+    "<domain type='test'><name>%s</name><memory>65536</memory>"
+    "<os><type>hvm</type></os><devices>%s</devices></domain>", name, disk_xml);
+  virDomainPtr d = virDomainDefineXML (conn, xml);
+
+  if (d)
+    virDomainFree (d);
+  return d != NULL;
+}
+
+static bool
+define_file (virConnectPtr conn, const char *name, const char *file)
+{
+  g_autofree char *disk = g_strdup_printf (
+    "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+    "<source file='%s'/><target dev='vda' bus='virtio'/></disk>", file);
+
+  return define (conn, name, disk);
+}
+
+static void
+undefine (virConnectPtr conn, const char *name)
+{
+  virDomainPtr d = virDomainLookupByName (conn, name);
+
+  if (d) {
+    virDomainUndefine (d);
+    virDomainFree (d);
+  }
+}
+
+/* A qcow2 overlay at PATH recording BACKING as given, checked by nobody. */
+static bool
+raw_overlay (const char *path, const char *backing)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool good = fd >= 0 && kiln_qcow2_write_overlay (fd, 4 << 20, backing, "qcow2", NULL) == 0;
+
+  if (fd >= 0)
+    close (fd);
+  return good;
+}
+
+static GPtrArray *
+one (const char *path)
+{
+  GPtrArray *a = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (a, kiln_path_canonical (path));
+  return a;
+}
+
+int
+main (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("kiln-domain-XXXXXX", NULL);
+  g_autofree char *tmpl = g_build_filename (dir, "tmpl.qcow2", NULL);
+  g_autofree char *clone = g_build_filename (dir, "clone.qcow2", NULL);
+  g_autofree char *missing = g_build_filename (dir, "missing.qcow2", NULL);
+  g_autofree char *la = g_build_filename (dir, "loop-a.qcow2", NULL);
+  g_autofree char *lb = g_build_filename (dir, "loop-b.qcow2", NULL);
+  g_autoptr (GPtrArray) files = NULL, deps = NULL;
+  g_autoptr (GError) err = NULL;
+  struct kiln_ctx ctx = { .connect_uri = "test:///default" };
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) formats = g_ptr_array_new_with_free_func (g_free);
+  int r;
+  virConnectPtr conn;
+
+  conn = template_fixture (dir, (const char *[]) { "tmpl.qcow2", NULL });
+  if (conn == NULL)
+    return done_testing ();
+  files = one (tmpl);
+  ok (kiln_disk_create_overlay (clone, tmpl, "qcow2", false, &err) == 0, "a clone's overlay");
+  ok (define_file (conn, "tmpl", tmpl) && define_file (conn, "clone", clone) &&
+      define_file (conn, "gone", missing), "domains tmpl, clone and gone (its disk does not exist)");
+
+  deps = kiln_domain_dependents (conn, files, NULL, "tmpl", &err);
+  ok (deps && deps->len == 1 && strcmp (deps->pdata[0], "clone") == 0,
+      "the clone is found through its backing chain; a missing disk depends on nothing%s%s",
+      err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  g_clear_pointer (&deps, g_ptr_array_unref);
+
+  /* loop-a -> loop-b -> loop-a: a chain nobody can follow. */
+  ok (raw_overlay (la, "loop-b.qcow2") && raw_overlay (lb, "loop-a.qcow2"), "a looping chain");
+  ok (define_file (conn, "loop", la), "domain loop on it");
+  deps = kiln_domain_dependents (conn, files, NULL, "tmpl", &err);
+  ok (deps == NULL && err != NULL, "dependents: a chain that cannot be read is a refusal, "
+      "not \"no dependents\"");
+  ok (err && strstr (err->message, "'loop'") && strstr (err->message, "loop-a.qcow2") &&
+      strstr (err->message, "refuses"), "the error names the domain and the file and says "
+      "what kiln did: %s", err ? err->message : "(none)");
+  g_clear_error (&err);
+  g_clear_pointer (&deps, g_ptr_array_unref);
+  deps = kiln_domain_users (conn, files, NULL, &err);
+  ok (deps == NULL && err && strstr (err->message, "'loop'"), "users: the same refusal");
+  g_clear_error (&err);
+  g_clear_pointer (&deps, g_ptr_array_unref);
+  r = kiln_domain_disks_for_edit (&ctx, "clone", paths, formats, &err);
+  ok (r == -1 && paths->len == 0 && err && strstr (err->message, "'loop'"),
+      "an edit of a domain is refused while the scan cannot decide%s%s",
+      err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  undefine (conn, "loop");
+
+  /* A volume whose pool does not exist: its file is unknown. */
+  ok (define (conn, "vol", "<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/>"
+              "<source pool='no-such-pool' volume='v.qcow2'/><target dev='vda' bus='virtio'/>"
+              "</disk>"), "domain vol on a volume of a pool that does not exist");
+  deps = kiln_domain_dependents (conn, files, NULL, "tmpl", &err);
+  ok (deps == NULL && err && strstr (err->message, "'vol'") && strstr (err->message, "no-such-pool"),
+      "dependents: a volume that cannot be found is a refusal: %s", err ? err->message : "(none)");
+  g_clear_error (&err);
+  g_clear_pointer (&deps, g_ptr_array_unref);
+  undefine (conn, "vol");
+
+  deps = kiln_domain_dependents (conn, files, NULL, "tmpl", &err);
+  ok (deps && deps->len == 1, "with those domains gone the scan answers again%s%s",
+      err ? ": " : "", err ? err->message : "");
+  r = kiln_domain_disks_for_edit (&ctx, "clone", paths, formats, &err);
+  ok (r == 0 && paths->len == 1 && formats->len == 1,
+      "and a clone with no clones of its own can be edited");
+
+  undefine (conn, "tmpl");
+  undefine (conn, "clone");
+  undefine (conn, "gone");
+  virConnectClose (conn);
+  for (const char *const *f = (const char *const[]) { "base.raw", "tmpl.qcow2", "clone.qcow2",
+                                                       "loop-a.qcow2", "loop-b.qcow2", NULL }; *f; f++) {
+    g_autofree char *p = g_build_filename (dir, *f, NULL);
+    unlink (p);
+  }
+  rmdir (dir);
+  return done_testing ();
+}
