@@ -27,9 +27,13 @@ kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
        *sub; sub++) {
     g_autofree char *p = g_build_filename (dir, *sub, NULL);
 
-    if (g_mkdir_with_parents (p, 0755) != 0) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cache %s: %s (choose another with --cache-dir)",
-                   p, g_strerror (errno));
+    /* 0755 whatever the umask: linked clones' backing chains go through
+     * images/, and the hypervisor's user must be able to search it. */
+    g_autoptr (GError) e = NULL;
+
+    if (kiln_mkdir_p (p, 0755, &e) == -1) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cache: %s (choose another with --cache-dir)",
+                   e->message);
       return NULL;
     }
   }

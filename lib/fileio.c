@@ -111,6 +111,28 @@ kiln_temp_discard (const char *tmp)
   temp_forget (tmp);
 }
 
+int
+kiln_mkdir_p (const char *path, mode_t mode, GError **err)
+{
+  g_autofree char *parent = NULL;
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    return 0;
+  parent = g_path_get_dirname (path);
+  if (strcmp (parent, path) != 0 && kiln_mkdir_p (parent, mode, err) == -1)
+    return -1;
+  if (mkdir (path, mode) == -1 && errno != EEXIST) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot create directory %s: %s", path,
+                 g_strerror (errno));
+    return -1;
+  }
+  if (chmod (path, mode) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
+    return -1;
+  }
+  return 0;
+}
+
 char *
 kiln_path_canonical (const char *path)
 {

@@ -49,6 +49,12 @@ int kiln_file_copy_sparse (const char *src, const char *dst, mode_t mode, bool r
  * final size by the caller). */
 int kiln_write_sparse (int fd, const void *buf, size_t len, GError **err);
 
+/* Make directory PATH and its missing parents, each one it creates with
+ * exactly permission bits MODE, whatever the umask (a cache made under
+ * umask 077 must still be searchable by the hypervisor's user).  Existing
+ * directories are left as they are.  -1 with ERR on failure. */
+int kiln_mkdir_p (const char *path, mode_t mode, GError **err);
+
 /* PATH made absolute and canonical (symlinks resolved) when it exists,
  * else made absolute only (g_canonicalize_filename).  Newly allocated. */
 char *kiln_path_canonical (const char *path);

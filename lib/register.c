@@ -9,6 +9,7 @@
 #include <libvirt/libvirt.h>
 
 #include "register.h"
+#include "access.h"
 #include "accel.h"
 #include "cache.h"
 #include "digest.h"
@@ -436,6 +437,10 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
 
   chain = kiln_image_chain (r.disk_abs, &err);
   if (chain == NULL)
+    goto fail;
+  /* The template runs as the hypervisor's user: its whole chain must be
+   * reachable, or it (and every clone) fails only at virsh start. */
+  if (rs->pool == NULL && !rs->print_xml && kiln_hypervisor_check_reach (conn, chain, &err) == -1)
     goto fail;
   meta.is_template = true;
   if (chain->len > 1) {

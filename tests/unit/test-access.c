@@ -1,0 +1,83 @@
+/* test-access.c: lib/access.c, whether the hypervisor's user can reach a
+ * backing chain, and kiln_mkdir_p's modes under a strict umask. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+
+#include "tap.h"
+#include "kiln.h"
+#include "access.h"
+#include "fileio.h"
+#include "virt.h"
+
+int
+main (void)
+{
+  g_autofree char *top = g_dir_make_tmp ("kiln-access-XXXXXX", NULL);
+  g_autofree char *cache = g_build_filename (top, "cache", "images", NULL);
+  g_autofree char *file = g_build_filename (cache, "sha512-x", NULL);
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+  g_autoptr (GError) err = NULL;
+  struct stat st;
+  uid_t nobody = 65534;
+  gid_t nogroup = 65534;
+
+  /* The directories kiln makes are searchable whatever the umask. */
+  umask (077);
+  chmod (top, 0755);
+  ok (kiln_mkdir_p (cache, 0755, NULL) == 0, "mkdir -p under umask 077");
+  ok (stat (cache, &st) == 0 && (st.st_mode & 07777) == 0755, "images/ is 0755");
+  {
+    g_autofree char *mid = g_path_get_dirname (cache);
+    ok (stat (mid, &st) == 0 && (st.st_mode & 07777) == 0755, "and so is the parent it made");
+  }
+  g_file_set_contents (file, "x", 1, NULL);
+  g_ptr_array_add (files, file);
+
+  ok (kiln_user_check_reach (files, nobody, nogroup, NULL) == 0, "another user can reach the file");
+
+  /* A directory on the way that only its owner can search. */
+  {
+    g_autofree char *mid = g_path_get_dirname (cache);
+
+    chmod (mid, 0700);
+    ok (kiln_user_check_reach (files, nobody, nogroup, &err) == -1, "a 0700 directory blocks it");
+    ok (err && strstr (err->message, mid) && strstr (err->message, "chmod o+x") &&
+        strstr (err->message, "0700"), "the error names the directory, its mode and the fix: %s",
+        err ? err->message : "");
+    g_clear_error (&err);
+    ok (kiln_user_check_reach (files, 0, 0, NULL) == 0, "root reaches it anyway");
+    ok (kiln_user_check_reach (files, getuid () == 0 ? 0 : getuid (), getgid (), NULL) == 0,
+        "the owner reaches it");
+    chmod (mid, 0710);
+    stat (mid, &st);
+    ok (kiln_user_can_search (&st, nobody, st.st_gid), "group search bit for the directory's group");
+    ok (!kiln_user_can_search (&st, nobody, nogroup), "not for another group");
+    chmod (mid, 0711);
+    ok (kiln_user_check_reach (files, nobody, nogroup, NULL) == 0, "o+x is enough");
+  }
+
+  /* Drivers that run domains as the caller have no DAC base label. */
+  {
+    virConnectPtr conn;
+    uid_t u;
+    gid_t g;
+
+    kiln_virt_quiet ();
+    conn = virConnectOpen ("test:///default");
+    ok (conn && kiln_hypervisor_user (conn, &u, &g, NULL) == 0, "test driver: no hypervisor user");
+    ok (conn && kiln_hypervisor_check_reach (conn, files, NULL) == 0, "so nothing to check");
+    if (conn)
+      virConnectClose (conn);
+  }
+
+  unlink (file);
+  {
+    g_autofree char *mid = g_path_get_dirname (cache);
+    rmdir (cache);
+    rmdir (mid);
+  }
+  rmdir (top);
+  return done_testing ();
+}
