@@ -16,6 +16,7 @@ CONN=qemu:///system
 [ "$(id -u)" = 0 ] || { echo "make demo: run as root (it defines libvirt domains on $CONN)" >&2; exit 1; }
 # The test harness's helpers: nginx with a CA of its own, libvirtd.
 . "$TOP/tests/integration/lib.sh"
+. "$TOP/tests/integration/lib-console.sh"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -66,6 +67,27 @@ export KILN_ACCEL=${KILN_ACCEL:-auto}
 "$KILN" --cache-dir "$D/cache" build "$TOP/recipes/debian-12-base.yaml" \
     --var BASE=debian-12 --var OUTDIR="$D/out" --var ROOT_PASSWORD_FILE="$D/root.pw" \
     --var NETWORK=user
+
+step "Starting the clone debian-12-a and logging in on its serial console"
+virsh -c "$CONN" start debian-12-a
+echo "   waiting for login: on the serial console (one to three minutes under TCG)"
+if out=$(serial_login debian-12-a root "$(cat "$D/root.pw")" \
+        'echo "hostname: $(hostname)"; echo "booted: $(systemctl is-system-running)"; echo "machine-id: $(cat /etc/machine-id)"' 600); then
+    printf '%s\n' "$out" | grep -E '^(hostname|booted|machine-id):' | sed 's/^/   /'
+    booted=1
+else
+    echo "   the clone did not reach a login prompt (transcript: $T/console-debian-12-a.log)" >&2
+    KILN_KEEP=1
+    booted=0
+fi
+virsh -c "$CONN" shutdown debian-12-a >/dev/null 2>&1 || true
+for _ in $(seq 60); do
+    [ "$(virsh -c "$CONN" domstate debian-12-a 2>/dev/null)" = "shut off" ] && break
+    sleep 1
+done
+virsh -c "$CONN" destroy debian-12-a >/dev/null 2>&1 || true
+echo "   debian-12-a shut down again"
+[ "$booted" = 1 ] || exit 1
 
 step "Summary"
 virsh -c "$CONN" list --all | grep -E 'Name|----|debian-12-' || true
