@@ -630,13 +630,50 @@ run_in_guest (struct kiln_customize_run *st, char *const *argv, const char *what
   return 0;
 }
 
+/* The packages of LIST that the guest's package database says are
+ * installed (NULL-terminated); the others are named in an event.  What
+ * --uninstall asks for (the package absent) already holds for them, and
+ * apt-get would fail on a package it cannot find in empty package lists. */
+static char **
+installed_only (struct kiln_customize_run *st, char *const *list, GError **err)
+{
+  const char *pm = st->gu->package_management;
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+
+  for (; list && *list; list++) {
+    g_auto (GStrv) q = kiln_packages_query_command (pm, *list);
+    g_autofree char *out = NULL;
+    int status;
+
+    if (q == NULL)
+      return g_strdupv ((char **) list);   /* unknown manager: commands say so */
+    if (kiln_guest_command (st->g, q, &out, &status, err) == -1)
+      return NULL;
+    if (kiln_packages_is_installed (pm, status, out))
+      g_strv_builder_add (b, *list);
+    else
+      kiln_event_info ("customize", "--uninstall: %s is not installed; nothing to remove", *list);
+  }
+  return g_strv_builder_end (b);
+}
+
 static int
 run_packages (struct kiln_customize_run *st, enum kiln_pkg_op kind, const struct kiln_customize_step *o,
               GError **err)
 {
-  g_autoptr (GPtrArray) cmds = kiln_packages_commands (st->gu->package_management, kind, o->list,
-                                                       !st->pkg_lists_fresh, err);
+  g_auto (GStrv) present = NULL;
+  g_autoptr (GPtrArray) cmds = NULL;
+  char *const *pkgs = o->list;
 
+  if (kind == KILN_PKG_UNINSTALL) {
+    present = installed_only (st, o->list, err);
+    if (present == NULL)
+      return -1;
+    if (present[0] == NULL)
+      return 0;
+    pkgs = present;
+  }
+  cmds = kiln_packages_commands (st->gu->package_management, kind, pkgs, !st->pkg_lists_fresh, err);
   if (cmds == NULL)
     return -1;
   for (guint i = 0; i < cmds->len; i++) {

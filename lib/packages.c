@@ -30,6 +30,30 @@ with_pkgs (GStrvBuilder *b, char *const *pkgs)
   return b;
 }
 
+char **
+kiln_packages_query_command (const char *pm, const char *pkg)
+{
+  if (g_strcmp0 (pm, "apt") == 0)
+    return g_strdupv ((char *[]) { "dpkg-query", "-W", "-f=${db:Status-Status}", (char *) pkg, NULL });
+  if (g_strcmp0 (pm, "dnf") == 0 || g_strcmp0 (pm, "yum") == 0 || g_strcmp0 (pm, "zypper") == 0)
+    return g_strdupv ((char *[]) { "rpm", "-q", "--quiet", (char *) pkg, NULL });
+  if (g_strcmp0 (pm, "apk") == 0)
+    return g_strdupv ((char *[]) { "apk", "info", "-e", (char *) pkg, NULL });
+  if (g_strcmp0 (pm, "pacman") == 0)
+    return g_strdupv ((char *[]) { "pacman", "-Q", (char *) pkg, NULL });
+  return NULL;
+}
+
+bool
+kiln_packages_is_installed (const char *pm, int status, char *output)
+{
+  if (status != 0)
+    return false;
+  if (g_strcmp0 (pm, "apt") == 0)
+    return output && strcmp (g_strstrip (output), "installed") == 0;
+  return true;
+}
+
 bool
 kiln_package_name_ok (const char *name)
 {

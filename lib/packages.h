@@ -20,6 +20,16 @@ enum kiln_pkg_op {
 GPtrArray *kiln_packages_commands (const char *pm, enum kiln_pkg_op op,
                                    char *const *pkgs, bool refresh, GError **err);
 
+/* The command (a NULL-terminated argv) that asks package manager PM's
+ * package DATABASE (dpkg, rpm, apk, pacman: never the package lists,
+ * which a cloud image often ships empty) whether PKG is installed.  It
+ * exits 0 when it is, except dpkg-query, which prints "installed" then
+ * (a package removed but not purged is known to dpkg too): check with
+ * kiln_packages_is_installed.  NULL for an unknown manager. */
+char **kiln_packages_query_command (const char *pm, const char *pkg);
+/* What the query above said: STATUS (its exit status) and OUTPUT. */
+bool kiln_packages_is_installed (const char *pm, int status, char *output);
+
 /* Is NAME acceptable as a package name (not an option, no blanks)? */
 bool kiln_package_name_ok (const char *name);
 

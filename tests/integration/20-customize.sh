@@ -9,7 +9,7 @@ set -u
 
 require_guest perl sha256sum
 
-plan 53
+plan 54
 
 base=$(fixture_debian) || bail_out "no Debian fixture"
 img=$T/ov.qcow2
@@ -54,7 +54,7 @@ echo "$key" >"$T/key.pub"
 SECONDS=0
 "$KILN" customize -a "$img" \
     --root-password file:"$T/rootpw" \
-    --uninstall cloud-init \
+    --uninstall cloud-init,kiln-no-such-package \
     --install tree \
     --run-command 'useradd -m -s /bin/bash alice && useradd -m bob' \
     --password alice:password:Alice-pw-2 \
@@ -87,6 +87,8 @@ unlike "$(cat "$T/run.err")" "bob's password: [A-Za-z0-9]{16}" \
     "the generated password is printed by the verb on stdout, not logged on stderr"
 like "$(tr '\n' ' ' <"$T/run.err")" '--uninstall cloud-init.*--install tree.*--password: alice' \
     "operations are applied in the order given" || diag "$(cat "$T/run.err")"
+like "$(cat "$T/run.err")" "kiln-no-such-package is not installed; nothing to remove" \
+    "--uninstall of a package that is not installed is a no-op, said once"
 
 out=$(guestfish --ro -a "$img" -i <<'GF' 2>&1
 echo @shadow
