@@ -436,7 +436,8 @@ describe_password (const struct kiln_customize_step *s)
 {
   static const char *const kinds[] = { "set", "set to a random password", "disabled", "locked" };
 
-  return g_strdup_printf ("--%s: %s's password %s", NAME (s), s->a, kinds[s->pw->kind]);
+  return g_strdup_printf ("--%s: %s's password %s%s", NAME (s), s->a, kinds[s->pw->kind],
+                          s->pw->locked && s->pw->kind != KILN_PASSWORD_LOCKED ? ", and the account locked" : "");
 }
 
 static char *
@@ -579,7 +580,8 @@ apply_password (struct kiln_customize_run *st, const struct kiln_customize_step 
     kiln_secret_free (random_pw);
     return gerr (st, err, "cannot read the guest's /etc/shadow");
   }
-  newtext = kiln_shadow_set (text, o->a, hash, o->pw->kind == KILN_PASSWORD_LOCKED, err);
+  newtext = kiln_shadow_set (text, o->a, hash, o->pw->kind == KILN_PASSWORD_LOCKED || o->pw->locked,
+                             err);
   explicit_bzero (text, len);
   free (text);
   if (newtext == NULL) {
