@@ -190,24 +190,27 @@ kiln_guest_read_file (guestfs_h *g, const char *path, size_t *len)
   return r;
 }
 
-int
-kiln_guest_write_file (guestfs_h *g, const char *path, const char *content, size_t len)
+static int
+write_untraced (guestfs_h *g, const char *path, const char *content, size_t len, bool append)
 {
   int trace = untrace (g, path);
-  int r = guestfs_write (g, path, content, len);
+  int r = append ? guestfs_write_append (g, path, content, len)
+                 : guestfs_write (g, path, content, len);
 
   retrace (g, trace);
   return r;
 }
 
 int
+kiln_guest_write_file (guestfs_h *g, const char *path, const char *content, size_t len)
+{
+  return write_untraced (g, path, content, len, false);
+}
+
+int
 kiln_guest_append_file (guestfs_h *g, const char *path, const char *content, size_t len)
 {
-  int trace = untrace (g, path);
-  int r = guestfs_write_append (g, path, content, len);
-
-  retrace (g, trace);
-  return r;
+  return write_untraced (g, path, content, len, true);
 }
 
 static guestfs_h *
