@@ -9,6 +9,7 @@
 #include "customize.h"
 #include "fetch.h"
 #include "fileio.h"
+#include "guest.h"
 #include "image.h"
 #include "msg.h"
 #include "opts.h"
@@ -18,7 +19,7 @@
 
 enum {
   OPT_OUTPUT = 1, OPT_FORMAT, OPT_SIZE, OPT_COPY, OPT_FORCE, OPT_SYSPREP,
-  OPT_CHECKSUM, OPT_SUMS, OPT_INSECURE, OPT_UNSAFE_WRITE,
+  OPT_CHECKSUM, OPT_SUMS, OPT_INSECURE, OPT_UNSAFE_WRITE, OPT_TRACE,
 };
 
 const struct kiln_option kiln_create_options[] = {
@@ -32,6 +33,7 @@ const struct kiln_option kiln_create_options[] = {
   { "checksum", 0, KILN_ARG_REQUIRED, "ALG:HEX", "expected digest of a downloaded SOURCE", OPT_CHECKSUM },
   { "sums", 0, KILN_ARG_REQUIRED, "URL", "a SHA512SUMS/SHA256SUMS file to check SOURCE against", OPT_SUMS },
   { "insecure", 0, KILN_ARG_NONE, NULL, "allow a plain http SOURCE with nothing to verify it against", OPT_INSECURE },
+  { "trace", 'x', KILN_ARG_NONE, NULL, "trace libguestfs calls on stderr (passwords and /etc/shadow left out)", OPT_TRACE },
   KILN_OPTION_END
 };
 
@@ -74,6 +76,7 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_CHECKSUM: fo.checksum = arg; break;
     case OPT_SUMS: fo.sums_url = arg; break;
     case OPT_INSECURE: fo.insecure = true; break;
+    case OPT_TRACE: kiln_guest_trace_calls (true); break;
     default:
       if (kiln_customize_add (custom, opt, arg, &err) == -1)
         return err->code == KILN_ERROR_USAGE ? kiln_usage_error (ctx, "%s", err->message)

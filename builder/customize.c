@@ -8,7 +8,7 @@
 #include "msg.h"
 #include "opts.h"
 
-enum { OPT_ADD = 1, OPT_DOMAIN, OPT_FORMAT, OPT_DRY_RUN, OPT_UNSAFE_WRITE };
+enum { OPT_ADD = 1, OPT_DOMAIN, OPT_FORMAT, OPT_DRY_RUN, OPT_UNSAFE_WRITE, OPT_TRACE };
 
 const struct kiln_option kiln_customize_verb_options[] = {
   { "add", 'a', KILN_ARG_REQUIRED, "DISK", "the disk image to customize (repeat for a guest on several disks)", OPT_ADD },
@@ -16,6 +16,7 @@ const struct kiln_option kiln_customize_verb_options[] = {
   { "format", 0, KILN_ARG_REQUIRED, "raw|qcow2", "the format of the disks that follow (default: detected)", OPT_FORMAT },
   { "dry-run", 'n', KILN_ARG_NONE, NULL, "open read-only and print what would be done", OPT_DRY_RUN },
   { "unsafe-write-template", 0, KILN_ARG_NONE, NULL, "write -a DISK even if linked clones are backed by it or a running domain uses it (corrupts them)", OPT_UNSAFE_WRITE },
+  { "trace", 'x', KILN_ARG_NONE, NULL, "trace libguestfs calls on stderr (passwords and /etc/shadow left out)", OPT_TRACE },
   KILN_OPTION_END
 };
 
@@ -53,6 +54,7 @@ kiln_cmd_customize (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_DOMAIN: r = kiln_disk_args_take (&da, ctx, 'd', arg); break;
     case OPT_FORMAT: r = kiln_disk_args_take (&da, ctx, 'f', arg); break;
     case OPT_UNSAFE_WRITE: da.unsafe_write = true; break;
+    case OPT_TRACE: kiln_guest_trace_calls (true); break;
     case OPT_DRY_RUN:
       dry_run = true;
       break;

@@ -9,10 +9,11 @@
 #include "opts.h"
 #include "osinfo.h"
 
-enum { OPT_FORMAT = 1 };
+enum { OPT_FORMAT = 1, OPT_TRACE };
 
 const struct kiln_option kiln_inspect_options[] = {
   { "format", 0, KILN_ARG_REQUIRED, "raw|qcow2", "the disk's format (default: detected by qemu-img)", OPT_FORMAT },
+  { "trace", 'x', KILN_ARG_NONE, NULL, "trace libguestfs calls on stderr (passwords and /etc/shadow left out)", OPT_TRACE },
   KILN_OPTION_END
 };
 
@@ -75,6 +76,9 @@ kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
       if (g_strcmp0 (arg, "raw") != 0 && g_strcmp0 (arg, "qcow2") != 0)
         return kiln_usage_error (ctx, "--format takes raw or qcow2, not '%s'", arg);
       format = arg;
+      break;
+    case OPT_TRACE:
+      kiln_guest_trace_calls (true);
       break;
     }
   }

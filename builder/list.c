@@ -24,7 +24,8 @@ add_json (JsonBuilder *b, const struct kiln_template *t)
   kiln_json_add_strings (b, "name", t->name, "repository", t->repo,
                          "display_name", t->display_name, "url", t->url,
                          "checksum", t->checksum, "format", t->format, "osinfo", t->osinfo,
-                         "arch", t->arch, "revision", t->revision, "notes", t->notes, NULL);
+                         "arch", t->arch, "revision", t->revision, "notes", t->notes,
+                         "error", t->error, NULL);
   kiln_json_add_int (b, "size", (gint64) t->size);
   kiln_json_add_int (b, "compressed_size", (gint64) t->compressed_size);
   kiln_json_add_strv (b, "aliases", (const char *const *) t->aliases);
@@ -38,7 +39,10 @@ print_long (const struct kiln_template *t)
   printf ("%-16s %s\n", "Repository:", t->repo);
   if (t->display_name)
     printf ("%-16s %s\n", "Name:", t->display_name);
-  printf ("%-16s %s\n", "URL:", t->url);
+  if (t->error)
+    printf ("%-16s %s\n", "Unusable:", t->error);
+  if (t->url)
+    printf ("%-16s %s\n", "URL:", t->url);
   printf ("%-16s %s\n", "Checksum:", t->checksum ? t->checksum : "(none)");
   printf ("%-16s %s\n", "Architecture:", t->arch ? t->arch : "(any)");
   if (t->osinfo)
@@ -115,6 +119,10 @@ kiln_cmd_list (struct kiln_ctx *ctx, int argc, char **argv)
     for (guint k = 0; k < ts->len; k++) {
       const struct kiln_template *t = ts->pdata[k];
 
+      /* An unusable entry is named (even a hidden one): the others stay usable. */
+      if (t->error)
+        kiln_warn ("repository %s: %s %s cannot be fetched: %s", r->id, t->name,
+                   t->arch ? t->arch : "(any arch)", t->error);
       if (t->hidden)
         continue;
       if (b)
@@ -122,8 +130,8 @@ kiln_cmd_list (struct kiln_ctx *ctx, int argc, char **argv)
       else if (lng)
         print_long (t);
       else
-        printf ("%-36s %-8s %s\n", t->name, t->arch ? t->arch : "-",
-                t->display_name ? t->display_name : t->repo);
+        printf ("%-36s %-8s %s%s\n", t->name, t->arch ? t->arch : "-",
+                t->error ? "(unusable) " : "", t->display_name ? t->display_name : t->repo);
     }
   }
   if (b) {

@@ -53,6 +53,21 @@ write_file (const char *dir, const char *name, const char *text, GError **err)
   return 0;
 }
 
+/* KEY=VALUE, a multi-line VALUE as continuation lines (a blank in front
+ * of each further line); nothing for VALUE NULL. */
+static void
+append_value (GString *index, const char *key, const char *value)
+{
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *joined = NULL;
+
+  if (value == NULL)
+    return;
+  lines = g_strsplit (value, "\n", -1);
+  joined = g_strjoinv ("\n ", lines);
+  g_string_append_printf (index, "%s=%s\n", key, joined);
+}
+
 static int
 repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
 {
@@ -62,6 +77,7 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
   g_autoptr (GString) index = g_string_new ("# kiln repository index: written by kiln repo index\n");
   g_autoptr (GPtrArray) old = NULL;
   g_autoptr (GHashTable) by_file = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   const char *n;
 
   if (d == NULL)
@@ -69,8 +85,18 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
   while ((n = g_dir_read_name (d))) {
     g_autofree char *name = template_name (n);
 
-    if (n[0] != '.' && name)
-      g_ptr_array_add (files, g_strdup (n));
+    if (n[0] == '.' || name == NULL)
+      continue;
+    /* The index is lines of text: what cannot be a file= line is refused
+     * here, not written for every reader to trip on. */
+    if (!kiln_index_file_valid (n)) {
+      g_autofree char *shown = g_strescape (n, NULL);
+
+      kiln_error ("%s/%s: a file name with a control character, ':' or '\\' cannot be "
+                  "in an index: rename it", dir, shown);
+      return KILN_EXIT_FAILURE;
+    }
+    g_ptr_array_add (files, g_strdup (n));
   }
   g_ptr_array_sort (files, cmp_str);
   /* What a person added to an earlier index (osinfo=, notes=, aliases=...)
@@ -86,8 +112,13 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
         kiln_error ("%s (fix it, or remove it to start afresh)", err->message);
         return KILN_EXIT_FAILURE;
       }
-      for (guint i = 0; i < old->len; i++)
-        g_hash_table_insert (by_file, ((struct kiln_template *) old->pdata[i])->file, old->pdata[i]);
+      for (guint i = 0; i < old->len; i++) {
+        struct kiln_template *t = old->pdata[i];
+
+        /* An entry without a usable file= has nothing to carry over. */
+        if (t->file)
+          g_hash_table_insert (by_file, t->file, t);
+      }
     }
   }
   if (files->len == 0) {
@@ -97,13 +128,42 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
   for (guint i = 0; i < files->len; i++) {
     const char *f = files->pdata[i];
     g_autofree char *path = g_build_filename (dir, f, NULL);
-    g_autofree char *name = template_name (f);
-    g_autofree char *sum = kiln_digest_file (path, "sha512", &err);
+    g_autofree char *stem = template_name (f);
+    g_autofree char *name = NULL;
+    g_autofree char *id = NULL;
+    g_autofree char *sum = NULL;
     unsigned char head[512] = { 0 };
     struct stat st;
     ssize_t hn = 0;
     int fd;
+    const struct kiln_template *prev = g_hash_table_lookup (by_file, f);
+    const char *arch = prev ? prev->arch : NULL;
+    const char *other;
 
+    /* The section name is a template name, whatever the file is called
+     * (a ']' in it would end the header early). */
+    name = prev && kiln_template_name_valid (prev->name) ? g_strdup (prev->name)
+                                                        : kiln_template_name_make (stem);
+    if (name == NULL) {
+      kiln_error ("%s/%s: no template name can be made of '%s' (letters or digits needed): "
+                  "rename it", dir, f, stem);
+      return KILN_EXIT_FAILURE;
+    }
+    if (arch == NULL && (strstr (name, "amd64") || strstr (name, "x86_64")))
+      arch = "x86_64";
+    else if (arch == NULL && (strstr (name, "arm64") || strstr (name, "aarch64")))
+      arch = "aarch64";
+    /* An entry is (name, arch): two files that make one would be
+     * ambiguous to every reader. */
+    id = g_strconcat (name, "\n", arch ? arch : "", NULL);
+    other = g_hash_table_lookup (ids, id);
+    if (other) {
+      kiln_error ("%s: %s and %s would both be template %s%s%s: rename one of them",
+                  dir, other, f, name, arch ? " for " : "", arch ? arch : "");
+      return KILN_EXIT_FAILURE;
+    }
+    g_hash_table_insert (ids, g_steal_pointer (&id), (gpointer) f);
+    sum = kiln_digest_file (path, "sha512", &err);
     if (sum == NULL)
       return kiln_fail (err);
     fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -113,29 +173,20 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
     }
     hn = read (fd, head, sizeof head);
     close (fd);
-    const struct kiln_template *prev = g_hash_table_lookup (by_file, f);
-    const char *arch = NULL;
-
-    g_string_append_printf (index, "\n[%s]\nname=%s\nfile=%s\nchecksum[sha512]=%s\n",
-                            prev ? prev->name : name,
-                            prev && prev->display_name ? prev->display_name : name,
-                            f, strchr (sum, ':') + 1);
+    g_string_append_printf (index, "\n[%s]\n", name);
+    append_value (index, "name", prev && prev->display_name ? prev->display_name : stem);
+    append_value (index, "file", f);
+    append_value (index, "checksum[sha512]", strchr (sum, ':') + 1);
     if (prev) {
       guint64 rev = 1;
 
-      if (prev->osinfo)
-        g_string_append_printf (index, "osinfo=%s\n", prev->osinfo);
+      append_value (index, "osinfo", prev->osinfo);
       if (prev->aliases && prev->aliases[0]) {
         g_autofree char *a = g_strjoinv (" ", prev->aliases);
 
-        g_string_append_printf (index, "aliases=%s\n", a);
+        append_value (index, "aliases", a);
       }
-      if (prev->notes) {
-        g_auto (GStrv) lines = g_strsplit (prev->notes, "\n", -1);
-        g_autofree char *joined = g_strjoinv ("\n ", lines);
-
-        g_string_append_printf (index, "notes=%s\n", joined);
-      }
+      append_value (index, "notes", prev->notes);
       if (prev->hidden)
         g_string_append (index, "hidden=true\n");
       /* A new image under the same name is a new revision. */
@@ -144,7 +195,6 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
       if (g_strcmp0 (prev->checksum, sum) != 0)
         rev++;
       g_string_append_printf (index, "revision=%" G_GUINT64_FORMAT "\n", rev);
-      arch = prev->arch;
     }
     if (kiln_unpack_needed (head, hn > 0 ? hn : 0)) {
       g_string_append_printf (index, "compressed_size=%" G_GINT64_FORMAT "\n", (gint64) st.st_size);
@@ -154,12 +204,7 @@ repo_index (struct kiln_ctx *ctx, const char *dir, const char *key)
       g_string_append_printf (index, "size=%" G_GINT64_FORMAT "\n", (gint64) st.st_size);
       g_string_append_printf (index, "format=%s\n", kiln_image_format (head, hn > 0 ? hn : 0));
     }
-    if (arch == NULL && (strstr (name, "amd64") || strstr (name, "x86_64")))
-      arch = "x86_64";
-    else if (arch == NULL && (strstr (name, "arm64") || strstr (name, "aarch64")))
-      arch = "aarch64";
-    if (arch)
-      g_string_append_printf (index, "arch=%s\n", arch);
+    append_value (index, "arch", arch);
     kiln_info ("%s: %s", f, sum);
   }
   if (key) {

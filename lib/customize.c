@@ -436,7 +436,8 @@ describe_password (const struct kiln_customize_step *s)
 {
   static const char *const kinds[] = { "set", "set to a random password", "disabled", "locked" };
 
-  return g_strdup_printf ("--%s: %s's password %s", NAME (s), s->a, kinds[s->pw->kind]);
+  return g_strdup_printf ("--%s: %s's password %s%s", NAME (s), s->a, kinds[s->pw->kind],
+                          s->pw->locked && s->pw->kind != KILN_PASSWORD_LOCKED ? ", and the account locked" : "");
 }
 
 static char *
@@ -544,7 +545,7 @@ apply_password (struct kiln_customize_run *st, const struct kiln_customize_step 
   char *text;
   struct guestfs_statns *sb;
   size_t len;
-  int trace, r;
+  int r;
 
   if (crypto == KILN_CRYPTO_AUTO)
     crypto = kiln_password_crypto_for (st->gu->distro, st->gu->major);
@@ -573,13 +574,14 @@ apply_password (struct kiln_customize_run *st, const struct kiln_customize_step 
     kiln_secret_free (random_pw);
     return gerr (st, err, "cannot set %s's password: no /etc/shadow in the guest", o->a);
   }
-  text = guestfs_read_file (st->g, "/etc/shadow", &len);
+  text = kiln_guest_read_file (st->g, "/etc/shadow", &len);
   if (text == NULL) {
     guestfs_free_statns (sb);
     kiln_secret_free (random_pw);
     return gerr (st, err, "cannot read the guest's /etc/shadow");
   }
-  newtext = kiln_shadow_set (text, o->a, hash, o->pw->kind == KILN_PASSWORD_LOCKED, err);
+  newtext = kiln_shadow_set (text, o->a, hash, o->pw->kind == KILN_PASSWORD_LOCKED || o->pw->locked,
+                             err);
   explicit_bzero (text, len);
   free (text);
   if (newtext == NULL) {
@@ -587,11 +589,8 @@ apply_password (struct kiln_customize_run *st, const struct kiln_customize_step 
     kiln_secret_free (random_pw);
     return -1;
   }
-  /* A trace (LIBGUESTFS_TRACE=1) would print the hash: none for this. */
-  trace = guestfs_get_trace (st->g);
-  guestfs_set_trace (st->g, 0);
-  r = guestfs_write (st->g, "/etc/shadow", newtext, strlen (newtext));
-  guestfs_set_trace (st->g, trace);
+  /* Untraced (-x, LIBGUESTFS_TRACE=1): the trace would print the hashes. */
+  r = kiln_guest_write_file (st->g, "/etc/shadow", newtext, strlen (newtext));
   explicit_bzero (newtext, strlen (newtext));
   if (r == -1 ||
       guestfs_chown (st->g, (int) sb->st_uid, (int) sb->st_gid, "/etc/shadow") == -1 ||
@@ -725,7 +724,7 @@ apply_append_line (struct kiln_customize_run *st, const struct kiln_customize_st
     return gerr (st, err, "--append-line %s", o->a);
   if (exists) {
     size_t len;
-    char *cur = guestfs_read_file (st->g, o->a, &len);
+    char *cur = kiln_guest_read_file (st->g, o->a, &len);
 
     if (cur == NULL)
       return gerr (st, err, "--append-line: cannot read %s", o->a);
@@ -735,7 +734,7 @@ apply_append_line (struct kiln_customize_run *st, const struct kiln_customize_st
   }
   g_string_append (add, o->b);
   g_string_append_c (add, '\n');
-  if (guestfs_write_append (st->g, o->a, add->str, add->len) == -1)
+  if (kiln_guest_append_file (st->g, o->a, add->str, add->len) == -1)
     return gerr (st, err, "--append-line: cannot write %s", o->a);
   return 0;
 }
@@ -1025,7 +1024,7 @@ apply_run_command (struct kiln_customize_run *st, const struct kiln_customize_st
 static int
 apply_write (struct kiln_customize_run *st, const struct kiln_customize_step *o, GError **err)
 {
-  if (guestfs_write (st->g, o->a, o->b, strlen (o->b)) == -1)
+  if (kiln_guest_write_file (st->g, o->a, o->b, strlen (o->b)) == -1)
     return gerr (st, err, "--write: cannot write %s", o->a);
   return 0;
 }

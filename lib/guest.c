@@ -131,6 +131,88 @@ kiln_guest_add_disk (struct kiln_guest *gu, const char *path,
   return 0;
 }
 
+/* -x: every handle made from now on traces its calls.  Set once, before
+ * any handle is made (and before threads). */
+static bool trace_calls;
+
+void
+kiln_guest_trace_calls (bool on)
+{
+  trace_calls = on;
+}
+
+bool
+kiln_guest_path_secret (const char *path)
+{
+  static const char *const secret[] = {
+    "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+    "/etc/security/opasswd", "/etc/master.passwd", NULL,
+  };
+  g_autofree char *norm = NULL;
+
+  if (path == NULL || path[0] != '/')
+    return false;
+  /* "//etc/./shadow" is /etc/shadow too (GLib keeps a leading "//"). */
+  while (path[1] == '/')
+    path++;
+  norm = g_canonicalize_filename (path, "/");
+  return g_strv_contains (secret, norm);
+}
+
+/* Tracing off on G while PATH holds secrets; returns what to restore. */
+static int
+untrace (guestfs_h *g, const char *path)
+{
+  int trace = 0;
+
+  if (kiln_guest_path_secret (path)) {
+    trace = guestfs_get_trace (g);
+    if (trace)
+      guestfs_set_trace (g, 0);
+  }
+  return trace;
+}
+
+static void
+retrace (guestfs_h *g, int trace)
+{
+  if (trace > 0)
+    guestfs_set_trace (g, trace);
+}
+
+char *
+kiln_guest_read_file (guestfs_h *g, const char *path, size_t *len)
+{
+  int trace = untrace (g, path);
+  char *r = guestfs_read_file (g, path, len);
+
+  retrace (g, trace);
+  return r;
+}
+
+static int
+write_untraced (guestfs_h *g, const char *path, const char *content, size_t len, bool append)
+{
+  int trace = untrace (g, path);
+  int r = append ? guestfs_write_append (g, path, content, len)
+                 : guestfs_write (g, path, content, len);
+
+  retrace (g, trace);
+  return r;
+}
+
+int
+kiln_guest_write_file (guestfs_h *g, const char *path, const char *content, size_t len)
+{
+  return write_untraced (g, path, content, len, false);
+}
+
+int
+kiln_guest_append_file (guestfs_h *g, const char *path, const char *content, size_t len)
+{
+  return write_untraced (g, path, content, len, true);
+}
+
 static guestfs_h *
 make_handle (struct kiln_guest *gu, enum kiln_accel accel, GError **err)
 {
@@ -143,6 +225,8 @@ make_handle (struct kiln_guest *gu, enum kiln_accel accel, GError **err)
     return NULL;
   }
   guestfs_set_error_handler (g, NULL, NULL);
+  if (trace_calls)
+    guestfs_set_trace (g, 1);
   /* Keep the user's LIBGUESTFS_BACKEND_SETTINGS, and say which accelerator. */
   settings = guestfs_get_backend_settings (g);
   for (char **s = settings; s && *s; s++)

@@ -54,6 +54,25 @@ int kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err);
  * here means the image may not hold what was written. */
 int kiln_guest_close (struct kiln_guest *gu, GError **err);
 
+/* -x: ON makes every libguestfs handle made afterwards trace its calls
+ * (libguestfs prints them on stderr as "libguestfs: trace: ...").  Call
+ * before any handle is made; not thread-safe. */
+void kiln_guest_trace_calls (bool on);
+
+/* True when guest PATH (absolute; "//etc/./shadow" counts) holds secrets:
+ * /etc/shadow, /etc/gshadow, their "-" backups, /etc/security/opasswd,
+ * /etc/master.passwd. */
+bool kiln_guest_path_secret (const char *path);
+
+/* guestfs_read_file, guestfs_write and guestfs_write_append on G (same results, errors left on
+ * the handle; the read's result is malloc'd, for free()), with tracing
+ * off for the call when PATH holds secrets (kiln_guest_path_secret), so
+ * that neither -x nor LIBGUESTFS_TRACE=1 prints a password hash.  Every
+ * read and write of a guest file that may be secret goes through these. */
+char *kiln_guest_read_file (guestfs_h *g, const char *path, size_t *len);
+int kiln_guest_write_file (guestfs_h *g, const char *path, const char *content, size_t len);
+int kiln_guest_append_file (guestfs_h *g, const char *path, const char *content, size_t len);
+
 /* ERR from the handle's last error, prefixed by printf-style context. */
 void kiln_guest_set_error (struct kiln_guest *gu, GError **err,
                            const char *fmt, ...) G_GNUC_PRINTF (3, 4);

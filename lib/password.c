@@ -67,6 +67,20 @@ kiln_password_selector_parse (const char *sel, struct kiln_password_selector *ou
                               GError **err)
 {
   *out = (struct kiln_password_selector) { 0 };
+  /* locked:SELECTOR (or lock:): set it, then lock the account, as
+   * virt-customize does. */
+  if (g_str_has_prefix (sel, "locked:") || g_str_has_prefix (sel, "lock:")) {
+    const char *rest = strchr (sel, ':') + 1;
+
+    if (*rest == '\0') {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "locked: needs a selector after the colon");
+      return false;
+    }
+    if (!kiln_password_selector_parse (rest, out, err))
+      return false;
+    out->locked = true;
+    return true;
+  }
   if (g_str_has_prefix (sel, "password:")) {
     if (sel[9] == '\0') {
       g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "password: needs a password after the colon");
@@ -93,7 +107,8 @@ kiln_password_selector_parse (const char *sel, struct kiln_password_selector *ou
     g_autofree char *name = colon ? g_strndup (sel, (gsize) (colon - sel)) : NULL;
 
     g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
-                 "unknown password selector '%s' (use password:P, file:F, random, disabled or locked)",
+                 "unknown password selector '%s' (use password:P, file:F, random, disabled, locked "
+                 "or locked:SELECTOR)",
                  name ? name : "(no colon)");
     return false;
   }
@@ -103,7 +118,14 @@ kiln_password_selector_parse (const char *sel, struct kiln_password_selector *ou
 char *
 kiln_password_selector_shown (const char *sel)
 {
-  return g_str_has_prefix (sel, "password:") ? g_strdup ("password:<redacted>") : g_strdup (sel);
+  const char *p = sel;
+
+  /* The secret may sit behind any number of locked: prefixes. */
+  while (g_str_has_prefix (p, "locked:") || g_str_has_prefix (p, "lock:"))
+    p = strchr (p, ':') + 1;
+  if (g_str_has_prefix (p, "password:"))
+    return g_strdup_printf ("%.*spassword:<redacted>", (int) (p - sel), sel);
+  return g_strdup (sel);
 }
 
 struct kiln_password *
@@ -115,6 +137,7 @@ kiln_password_parse (const char *sel, GError **err)
   if (!kiln_password_selector_parse (sel, &s, err))
     return NULL;
   p->kind = s.kind;
+  p->locked = s.locked;
   if (s.secret)
     p->secret = g_strdup (s.secret);
   if (s.file) {
@@ -246,12 +269,16 @@ kiln_shadow_set (const char *text, const char *user, const char *field,
 
       found = true;
       g_string_append_len (out, *l, (gssize) ulen + 1);
-      if (lock) {
+      if (field && field[0]) {
+        if (lock && field[0] != '!')
+          g_string_append_c (out, '!');
+        g_string_append (out, field);
+      } else if (lock) {
         if (pw[0] != '!')
           g_string_append_c (out, '!');
         g_string_append_len (out, pw, rest ? rest - pw : (gssize) strlen (pw));
       } else {
-        g_string_append (out, field);
+        g_string_append (out, field ? field : "");
       }
       if (rest)
         g_string_append (out, rest);

@@ -24,6 +24,7 @@ struct kiln_password {
   char *secret;               /* the clear text for KILN_PASSWORD_PLAIN; wiped on free */
   char *file;                 /* file: selector's path, for messages */
   bool file_exposed;          /* file: readable by group or others */
+  bool locked;                /* locked:SELECTOR: set, then lock ("!" in front) */
 };
 
 /* What a selector names, read from SEL alone (nothing is opened). */
@@ -31,16 +32,19 @@ struct kiln_password_selector {
   enum kiln_password_kind kind;
   const char *file;           /* file:F -> F (inside SEL), else NULL */
   const char *secret;         /* password:P -> P (inside SEL), else NULL */
+  bool locked;                /* locked:SELECTOR (or lock:SELECTOR): the rest, then lock */
 };
 
 /* THE parser of selectors, for the command line and recipes alike: false
  * and a KILN_ERROR_USAGE error (never repeating what may be a password)
- * when SEL is not password:P, file:F, random, disabled or locked. */
+ * when SEL is not password:P, file:F, random, disabled, locked, or
+ * locked:SELECTOR / lock:SELECTOR (virt-customize's: that selector, then
+ * the account locked; ->locked set, the rest as for SELECTOR). */
 bool kiln_password_selector_parse (const char *sel, struct kiln_password_selector *out,
                                    GError **err);
 
-/* SEL for a plan or a log: "password:<redacted>" for password:P, SEL
- * itself otherwise. */
+/* SEL for a plan or a log: "password:<redacted>" for password:P (behind
+ * any locked: prefix too), SEL itself otherwise. */
 char *kiln_password_selector_shown (const char *sel);
 
 /* Parse SEL (kiln_password_selector_parse).  file: reads the first line
@@ -64,9 +68,10 @@ bool kiln_password_verify (const char *clear, const char *hash);
 /* A random password of N characters from an unambiguous alphabet. */
 char *kiln_password_random (size_t n, GError **err);
 
-/* Replace the password field of USER in the shadow file TEXT by FIELD
- * (LOCKED: "!" in front of the current one).  Returns the new text, or
- * NULL and an error when USER has no line. */
+/* Replace the password field of USER in the shadow file TEXT by FIELD;
+ * LOCK: with a "!" in front (FIELD NULL or "": in front of the current
+ * field, kept otherwise).  Returns the new text, or NULL and an error when
+ * USER has no line. */
 char *kiln_shadow_set (const char *text, const char *user, const char *field,
                        bool lock, GError **err);
 

@@ -817,7 +817,7 @@ recipe_selector (const struct ynode *n, const char *sel, GError **err)
   if (ps.file) {
     g_autofree char *p = local_path (n->file, ps.file);
 
-    return g_strconcat ("file:", p, NULL);
+    return g_strconcat (ps.locked ? "locked:" : "", "file:", p, NULL);
   }
   return g_strdup (sel);
 }

@@ -1,6 +1,7 @@
 /* repo.c: parsers for the repository formats kiln reads (repos.d files,
  * virt-builder's native index, checksum files) and the lookup of a
  * template name through the configured repositories. */
+#include <stdarg.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -67,6 +68,8 @@ struct section {
   char *name;
   int line;
   GPtrArray *kvs;               /* struct kv * */
+  GHashTable *keys;             /* key -> struct kv *, for repeats */
+  char *error;                  /* "ORIGIN line N: ..." of its first bad line, or NULL */
 };
 
 static void
@@ -82,19 +85,15 @@ section_free (struct section *s)
 {
   g_free (s->name);
   g_ptr_array_unref (s->kvs);
+  g_hash_table_unref (s->keys);
+  g_free (s->error);
   g_free (s);
 }
 
 static const struct kv *
 section_get (const struct section *s, const char *key)
 {
-  for (guint i = 0; i < s->kvs->len; i++) {
-    const struct kv *kv = s->kvs->pdata[i];
-
-    if (strcmp (kv->key, key) == 0)
-      return kv;
-  }
-  return NULL;
+  return g_hash_table_lookup (s->keys, key);
 }
 
 static const char *
@@ -103,6 +102,19 @@ section_value (const struct section *s, const char *key)
   const struct kv *kv = section_get (s, key);
 
   return kv ? kv->value : NULL;
+}
+
+/* Record the first problem of S (the later ones add nothing useful). */
+static void G_GNUC_PRINTF (2, 3)
+section_bad (struct section *s, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (s->error)
+    return;
+  va_start (ap, fmt);
+  s->error = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
 }
 
 static bool
@@ -120,19 +132,23 @@ valid_key (const char *k, size_t len)
   if (k[i] != '[' || k[len - 1] != ']' || len - i < 3)
     return false;
   for (i++; i < len - 1; i++)
-    if (!g_ascii_isalnum (k[i]) && !strchr ("_-.@", k[i]))
+    if (!g_ascii_isalnum (k[i]) && !strchr ("_-.@,", k[i]))
       return false;
   return true;
 }
 
 /* Sections of TEXT.  Comments start with '#', continuation lines with a
- * space; a repeated section, or a key repeated in a section, is an error
- * that names both lines. */
+ * blank; a header is '[', the name, ']' and optional trailing blanks.
+ * A line that cannot be read inside a section (junk, a repeated key, a
+ * continuation with nothing to continue) makes that section bad
+ * (section->error) and the others stay usable; only what cannot be tied
+ * to a section (binary data, a malformed header, lines before the first
+ * header) fails the whole text.  Repeated section names are the caller's
+ * to judge. */
 static GPtrArray *
 parse_sections (const char *text, size_t len, const char *origin, GError **err)
 {
   g_autoptr (GPtrArray) sections = g_ptr_array_new_with_free_func ((GDestroyNotify) section_free);
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   struct section *cur = NULL;
   struct kv *last = NULL;
   const char *p = text, *end = text + len;
@@ -155,9 +171,14 @@ parse_sections (const char *text, size_t len, const char *origin, GError **err)
 
     if (line[0] == ' ' || line[0] == '\t') {
       if (last == NULL) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                     "%s line %d: a continuation line must follow a key=value line", origin, lineno);
-        return NULL;
+        if (cur == NULL) {
+          g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                       "%s line %d: a continuation line must follow a key=value line", origin, lineno);
+          return NULL;
+        }
+        section_bad (cur, "%s line %d: a continuation line must follow a key=value line",
+                     origin, lineno);
+        continue;
       }
       {
         char *v = g_strconcat (last->value, "\n", line + 1, NULL);
@@ -171,28 +192,22 @@ parse_sections (const char *text, size_t len, const char *origin, GError **err)
     if (line[0] == '\0' || line[0] == '#')
       continue;
     if (line[0] == '[') {
-      char *close = strchr (line, ']');
-      struct section *prev;
+      char *close;
 
+      g_strchomp (line);        /* "[name]" then blanks is a header too */
+      close = strrchr (line, ']');
       if (close == NULL || close[1] != '\0' || close == line + 1) {
         g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "%s line %d: malformed section header '%s'", origin, lineno, line);
         return NULL;
       }
       *close = '\0';
-      prev = g_hash_table_lookup (seen, line + 1);
-      if (prev) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                     "%s line %d: section [%s] repeated (first at line %d)",
-                     origin, lineno, line + 1, prev->line);
-        return NULL;
-      }
       cur = g_new0 (struct section, 1);
       cur->name = g_strdup (line + 1);
       cur->line = lineno;
       cur->kvs = g_ptr_array_new_with_free_func ((GDestroyNotify) kv_free);
+      cur->keys = g_hash_table_new (g_str_hash, g_str_equal);
       g_ptr_array_add (sections, cur);
-      g_hash_table_insert (seen, cur->name, cur);
       continue;
     }
     {
@@ -200,30 +215,31 @@ parse_sections (const char *text, size_t len, const char *origin, GError **err)
       const struct kv *prev;
       struct kv *kv;
 
-      if (eq == NULL || !valid_key (line, eq - line)) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                     "%s line %d: expected [section], key=value or a continuation line, not '%s'",
-                     origin, lineno, line);
+      if (cur == NULL) {
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, eq ? "%s line %d: key=value before any [section]"
+                     : "%s line %d: expected [section], key=value or a continuation line",
+                     origin, lineno);
         return NULL;
       }
-      if (cur == NULL) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                     "%s line %d: key=value before any [section]", origin, lineno);
-        return NULL;
+      if (eq == NULL || !valid_key (line, eq - line)) {
+        /* Not echoed: it may be anything, of any length. */
+        section_bad (cur, "%s line %d: expected [section], key=value or a continuation line",
+                     origin, lineno);
+        continue;
       }
       *eq = '\0';
       prev = section_get (cur, line);
       if (prev) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                     "%s line %d: key '%s' repeated in [%s] (first at line %d)",
+        section_bad (cur, "%s line %d: key '%s' repeated in [%s] (first at line %d)",
                      origin, lineno, line, cur->name, prev->line);
-        return NULL;
+        continue;
       }
       kv = g_new0 (struct kv, 1);
       kv->key = g_strdup (line);
       kv->value = g_strdup (eq + 1);
       kv->line = lineno;
       g_ptr_array_add (cur->kvs, kv);
+      g_hash_table_insert (cur->keys, kv->key, kv);
       last = kv;
     }
   }
@@ -249,17 +265,22 @@ kiln_template_free (struct kiln_template *t)
   g_free (t->revision);
   g_free (t->notes);
   g_strfreev (t->aliases);
+  g_free (t->error);
   g_free (t);
 }
 
 /* file= must stay inside the repository: no URL, no absolute path, no "..". */
-static bool
-safe_file (const char *f)
+bool
+kiln_index_file_valid (const char *f)
 {
   g_auto (GStrv) parts = NULL;
 
   if (f[0] == '\0' || f[0] == '/' || strstr (f, "://") || strchr (f, '\\') || strchr (f, ':'))
     return false;
+  /* A control character would end the line or hide in a listing. */
+  for (const char *p = f; *p; p++)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      return false;
   parts = g_strsplit (f, "/", -1);
   for (char **q = parts; *q; q++)
     if (strcmp (*q, "..") == 0 || strcmp (*q, ".") == 0 || (*q)[0] == '\0')
@@ -280,72 +301,157 @@ parse_u64 (const char *s, uint64_t *out)
   return true;
 }
 
+bool
+kiln_template_name_valid (const char *name)
+{
+  if (name == NULL || !g_ascii_isalnum (name[0]))
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr ("._-+", *p))
+      return false;
+  return true;
+}
+
+char *
+kiln_template_name_make (const char *stem)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  bool valid_utf8 = g_utf8_validate (stem, -1, NULL);
+
+  if (kiln_template_name_valid (stem))
+    return g_strdup (stem);
+  for (const char *p = stem; *p; p = valid_utf8 ? g_utf8_next_char (p) : p + 1) {
+    if (g_ascii_isalnum (*p) || (s->len > 0 && strchr ("._+", *p)))
+      g_string_append_c (s, *p);
+    else if (s->len > 0 && s->str[s->len - 1] != '-')
+      g_string_append_c (s, '-');   /* one '-' for a run of anything else */
+  }
+  while (s->len > 0 && !g_ascii_isalnum (s->str[s->len - 1]))
+    g_string_truncate (s, s->len - 1);
+  if (s->len == 0)
+    return NULL;
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* The checksum of section S: checksum[sha512]=, or checksum= (the same
+ * in virt-builder's format), else checksum[sha256]= (kiln's addition).
+ * NULL with S marked bad when it is not one. */
+static char *
+index_checksum (struct section *s, const char *origin)
+{
+  static const struct { const char *key, *alg; } keys[] = {
+    { "checksum[sha512]", "sha512" }, { "checksum", "sha512" }, { "checksum[sha256]", "sha256" },
+  };
+  char *found = NULL;
+
+  for (size_t i = 0; i < G_N_ELEMENTS (keys); i++) {
+    const struct kv *kv = section_get (s, keys[i].key);
+    g_autofree char *trimmed = NULL;
+    g_autofree char *spec = NULL;
+    g_autoptr (GError) e = NULL;
+    char *c;
+
+    if (kv == NULL)
+      continue;
+    trimmed = g_strstrip (g_strdup (kv->value));
+    spec = g_strconcat (keys[i].alg, ":", trimmed, NULL);
+    c = kiln_checksum_parse (spec, NULL, &e);
+    if (c == NULL) {
+      section_bad (s, "%s line %d: [%s]: %s=: %s", origin, kv->line, s->name, keys[i].key, e->message);
+      g_free (found);
+      return NULL;
+    }
+    if (found && strcmp (keys[i].alg, "sha512") == 0 && strcmp (found, c) != 0) {
+      section_bad (s, "%s line %d: [%s]: checksum= and checksum[sha512]= differ", origin, kv->line, s->name);
+      g_free (c);
+      g_free (found);
+      return NULL;
+    }
+    if (found)
+      g_free (c);
+    else
+      found = c;
+  }
+  return found;
+}
+
 GPtrArray *
 kiln_index_parse (const char *text, size_t len, const char *origin,
                   const char *base_url, GError **err)
 {
   g_autoptr (GPtrArray) sections = parse_sections (text, len, origin, err);
   g_autoptr (GPtrArray) out = NULL;
+  g_autoptr (GHashTable) ids = NULL;
 
   if (sections == NULL)
     return NULL;
+  /* An entry is (name, arch): virt-builder's own index has one name for
+   * several architectures.  The same pair twice is ambiguous: both bad. */
+  ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < sections->len; i++) {
+    struct section *s = sections->pdata[i];
+    const char *arch = section_value (s, "arch");
+    char *id = g_strconcat (s->name, "\n", arch ? arch : "", NULL);
+    struct section *prev = g_hash_table_lookup (ids, id);
+
+    if (prev) {
+      const char *what = arch ? arch : "(no arch=)";
+
+      section_bad (s, "%s line %d: [%s] for %s is repeated (first at line %d)",
+                   origin, s->line, s->name, what, prev->line);
+      section_bad (prev, "%s line %d: [%s] for %s is repeated (again at line %d)",
+                   origin, prev->line, s->name, what, s->line);
+      g_free (id);
+    }
+    else {
+      g_hash_table_insert (ids, id, s);
+    }
+  }
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_template_free);
   for (guint i = 0; i < sections->len; i++) {
-    const struct section *s = sections->pdata[i];
+    struct section *s = sections->pdata[i];
     g_autoptr (kiln_template) t = g_new0 (struct kiln_template, 1);
     const struct kv *file = section_get (s, "file");
-    const char *sum, *alg = "sha512";
+    const char *hidden = section_value (s, "hidden");
     const struct kv *kv;
 
-    if (file == NULL) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                   "%s line %d: [%s] has no file=", origin, s->line, s->name);
-      return NULL;
-    }
-    if (!safe_file (file->value)) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                   "%s line %d: file=%s in [%s] is not a plain relative path inside the repository",
-                   origin, file->line, file->value, s->name);
-      return NULL;
-    }
     t->name = g_strdup (s->name);
-    t->file = g_strdup (file->value);
-    {
+    t->line = s->line;
+    if (!kiln_template_name_valid (s->name))
+      section_bad (s, "%s line %d: [%s] is not a template name (letters, digits, '.', '_', '-' "
+                   "and '+', starting with a letter or a digit)", origin, s->line, s->name);
+    if (file == NULL) {
+      section_bad (s, "%s line %d: [%s] has no file=", origin, s->line, s->name);
+    }
+    else if (!kiln_index_file_valid (file->value)) {
+      section_bad (s, "%s line %d: file=%s in [%s] is not a plain relative path inside the repository",
+                   origin, file->line, file->value, s->name);
+    }
+    else {
       g_autofree char *esc = g_uri_escape_string (file->value, "/", FALSE);
 
+      t->file = g_strdup (file->value);
       t->url = g_strconcat (base_url ? base_url : "", esc, NULL);
     }
-    sum = section_value (s, "checksum[sha512]");
-    if (sum == NULL) {
-      alg = "sha256";
-      sum = section_value (s, "checksum[sha256]");
-      if (sum == NULL)
-        sum = section_value (s, "checksum");
-    }
-    if (sum) {
-      g_autofree char *trimmed = g_strstrip (g_strdup (sum));
-      g_autofree char *spec = g_strconcat (alg, ":", trimmed, NULL);
-      g_autoptr (GError) e = NULL;
-
-      t->checksum = kiln_checksum_parse (spec, NULL, &e);
-      if (t->checksum == NULL) {
-        kv = section_get (s, strcmp (alg, "sha512") == 0 ? "checksum[sha512]" : "checksum[sha256]");
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s line %d: [%s]: %s", origin,
-                     kv ? kv->line : s->line, s->name, e->message);
-        return NULL;
-      }
-    }
+    t->checksum = index_checksum (s, origin);
     t->display_name = g_strdup (section_value (s, "name"));
     t->format = g_strdup (section_value (s, "format"));
     t->osinfo = g_strdup (section_value (s, "osinfo"));
     t->arch = g_strdup (section_value (s, "arch"));
     t->revision = g_strdup (section_value (s, "revision"));
     t->notes = g_strdup (section_value (s, "notes"));
-    t->hidden = g_strcmp0 (section_value (s, "hidden"), "true") == 0;
+    if (hidden && strcmp (hidden, "true") != 0 && strcmp (hidden, "false") != 0)
+      section_bad (s, "%s line %d: hidden=%s in [%s]: true or false", origin,
+                   section_get (s, "hidden")->line, hidden, s->name);
+    t->hidden = g_strcmp0 (hidden, "true") == 0;
+    kv = section_get (s, "revision");
+    if (kv && !g_ascii_string_to_unsigned (kv->value, 10, 0, G_MAXUINT32, NULL, NULL))
+      section_bad (s, "%s line %d: revision=%s in [%s] is not a number", origin, kv->line,
+                   kv->value, s->name);
     if (section_value (s, "aliases")) {
       g_autofree char *trimmed = g_strstrip (g_strdup (section_value (s, "aliases")));
 
-      t->aliases = g_strsplit_set (trimmed, " \t", -1);
+      t->aliases = g_strsplit_set (trimmed, " \t\n", -1);
     }
     if (t->aliases) {
       /* Drop the empty strings that repeated blanks leave. */
@@ -361,12 +467,11 @@ kiln_index_parse (const char *text, size_t len, const char *origin,
     }
     for (const char *const *k = (const char *const[]) { "size", "compressed_size", NULL }; *k; k++) {
       kv = section_get (s, *k);
-      if (kv && !parse_u64 (kv->value, strcmp (*k, "size") == 0 ? &t->size : &t->compressed_size)) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s line %d: %s=%s is not a number of bytes",
-                     origin, kv->line, *k, kv->value);
-        return NULL;
-      }
+      if (kv && !parse_u64 (kv->value, strcmp (*k, "size") == 0 ? &t->size : &t->compressed_size))
+        section_bad (s, "%s line %d: %s=%s in [%s] is not a number of bytes",
+                     origin, kv->line, *k, kv->value, s->name);
     }
+    t->error = g_strdup (s->error);
     g_ptr_array_add (out, g_steal_pointer (&t));
   }
   return g_steal_pointer (&out);
@@ -544,9 +649,26 @@ kiln_repos_parse (const char *text, size_t len, const char *origin,
                   GPtrArray *repos, GError **err)
 {
   g_autoptr (GPtrArray) sections = parse_sections (text, len, origin, err);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
   if (sections == NULL)
     return -1;
+  for (guint i = 0; i < sections->len; i++) {
+    const struct section *s = sections->pdata[i];
+    const struct section *prev = g_hash_table_lookup (seen, s->name);
+
+    /* A configuration is one person's: any mistake in it is an error. */
+    if (s->error) {
+      g_set_error_literal (err, KILN_ERROR, KILN_ERROR_FAILED, s->error);
+      return -1;
+    }
+    if (prev) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s line %d: section [%s] repeated (first at line %d)",
+                   origin, s->line, s->name, prev->line);
+      return -1;
+    }
+    g_hash_table_insert (seen, s->name, (gpointer) s);
+  }
   for (guint i = 0; i < sections->len; i++) {
     const struct section *s = sections->pdata[i];
     const char *uri = section_value (s, "uri");
@@ -689,7 +811,7 @@ sums_templates (const struct kiln_repo *repo, GPtrArray *sums)
     const struct kiln_sum *s = sums->pdata[i];
     const char *file = g_str_has_prefix (s->name, "./") ? s->name + 2 : s->name;
 
-    if (!safe_file (file))
+    if (!kiln_index_file_valid (file))
       continue;
     for (size_t e = 0; e < G_N_ELEMENTS (image_exts); e++) {
       g_autofree char *name = NULL;
@@ -917,6 +1039,13 @@ kiln_repo_find (const struct kiln_ctx *ctx, const char *name, const char *arch, 
         if (other_arch == NULL)
           other_arch = g_strdup (t->arch);
         continue;
+      }
+      if (t->error) {
+        /* Only this entry is unusable; the index's others are not. */
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                     "template %s (%s) in repository %s cannot be used: %s",
+                     t->name, t->arch ? t->arch : "any arch", r->id, t->error);
+        return NULL;
       }
       return g_steal_pointer (&ts->pdata[k]);
     }

@@ -34,6 +34,9 @@ struct kiln_template {
   char **aliases;           /* aliases=, NULL-terminated, may be NULL */
   uint64_t size, compressed_size;
   bool hidden;
+  int line;                 /* of its [section] in the index; 0 for sums */
+  char *error;              /* why it cannot be used ("INDEX line N: ..."), or NULL;
+                             * fields that could be read are filled all the same */
 };
 typedef struct kiln_template kiln_template;
 void kiln_template_free (struct kiln_template *t);
@@ -41,11 +44,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_template, kiln_template_free)
 
 /* Parse a native (virt-builder) index: TEXT of LEN bytes, named ORIGIN in
  * errors, with file= resolved relative to BASE_URL (the URL of the index's
- * directory, ending in '/').  Returns an array of struct kiln_template *,
- * or NULL with ERR naming the line for a repeated section or key, a
- * missing or unsafe file=, or a malformed line. */
+ * directory, ending in '/').  Returns an array of struct kiln_template *
+ * in the index's order.  An entry is identified by (name, arch): one name
+ * may have a section per architecture.  What is wrong with one entry (a
+ * malformed checksum or size, a missing or unsafe file=, a repeated key,
+ * a junk line, the same (name, arch) twice, a name that is not a template
+ * name) sets that entry's ->error and leaves the others usable.  NULL with
+ * ERR naming the line only for what spoils the whole text: binary data, a
+ * malformed [section] header, lines before the first header. */
 GPtrArray *kiln_index_parse (const char *text, size_t len, const char *origin,
                              const char *base_url, GError **err);
+
+/* NAME as a template name: letters, digits, '.', '_', '-' and '+',
+ * starting with a letter or a digit (what kiln_source_classify takes for
+ * a TEMPLATE, and what virt-builder's section names allow, plus '+'). */
+bool kiln_template_name_valid (const char *name);
+
+/* A valid template name made from STEM (a file name without its image
+ * extension): every run of other characters (blanks, brackets, '=', '#',
+ * non-ASCII letters...) becomes one '-', and what is not a letter or a
+ * digit is dropped from both ends.  NULL when nothing is left.  Newly
+ * allocated. */
+char *kiln_template_name_make (const char *stem);
+
+/* FILE as an index's file= may be: a relative path inside the repository
+ * (no URL, no absolute path, no "." or ".." or empty component, no ':' or
+ * '\\') without control characters. */
+bool kiln_index_file_valid (const char *file);
 
 /* One line of a checksum file. */
 struct kiln_sum {
@@ -85,13 +110,15 @@ GPtrArray *kiln_repos_load (GError **err);
 int kiln_repos_parse (const char *text, size_t len, const char *origin,
                       GPtrArray *repos, GError **err);
 
-/* The templates REPO offers: fetches (and checks the signature of) its
- * index or checksum file.  ARCH NULL: every architecture. */
+/* The templates REPO offers, every architecture: fetches (and checks the
+ * signature of) its index or checksum file.  Unusable entries are
+ * included, with ->error set (see kiln_index_parse). */
 GPtrArray *kiln_repo_templates (const struct kiln_ctx *ctx, const struct kiln_repo *repo,
                                 GError **err);
 
-/* Find NAME (or an alias) in the configured repositories; ARCH NULL: the
- * host's.  NOT_FOUND when no repository has it. */
+/* Find NAME (or an alias) for ARCH in the configured repositories; ARCH
+ * NULL: the host's.  NOT_FOUND when no repository has it; FAILED naming
+ * the entry and its problem when the first match is unusable (->error). */
 struct kiln_template *kiln_repo_find (const struct kiln_ctx *ctx, const char *name,
                                       const char *arch, GError **err);
 

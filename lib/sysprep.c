@@ -428,7 +428,7 @@ kiln_sysprep_write (struct kiln_sysprep_job *j, const char *path, const char *co
 
   if (exists) {
     size_t got = 0;
-    char *old = guestfs_read_file (j->g, path, &got);
+    char *old = kiln_guest_read_file (j->g, path, &got);
     bool same = old && got == len && memcmp (old, content, len) == 0;
 
     free (old);
@@ -439,7 +439,7 @@ kiln_sysprep_write (struct kiln_sysprep_job *j, const char *path, const char *co
   if (j->dry_run)
     return 0;
   if (guestfs_mkdir_p (j->g, dir) == -1 ||
-      guestfs_write (j->g, path, content, len) == -1 ||
+      kiln_guest_write_file (j->g, path, content, len) == -1 ||
       guestfs_chmod (j->g, 0644, path) == -1) {
     kiln_guest_set_error (j->gu, err, "%s: cannot write %s", j->op, path);
     return -1;
@@ -469,7 +469,7 @@ kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
 
   if (guestfs_is_file (j->g, path) <= 0)
     return 0;
-  old = guestfs_read_file (j->g, path, &len);
+  old = kiln_guest_read_file (j->g, path, &len);
   if (old == NULL) {
     kiln_guest_set_error (j->gu, err, "%s: cannot read %s", j->op, path);
     return -1;
@@ -499,7 +499,7 @@ kiln_sysprep_rewrite (struct kiln_sysprep_job *j, const char *path, const GStrin
                       GError **err)
 {
   kiln_sysprep_note (j, "change", path);
-  if (!j->dry_run && guestfs_write (j->g, path, content->str, content->len) == -1) {
+  if (!j->dry_run && kiln_guest_write_file (j->g, path, content->str, content->len) == -1) {
     kiln_guest_set_error (j->gu, err, "%s: cannot write %s", j->op, path);
     return -1;
   }

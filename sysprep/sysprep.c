@@ -14,7 +14,7 @@
 
 enum {
   OPT_ADD = 1, OPT_DOMAIN, OPT_FORMAT,  /* the image: cli/disks.c */
-  OPT_OPERATIONS, OPT_ENABLE, OPT_LIST_OPERATIONS, OPT_DRY_RUN, OPT_UNSAFE_WRITE,
+  OPT_OPERATIONS, OPT_ENABLE, OPT_LIST_OPERATIONS, OPT_DRY_RUN, OPT_UNSAFE_WRITE, OPT_TRACE,
 };
 
 const struct kiln_option kiln_sysprep_options[] = {
@@ -26,6 +26,7 @@ const struct kiln_option kiln_sysprep_options[] = {
   { "list-operations", 0, KILN_ARG_NONE, NULL, "list the operations (* = run by default) and exit", OPT_LIST_OPERATIONS },
   { "dry-run", 'n', KILN_ARG_NONE, NULL, "open the image read-only and list what would be removed or changed", OPT_DRY_RUN },
   { "unsafe-write-template", 0, KILN_ARG_NONE, NULL, "write -a DISK even if linked clones are backed by it or a running domain uses it (corrupts them)", OPT_UNSAFE_WRITE },
+  { "trace", 'x', KILN_ARG_NONE, NULL, "trace libguestfs calls on stderr (passwords and /etc/shadow left out)", OPT_TRACE },
   KILN_OPTION_END
 };
 
@@ -99,6 +100,7 @@ kiln_cmd_sysprep (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_LIST_OPERATIONS: list = true; break;
     case OPT_DRY_RUN: dry_run = true; break;
     case OPT_UNSAFE_WRITE: da.unsafe_write = true; break;
+    case OPT_TRACE: kiln_guest_trace_calls (true); break;
     default:
       if (is_customize_id (c) && kiln_customize_add (custom, c, arg, &err) == -1)
         return kiln_usage_error (ctx, "%s", err->message);

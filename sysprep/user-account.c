@@ -11,7 +11,7 @@ static char *
 read_text (struct kiln_sysprep_job *j, const char *path)
 {
   size_t len = 0;
-  char *t = guestfs_is_file (j->g, path) > 0 ? guestfs_read_file (j->g, path, &len) : NULL;
+  char *t = guestfs_is_file (j->g, path) > 0 ? kiln_guest_read_file (j->g, path, &len) : NULL;
   char *r = t ? g_strndup (t, len) : NULL;
 
   free (t);

@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx openssl gpg gpgconf xz sha512sum
 
-plan 44
+plan 54
 
 C=$T/cache
 export KILN_REPOS_DIR=$T/repos.d
@@ -43,6 +43,30 @@ sed -i 's/^name=tiny-amd64$/name=Tiny test image\nosinfo=debian12/' "$W/native/i
 ok_cmd "kiln repo index again" k repo index "$W/native" --sign "$T/key.pem"
 like "$(cat "$W/native/index")" $'name=Tiny test image\nfile=tiny-amd64\\.raw\n.*osinfo=debian12' \
     "keeps what a person added to the index (name=, osinfo=)"
+
+# ---- awkward file names: the writer makes section names the reader takes ----
+A=$T/awkward
+mkdir -p "$A"
+for f in 'a]b-amd64.raw' 'my image (1).raw' 'x=y#z.raw' $'d\xc3\xa9bian 13.raw' '[br]ack.raw' '.hidden.raw'; do
+    cp "$W/native/tiny-amd64.raw" "$A/$f"
+done
+ok_cmd "kiln repo index of awkward file names" k repo index "$A"
+unlike "$(cat "$A/index")" '\[a\]b' "no ']' inside a section name"
+conf "[awkward]" "uri=$A"
+list=$(k list 2>&1)
+like "$list" $'a-b-amd64 +x86_64 +a]b-amd64\n' "a]b-amd64.raw is template a-b-amd64, its name= kept"
+like "$list" 'my-image-1 .*x-y-z |x-y-z .*my-image-1 ' "blanks, brackets, '=' and '#' become '-'"
+like "$list" 'd-bian-13 .*br-ack|br-ack .*d-bian-13' "non-ASCII letters and leading brackets too"
+unlike "$list" 'hidden|unusable|kiln:' "dot files are not indexed; nothing is unusable"
+out=$(k fetch 'my-image-1')
+is "$(basename "${out:-none}")" "sha512-$S512" "and a template of an awkward file is fetched"
+cp "$A/my image (1).raw" "$A/my image [1].raw"
+nok_cmd "two files that would be one template are refused" k repo index "$A"
+like "$(cat "$T/last.out")" 'would both be template my-image-1' "naming both"
+rm "$A/my image [1].raw"
+cp "$A/x=y#z.raw" "$A/"$'new\nline.raw'
+nok_cmd "a file name with a newline is refused" k repo index "$A"
+rm "$A/"$'new\nline.raw'
 
 start_nginx "$W"
 U=$NGINX_URL

@@ -34,6 +34,9 @@ test_rejects (void)
     { "root-password", "file:", "an empty file:" },
     { "root-password", "file:/nonexistent/kiln-pw", "a missing file:" },
     { "root-password", "secret", "a bare word" },
+    { "root-password", "locked:", "locked: without a selector" },
+    { "root-password", "locked:secret", "locked: with a bare word" },
+    { "password", "alice:locked:password:", "locked:password: without a password" },
     { "password", "alice", "--password without a selector" },
     { "password", ":password:x", "--password without a user" },
     { "password", "bad user:password:x", "--password with a bad user name" },
@@ -96,6 +99,9 @@ test_order_and_describe (void)
     { "run-command", "echo hi", "--run-command echo hi" },
     { "password", "bob:random", "--password: bob's password set to a random password" },
     { "root-password", "disabled", "--root-password: root's password disabled" },
+    { "root-password", "locked:password:hunter2", "--root-password: root's password set, and the account locked" },
+    { "password", "carol:locked:disabled", "--password: carol's password disabled, and the account locked" },
+    { "password", "dave:lock:random", "--password: dave's password set to a random password, and the account locked" },
   };
   guint n = 0;
 
@@ -331,6 +337,26 @@ test_file_selector (void)
     is_str (shown, "password:<redacted>", "password:P shown redacted");
     is_str (kept, "file:/x", "file:F shown as written");
   }
+  /* virt-customize's locked:SELECTOR: that selector, then the lock. */
+  p = kiln_password_parse ("locked:password:a:b", &err);
+  ok (p && p->kind == KILN_PASSWORD_PLAIN && p->locked && g_strcmp0 (p->secret, "a:b") == 0,
+      "locked:password:P sets P and locks");
+  kiln_password_free (p);
+  p = kiln_password_parse ("lock:disabled", &err);
+  ok (p && p->kind == KILN_PASSWORD_DISABLED && p->locked, "lock:disabled");
+  kiln_password_free (p);
+  p = kiln_password_parse ("disabled", &err);
+  ok (p && !p->locked, "a selector without locked: does not lock");
+  kiln_password_free (p);
+  {
+    g_autofree char *s1 = kiln_password_selector_shown ("locked:password:hunter2");
+    g_autofree char *s2 = kiln_password_selector_shown ("lock:locked:password:hunter2");
+    g_autofree char *s3 = kiln_password_selector_shown ("locked:random");
+
+    is_str (s1, "locked:password:<redacted>", "locked:password:P shown redacted");
+    is_str (s2, "lock:locked:password:<redacted>", "behind several lock prefixes too");
+    is_str (s3, "locked:random", "locked:random shown as written");
+  }
   p = kiln_password_parse ("foo:topsecret", &err);
   ok (p == NULL && err && strstr (err->message, "topsecret") == NULL,
       "an unknown selector's error does not echo what may be a password");
@@ -381,6 +407,15 @@ test_shadow (void)
           "locked puts ! in front");
   is_str (b2, b, "locking twice adds one !");
   ok (c == NULL && err && err->code == KILN_ERROR_NOT_FOUND, "a user without a line is an error");
+  {
+    g_autofree char *d = kiln_shadow_set (shadow, "root", "$y$new", true, NULL);
+    g_autofree char *e = kiln_shadow_set (shadow, "alice", "*", true, NULL);
+
+    is_str (d, "root:!$y$new:19000:0:99999:7:::\nrootx:!:1::::::\nalice:$6$x$y:19000::::::\n",
+            "locked:password: the new hash with ! in front");
+    is_str (e, "root:*:19000:0:99999:7:::\nrootx:!:1::::::\nalice:!*:19000::::::\n",
+            "locked:disabled: !* (as virt-customize writes)");
+  }
 }
 
 static void

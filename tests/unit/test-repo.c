@@ -19,6 +19,12 @@ error_has (const GError *e, const char *needle)
   return e && strstr (e->message, needle) != NULL;
 }
 
+static bool
+error_has_str (const char *msg, const char *needle)
+{
+  return msg && strstr (msg, needle) != NULL;
+}
+
 static void
 test_index (void)
 {
@@ -41,9 +47,9 @@ test_index (void)
     " \n"
     " after a blank\n"
     "\n"
-    "[tiny]\r\n"
+    "[tiny]  \t\r\n"
     "file=tiny.img\r\n"
-    "checksum=" H256 "\r\n", &e);
+    "checksum=" H512 "\r\n", &e);
   struct kiln_template *t;
 
   ok (ts != NULL, "a valid index parses%s%s", e ? ": " : "", e ? e->message : "");
@@ -65,36 +71,130 @@ test_index (void)
       "aliases= split on blanks");
   is_str (t->notes, "Debian 12\nsecond line\n\nafter a blank", "continuation lines join notes=");
   t = ts->pdata[1];
-  is_str (t->checksum, "sha256:" H256, "checksum= without [alg] is sha256 (CRLF lines too)");
+  is_str (t->name, "tiny", "a header followed by blanks is a header");
+  is_str (t->checksum, "sha512:" H512, "checksum= is checksum[sha512]= (CRLF lines too)");
+  ok (t->error == NULL && ((struct kiln_template *) ts->pdata[0])->error == NULL, "both usable");
+}
+
+/* virt-builder's own index: one name, a section per architecture. */
+static void
+test_index_arches (void)
+{
+  GError *e = NULL;
+  g_autoptr (GPtrArray) ts = index_of (
+    "[fedora-39]\narch=x86_64\nfile=fedora-39.xz\nchecksum=" H512 "\n\n"
+    "[fedora-39]\narch=aarch64\nfile=fedora-39-aarch64.xz\nchecksum=" H512 "\n\n"
+    "[fedora-39]\narch=ppc64le\nfile=fedora-39-ppc64le.xz\n\n"
+    "[dup]\narch=x86_64\nfile=d1\n\n"
+    "[dup]\narch=x86_64\nfile=d2\n", &e);
+
+  ok (ts && ts->len == 5, "one name for three architectures: three entries%s%s",
+      e ? ": " : "", e ? e->message : "");
+  if (ts == NULL || ts->len != 5) {
+    g_clear_error (&e);
+    return;
+  }
+  for (guint i = 0; i < 3; i++)
+    ok (((struct kiln_template *) ts->pdata[i])->error == NULL, "fedora-39 for %s is usable",
+        ((struct kiln_template *) ts->pdata[i])->arch);
+  is_str (((struct kiln_template *) ts->pdata[1])->url, "http://h/r/fedora-39-aarch64.xz",
+          "each arch its own file");
+  ok (error_has_str (((struct kiln_template *) ts->pdata[3])->error, "line 15: [dup] for x86_64 is repeated (again at line 19)")
+      && error_has_str (((struct kiln_template *) ts->pdata[4])->error, "line 19: [dup] for x86_64 is repeated (first at line 15)"),
+      "the same (name, arch) twice: both unusable, each naming the other's line");
+}
+
+/* Reader and writer agree: whatever a file is called, the section name
+ * the writer makes is one the reader takes as a usable template name. */
+static void
+test_names (void)
+{
+  static const struct { const char *stem, *name; } cases[] = {
+    { "debian-12", "debian-12" }, { "a]b", "a-b" }, { "my image (copy)", "my-image-copy" },
+    { "x=y#z", "x-y-z" }, { "[a]", "a" }, { "..hidden", "hidden" }, { "-opt", "opt" },
+    { "d\xc3\xa9" "bian 12", "d-bian-12" }, { "\xe7\x81\xab", NULL }, { "a.b_c+d", "a.b_c+d" },
+    { "  ", NULL }, { "v1.0.", "v1.0." }, { "v1.0 (old)", "v1.0-old" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *n = kiln_template_name_make (cases[i].stem);
+    g_autofree char *text = NULL;
+    g_autofree char *file = g_strconcat (cases[i].stem, ".qcow2", NULL);
+    g_autoptr (GPtrArray) ts = NULL;
+    GError *e = NULL;
+
+    is_str (n, cases[i].name, "name made of '%s'", cases[i].stem);
+    if (n == NULL)
+      continue;
+    ok (kiln_template_name_valid (n), "'%s' is a valid template name", n);
+    text = g_strdup_printf ("[%s]\nname=%s\nfile=%s.qcow2\n", n, cases[i].stem, cases[i].stem);
+    ts = index_of (text, &e);
+    ok (ts && ts->len == 1 && ((struct kiln_template *) ts->pdata[0])->error == NULL &&
+        g_strcmp0 (((struct kiln_template *) ts->pdata[0])->file, file) == 0,
+        "the reader takes [%s] with file=%s.qcow2", n, cases[i].stem);
+    g_clear_error (&e);
+  }
+  ok (!kiln_index_file_valid ("a\nb.qcow2") && !kiln_index_file_valid ("a:b.qcow2") &&
+      kiln_index_file_valid ("a b [1] #=.qcow2"), "file=: control characters and ':' refused, blanks and brackets kept");
 }
 
 static void
 test_index_errors (void)
 {
+  /* What spoils the whole text. */
   static const struct { const char *text, *needle, *what; } bad[] = {
-    { "[a]\nfile=a\n\n[b]\nfile=b\n[a]\nfile=c\n", "line 6: section [a] repeated (first at line 1)", "repeated section" },
+    { "file=x\n", "line 1: key=value before any [section]", "key outside a section" },
+    { " continued\n[a]\nfile=x\n", "line 1: a continuation line", "continuation before any section" },
+    { "[a\nfile=x\n", "line 1: malformed section header", "unclosed section" },
+    { "[]\nfile=x\n", "line 1: malformed section header", "empty section name" },
+    { "[a]\nfile=x\0\n", "binary data", "a NUL byte" },
+  };
+  /* What spoils one entry: the one after it stays usable. */
+  static const struct { const char *text, *needle, *what; } entry[] = {
     { "[a]\nfile=a\nformat=raw\nformat=qcow2\n", "line 4: key 'format' repeated in [a] (first at line 3)", "repeated key" },
     { "[a]\nformat=raw\n", "line 1: [a] has no file=", "missing file=" },
     { "[a]\nfile=../etc/passwd\n", "line 2: file=../etc/passwd", "file= with ../" },
     { "[a]\nfile=sub/../../x\n", "file=sub/../../x", "file= with ../ inside" },
     { "[a]\nfile=http://evil.example/x\n", "line 2: file=http://evil.example/x", "file= URL" },
     { "[a]\nfile=/etc/shadow\n", "is not a plain relative path", "absolute file=" },
-    { "file=x\n", "line 1: key=value before any [section]", "key outside a section" },
     { "[a]\n continued\n", "line 2: a continuation line", "continuation without a key" },
     { "[a]\nfile=x\nthis is junk\n", "line 3: expected [section]", "junk line" },
-    { "[a]\nfile=x\nchecksum[sha512]=abc\n", "line 3: [a]", "short checksum" },
+    { "[a]\nfile=x\nchecksum[sha512]=abc\n", "line 3: [a]: checksum[sha512]=", "short checksum" },
+    { "[a]\nfile=x\nchecksum=" H256 "\n", "line 3: [a]: checksum=: ", "a sha256 digest as checksum= (sha512)" },
+    { "[a]\nfile=x\nchecksum=" H512 "\nchecksum[sha512]=" H512 "0\n", "line 4", "checksum= and checksum[sha512]= both, one malformed" },
     { "[a]\nfile=x\nsize=12k\n", "line 3: size=12k", "size not a number" },
-    { "[a\nfile=x\n", "line 1: malformed section header", "unclosed section" },
+    { "[a]\nfile=x\nrevision=two\n", "line 3: revision=two", "revision not a number" },
+    { "[a]\nfile=x\nhidden=maybe\n", "line 3: hidden=maybe", "hidden not a boolean" },
+    { "[a]b]\nfile=x\n", "line 1: [a]b] is not a template name", "']' in a section name" },
+    { "[a b]\nfile=x\n", "[a b] is not a template name", "a blank in a section name" },
+    { "[a]\nfile=x\n\n[a]\nfile=y\n", "line 1: [a] for (no arch=) is repeated (again at line 4)", "repeated section" },
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
     GError *e = NULL;
-    GPtrArray *ts = index_of (bad[i].text, &e);
+    size_t len = strlen (bad[i].text);
+    GPtrArray *ts;
 
+    if (strcmp (bad[i].what, "a NUL byte") == 0)
+      len = 12;
+    ts = kiln_index_parse (bad[i].text, len, "index", "http://h/r/", &e);
     ok (ts == NULL && error_has (e, bad[i].needle), "refused: %s (%s)", bad[i].what,
         e ? e->message : "accepted");
     if (ts)
       g_ptr_array_unref (ts);
+    g_clear_error (&e);
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS (entry); i++) {
+    GError *e = NULL;
+    g_autofree char *text = g_strconcat (entry[i].text, "\n[good]\nfile=good.raw\nchecksum=" H512 "\n", NULL);
+    g_autoptr (GPtrArray) ts = index_of (text, &e);
+    const struct kiln_template *t = ts && ts->len >= 2 ? ts->pdata[0] : NULL;
+    const struct kiln_template *good = ts && ts->len >= 2 ? ts->pdata[ts->len - 1] : NULL;
+
+    ok (t && error_has_str (t->error, entry[i].needle) && good && good->error == NULL &&
+        strcmp (good->name, "good") == 0,
+        "%s: that entry unusable, the next one usable (%s)", entry[i].what,
+        e ? e->message : t ? t->error : "?");
     g_clear_error (&e);
   }
 }
@@ -248,6 +348,8 @@ int
 main (void)
 {
   test_index ();
+  test_index_arches ();
+  test_names ();
   test_index_errors ();
   test_sums ();
   test_classify ();
