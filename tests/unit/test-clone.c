@@ -68,20 +68,7 @@ clone_spec (const struct kiln_ctx *ctx, const struct kiln_clone_spec *s, GError 
   return -1;
 }
 
-/* The inactive XML of domain NAME, parsed, or NULL. */
-static struct kiln_domxml *
-xml_of (virConnectPtr conn, const char *name)
-{
-  virDomainPtr d = virDomainLookupByName (conn, name);
-  char *x = d ? virDomainGetXMLDesc (d, VIR_DOMAIN_XML_INACTIVE) : NULL;
-  struct kiln_domxml *dx = x ? kiln_domxml_parse (x, NULL) : NULL;
-
-  free (x);
-  if (d)
-    virDomainFree (d);
-  return dx;
-}
-
+/* The inactive XML of domain NAME, or NULL. */
 static char *
 raw_xml_of (virConnectPtr conn, const char *name)
 {
@@ -93,6 +80,15 @@ raw_xml_of (virConnectPtr conn, const char *name)
   if (d)
     virDomainFree (d);
   return r;
+}
+
+/* The same, parsed. */
+static struct kiln_domxml *
+xml_of (virConnectPtr conn, const char *name)
+{
+  g_autofree char *x = raw_xml_of (conn, name);
+
+  return x ? kiln_domxml_parse (x, NULL) : NULL;
 }
 
 static char *
