@@ -601,18 +601,18 @@ undo_one (struct one *o, GString *problems)
  * replaced NVRAM that no clone took over (libvirt would have removed it
  * with the domain). */
 static void
-finish_one (struct one *o)
+finish_one (struct job *j, struct one *o)
 {
-  bool nvram_reused = false;
-
   for (guint i = 0; i < o->stages->len; i++) {
     struct stage *st = &g_array_index (o->stages, struct stage, i);
 
     if (st->aside)
       unlink (st->aside);
-    nvram_reused = nvram_reused || g_strcmp0 (st->final, o->old_nvram) == 0;
   }
-  if (o->old_nvram && !nvram_reused)
+  /* Never a file a clone of this run took, nor the original's (a domain
+   * made by another tool may have shared it). */
+  if (o->old_nvram && !g_hash_table_contains (j->finals, o->old_nvram) &&
+      g_strcmp0 (o->old_nvram, j->nvram) != 0)
     unlink (o->old_nvram);
 }
 
@@ -679,7 +679,7 @@ run (struct job *j, GError **err)
   for (guint k = 0; k < j->ones->len; k++) {
     struct one *o = j->ones->pdata[k];
 
-    finish_one (o);
+    finish_one (j, o);
     kiln_event_debug ("clone", "%s: %s clone of %s in %.1f ms", o->name, j->linked ? "linked" : "full",
                       j->s->original, (double) o->usec / 1000.0);
     add_made (j, o);
