@@ -405,3 +405,13 @@ ensure_libvirtd() {
     done
     bail_out "libvirtd does not answer on qemu:///system after 30 s"
 }
+
+# undefine_domains PREFIX — destroy and undefine (with their NVRAM) every
+# domain on qemu:///system whose name starts with PREFIX: a test's cleanup.
+undefine_domains() {
+    local d v="virsh -q -c qemu:///system"
+    for d in $($v list --all --name 2>/dev/null | grep "^$1"); do
+        $v destroy "$d" >/dev/null 2>&1
+        $v undefine --nvram "$d" >/dev/null 2>&1 || $v undefine "$d" >/dev/null 2>&1
+    done
+}
