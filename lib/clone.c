@@ -8,6 +8,7 @@
 #include <libvirt/virterror.h>
 
 #include "clone.h"
+#include "access.h"
 #include "diskfile.h"
 #include "domain.h"
 #include "domxml.h"
@@ -393,6 +394,21 @@ prepare_one (struct job *j, struct one *o, GError **err)
     if ((st = add_stage (j, o, path, replaced, false, err)) == NULL)
       return -1;
     st->src = k;
+    /* The clone runs as the hypervisor's user: its disk and (linked) the
+     * template's chain below it must be reachable, or it fails only at
+     * virsh start. */
+    {
+      g_autoptr (GPtrArray) reach = j->linked ? kiln_image_chain (s->file, err)
+                                              : g_ptr_array_new_with_free_func (g_free);
+
+      if (reach == NULL)
+        return -1;
+      g_ptr_array_insert (reach, 0, g_strdup (path));
+      if (!j->s->print_xml && kiln_hypervisor_check_reach (j->conn, reach, err) == -1) {
+        g_prefix_error (err, "clone '%s': ", o->name);
+        return -1;
+      }
+    }
     /* A volume's clone goes into the same pool, as a volume, unless
      * --file put it elsewhere. */
     if (s->d->pool && !(j->s->files && k < j->s->n_files)) {

@@ -18,7 +18,7 @@ ensure_libvirtd
 V="virsh -q -c qemu:///system"
 
 P=kiln-test-$RANDOM$RANDOM-
-trap '_kt_rc=$?; undefine_domains "$P"; (exit $_kt_rc); _lib_cleanup' EXIT
+undefine_domains_on_exit "$P"
 
 plan 46
 

@@ -231,21 +231,6 @@ overlay_of() {
     qemu-img create -q -f qcow2 -F qcow2 -b "$base" "$out"
 }
 
-# undefine_domains_on_exit PREFIX — at exit, destroy and undefine every domain of
-# qemu:///system whose name starts with PREFIX (the test's own), then clean up
-# as usual.
-undefine_domains_on_exit() {
-    _kt_prefix=$1
-    trap '_kt_rc=$?; _kt_undefine; (exit $_kt_rc); _lib_cleanup' EXIT
-}
-_kt_undefine() {
-    local d v="virsh -q -c qemu:///system"
-    for d in $($v list --all --name 2>/dev/null | grep "^$_kt_prefix"); do
-        $v destroy "$d" >/dev/null 2>&1
-        $v undefine --nvram "$d" >/dev/null 2>&1 || $v undefine "$d" >/dev/null 2>&1
-    done
-}
-
 # ---------------------------------------------------------------- nginx ----
 
 # start_nginx DIR [https] — a real nginx serving DIR on 127.0.0.1 at a free port.
@@ -414,4 +399,11 @@ undefine_domains() {
         $v destroy "$d" >/dev/null 2>&1
         $v undefine --nvram "$d" >/dev/null 2>&1 || $v undefine "$d" >/dev/null 2>&1
     done
+}
+
+# undefine_domains_on_exit PREFIX — undefine_domains PREFIX when the test exits,
+# then the usual cleanup.
+undefine_domains_on_exit() {
+    _kt_prefix=$1
+    trap '_kt_rc=$?; undefine_domains "$_kt_prefix"; (exit $_kt_rc); _lib_cleanup' EXIT
 }
