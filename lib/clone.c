@@ -198,7 +198,7 @@ undefine_keep_nvram (virDomainPtr dom, GError **err)
   if (e && (e->code == VIR_ERR_INVALID_ARG || e->code == VIR_ERR_NO_SUPPORT) &&
       virDomainUndefine (dom) == 0)
     return 0;
-  kiln_virt_set_error (err, "cannot undefine domain '%s'", virDomainGetName (dom));
+  kiln_virt_set_domain_error (err, dom, "cannot undefine");
   return -1;
 }
 
