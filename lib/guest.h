@@ -54,6 +54,16 @@ int kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err);
  * here means the image may not hold what was written. */
 int kiln_guest_close (struct kiln_guest *gu, GError **err);
 
+/* For a guest whose /etc/selinux/config enables SELinux (enforcing or
+ * permissive): label every file again from the policy's file_contexts
+ * (libguestfs selinux_relabel), as virt-customize does after it changed
+ * files, so that what kiln wrote (keys, /etc/shadow, units) is not
+ * unlabeled under enforcing mode.  When the appliance cannot (no setfiles,
+ * no policy files), create /.autorelabel so that the guest relabels at
+ * its next boot, and say so.  A guest without SELinux: nothing.  GU must
+ * be mounted read-write.  -1 with ERR only when neither works. */
+int kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err);
+
 /* -x: ON makes every libguestfs handle made afterwards trace its calls
  * (libguestfs prints them on stderr as "libguestfs: trace: ...").  Call
  * before any handle is made; not thread-safe. */
