@@ -183,24 +183,31 @@ txn_file_clear (struct txn_file *f)
   g_free (f->aside);
 }
 
-/* Publish F (FINAL's previous version kept aside first). */
+/* Take F->final away (kept aside) before the commit's first step, so
+ * that a file published last (the manifest) never describes an image it
+ * was not made with, not even after a crash. */
+static int
+withdraw_file (struct txn_file *f, GError **err)
+{
+  return keep_aside (f, true, err);
+}
+
+/* Publish F (or remove FINAL when F has no TMP); FINAL's previous version
+ * is kept aside first unless withdraw_file did. */
 static int
 publish_file (struct txn_file *f, GError **err)
 {
-  if (keep_aside (f, false, err) == -1)
+  struct stat st;
+
+  if (f->aside == NULL && keep_aside (f, f->tmp == NULL, err) == -1)
     return -1;
   if (kiln_fault_check (f->step, err) == -1)
     return -1;
   if (f->tmp == NULL) {
-    if (f->aside && unlink (f->final) == -1 && errno != ENOENT) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot remove %s: %s", f->final,
-                   g_strerror (errno));
-      return -1;
-    }
     f->published = f->aside != NULL;
     return 0;
   }
-  if (kiln_temp_publish (f->tmp, f->final, f->aside != NULL, err) == -1) {
+  if (kiln_temp_publish (f->tmp, f->final, lstat (f->final, &st) == 0 && f->aside, err) == -1) {
     g_clear_pointer (&f->tmp, g_free);      /* kiln_temp_publish removed it */
     return -1;
   }
@@ -331,11 +338,12 @@ kiln_build_check (const struct kiln_ctx *ctx, const struct kiln_recipe *r, bool 
 
 /* ------------------------------------------------------------ commit */
 
-/* The old template's extra disks at the paths the new one will create
- * go aside with it; a file there that is no disk of the old template is
- * somebody else's: refused. */
+/* The files at the paths where the new template's extra disks will be
+ * made go aside (put back by the undo), after the old template is
+ * undefined: with FORCE a file that no domain uses (the old template's
+ * extra disk); a disk of any other domain is refused. */
 static int
-extra_aside (struct txn *t, GPtrArray *paths, GError **err)
+extra_aside (struct txn *t, GPtrArray *paths, bool force, GError **err)
 {
   for (guint i = 0; paths && i < paths->len; i++) {
     struct txn_file f = { .final = g_strdup (paths->pdata[i]) };
@@ -353,10 +361,14 @@ extra_aside (struct txn *t, GPtrArray *paths, GError **err)
       g_free (f.final);
       return -1;
     }
-    if (t->old_xml == NULL || users->len != 1 || strcmp (users->pdata[0], t->tname) != 0) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
-                   "%s exists already and is not a disk of the template being replaced",
-                   f.final);
+    /* The template being replaced is undefined by now: a file that no
+     * domain uses is its extra disk, or what a killed build left. */
+    if (users->len > 0 || !force) {
+      g_autofree char *list = kiln_domain_name_list (users);
+
+      g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS, "%s exists already%s%s", f.final,
+                   users->len ? " and is a disk of " : " (kiln build --force replaces it)",
+                   users->len ? list : "");
       g_free (f.final);
       return -1;
     }
@@ -551,10 +563,13 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
 
   /* The commit: the image, the template, its clones, then the other
    * files (a manifest under its final name says the build is whole). */
+  for (guint i = 1; i < t.files->len; i++)
+    if (withdraw_file (&g_array_index (t.files, struct txn_file, i), err) == -1)
+      goto fail;
   if (t.files->len && publish_file (&g_array_index (t.files, struct txn_file, 0), err) == -1)
     goto fail;
   if (domains) {
-    if (old && (undefine_old (&t, err) == -1 || extra_aside (&t, res.extra_files, err) == -1))
+    if ((old && undefine_old (&t, err) == -1) || extra_aside (&t, res.extra_files, force, err) == -1)
       goto fail;
     if (kiln_register_define (ctx, &spec, &res, err) == -1)
       goto fail;
