@@ -21,11 +21,14 @@ kiln_domain_exists (virConnectPtr conn, const char *name)
 struct kiln_domxml *
 kiln_domain_xml (virDomainPtr dom, GError **err)
 {
+  /* The name first: every libvirt call, virDomainGetName too, resets the
+   * last error, and a domain undefined meanwhile must stay NOT_FOUND. */
+  const char *name = virDomainGetName (dom);
   g_autofree char *xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE |
                                                    VIR_DOMAIN_XML_SECURE);
 
   if (xml == NULL) {
-    kiln_virt_set_error (err, "cannot read the XML of domain '%s'", virDomainGetName (dom));
+    kiln_virt_set_error (err, "cannot read the XML of domain '%s'", name);
     return NULL;
   }
   return kiln_domxml_parse (xml, err);
@@ -35,9 +38,10 @@ int
 kiln_domain_require_shutoff (virDomainPtr dom, const char *what, GError **err)
 {
   int state = 0, reason = 0;
+  const char *name = virDomainGetName (dom);   /* before: it resets the last error */
 
   if (virDomainGetState (dom, &state, &reason, 0) == -1) {
-    kiln_virt_set_error (err, "cannot get the state of domain '%s'", virDomainGetName (dom));
+    kiln_virt_set_error (err, "cannot get the state of domain '%s'", name);
     return -1;
   }
   if (state != VIR_DOMAIN_SHUTOFF) {

@@ -88,12 +88,15 @@ kiln_virt_undefine (virDomainPtr dom, GError **err)
   unsigned int flags = VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
                        VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
                        VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
+  /* Read before the call: every libvirt call, virDomainGetName too,
+   * resets the last error that kiln_virt_set_error reports. */
+  const char *name = virDomainGetName (dom);
 
   if (virDomainUndefineFlags (dom, flags) == 0)
     return 0;
   /* Drivers without NVRAM or checkpoints refuse the flags they lack. */
   if (virDomainUndefine (dom) == 0)
     return 0;
-  kiln_virt_set_error (err, "cannot undefine domain '%s'", virDomainGetName (dom));
+  kiln_virt_set_error (err, "cannot undefine domain '%s'", name);
   return -1;
 }

@@ -20,27 +20,11 @@ require_root
 require_kiln
 require_cmd qemu-img virsh libvirtd sha256sum python3
 export KILN_ACCEL=tcg
-ensure_libvirtd
-V="virsh -q -c qemu:///system"
-
-P=kiln-test-$RANDOM$RANDOM-
-_kt_cleanup() {
-    local d
-    for d in $($V list --all --name 2>/dev/null | grep "^$P"); do
-        $V destroy "$d" >/dev/null 2>&1
-        $V undefine --nvram "$d" >/dev/null 2>&1 || $V undefine "$d" >/dev/null 2>&1
-    done
-}
-trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
+libvirt_scratch kiln-test
 
 STEPS="fetch image publish networks template-define clone-1 clone-2 manifest"
 
-chmod 755 "$T"
-fixture_synthetic phony-debian "$T/base.qcow2" || bail_out "no phony-debian fixture"
-chmod a-w "$T/base.qcow2"
-O=$T/out
-mkdir -p "$O"
-chmod 755 "$O"
+build_scratch
 
 # recipe FILE CLONES(yes|no)
 recipe() {
