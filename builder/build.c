@@ -13,6 +13,7 @@
 #include "customize.h"
 #include "digest.h"
 #include "event.h"
+#include "fault.h"
 #include "fetch.h"
 #include "fileio.h"
 #include "image.h"
@@ -484,26 +485,27 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
 }
 
 /* The passwords that the build generated, "USER:PASSWORD" lines (the
- * form chpasswd reads), in a file only its owner can read. */
-static int
+ * form chpasswd reads), in a temporary beside PATH that only its owner
+ * can read (published at the build's commit). */
+static char *
 write_passwords (const char *path, const GPtrArray *pws, GError **err)
 {
   g_autoptr (GString) text = g_string_new (NULL);
-  int r;
+  char *tmp;
 
   for (guint i = 0; i < pws->len; i++) {
     const struct kiln_image_password *pw = pws->pdata[i];
 
     g_string_append_printf (text, "%s:%s\n", pw->user, pw->password);
   }
-  r = kiln_file_write_atomic (path, text->str, text->len, 0600, true, err);
+  tmp = kiln_temp_write (path, text->str, text->len, 0600, err);
   explicit_bzero (text->str, text->len);
-  return r;
+  return tmp;
 }
 
 /* ------------------------------------------------------------ register */
 
-/* kiln_build_register (lib/buildreg.c): networks, template, clones. */
+/* kiln_build_register (lib/buildreg.c): the commit, a transaction. */
 
 /* ------------------------------------------------------------ the work */
 
@@ -520,7 +522,8 @@ fetch_one (gpointer data, gpointer user_data)
   double t = kiln_elapsed ();
 
   emit (run, j, "fetch", "start", "fetching %s", r->base_source);
-  if (kiln_fetch (run->ctx, r->base_source, &fo, &bg->fr, &bg->error) == -1) {
+  if (kiln_fault_check ("fetch", &bg->error) == -1 ||
+      kiln_fetch (run->ctx, r->base_source, &fo, &bg->fr, &bg->error) == -1) {
     emit (run, j, "fetch", "error", "%s", bg->error->message);
     return;
   }
@@ -560,7 +563,8 @@ build_one (gpointer data, gpointer user_data)
   };
   struct kiln_image_result res = { 0 };
   struct timings t = { 0 };
-  g_autofree char *text = NULL, *pwfile = NULL;
+  g_autofree char *text = NULL, *pwfile = g_strconcat (j->output, ".passwords", NULL);
+  g_autofree char *manifest_tmp = NULL, *pw_tmp = NULL;
   GError *e = NULL;
   const char *stage = "image";
   double t0;
@@ -573,10 +577,13 @@ build_one (gpointer data, gpointer user_data)
   }
   g_mutex_unlock (&run->lock);
 
+  /* Everything under temporary names first; kiln_build_register is the
+   * commit, which publishes them or removes them. */
   kiln_event_set_job (r->name);
   t.start = g_date_time_new_now_utc ();
   t0 = kiln_elapsed ();
   emit (run, j, "image", "start", "building %s", j->output);
+  o.unpublished = true;
   if (kiln_image_build (run->ctx, &o, &res, &e) == -1) {
     fail_job (run, j, "image", e);
     goto out;
@@ -585,31 +592,39 @@ build_one (gpointer data, gpointer user_data)
   emit (run, j, "image", "end", "%s (%s) in %.1f s", j->output, res.digest, t.image);
 
   stage = "manifest";
-  if (res.passwords->len) {
-    pwfile = g_strconcat (j->output, ".passwords", NULL);
-    if (write_passwords (pwfile, res.passwords, &e) == -1)
-      goto undo;
-    emit (run, j, "image", "passwords", "generated passwords in %s", pwfile);
-  } else {
-    /* What an earlier build of OUTPUT (replaced with --force) generated
-     * belongs to the image that is gone. */
-    g_autofree char *stale = g_strconcat (j->output, ".passwords", NULL);
-
-    unlink (stale);
-  }
-  t.end = g_date_time_new_now_utc ();
-  text = manifest_text (j, &res, pwfile, &t);
-  if (kiln_file_write_atomic (j->manifest, text, strlen (text), 0644, true, &e) == -1)
+  /* Without generated passwords, what an earlier build of OUTPUT
+   * generated belongs to the image being replaced: removed with it. */
+  if (res.passwords->len && (pw_tmp = write_passwords (pwfile, res.passwords, &e)) == NULL)
     goto undo;
-  emit (run, j, "manifest", "end", "manifest %s", j->manifest);
+  t.end = g_date_time_new_now_utc ();
+  text = manifest_text (j, &res, pw_tmp ? pwfile : NULL, &t);
+  manifest_tmp = kiln_temp_write (j->manifest, text, strlen (text), 0644, &e);
+  if (manifest_tmp == NULL)
+    goto undo;
 
   if (r->template || r->clones || r->networks->len)
     emit (run, j, "register", "start", "registering template %s", r->template_name ? r->template_name : r->name);
   stage = "register";
-  if (kiln_build_register (run->ctx, r, j->output, &res, run->force, &e) == -1) {
-    unlink (j->manifest);
-    goto undo;
+  {
+    const struct kiln_build_file files[] = {
+      { res.work, j->output, "publish" },
+      { manifest_tmp, j->manifest, "manifest" },
+      { pw_tmp, pwfile, NULL },
+    };
+    int rc = kiln_build_register (run->ctx, r, files, G_N_ELEMENTS (files), j->output, &res,
+                                  run->force, &e);
+
+    /* Consumed by the commit, either way. */
+    g_clear_pointer (&res.work, g_free);
+    g_clear_pointer (&manifest_tmp, g_free);
+    if (rc == -1) {
+      g_clear_pointer (&pw_tmp, g_free);
+      goto undo;
+    }
   }
+  if (pw_tmp)
+    emit (run, j, "image", "passwords", "generated passwords in %s", pwfile);
+  emit (run, j, "manifest", "end", "manifest %s", j->manifest);
   g_mutex_lock (&run->lock);
   j->state = JOB_DONE;
   g_mutex_unlock (&run->lock);
@@ -617,10 +632,10 @@ build_one (gpointer data, gpointer user_data)
   goto out;
 
  undo:
-  /* Nothing half-made: the image goes with whatever came after it. */
-  unlink (j->output);
-  if (pwfile)
-    unlink (pwfile);
+  /* Nothing half-made: what was made is under temporary names only. */
+  kiln_temp_discard (res.work);
+  kiln_temp_discard (manifest_tmp);
+  kiln_temp_discard (pw_tmp);
   fail_job (run, j, stage, e);
  out:
   kiln_event_set_job (NULL);
@@ -844,6 +859,21 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       kiln_warn (KILN_UNSAFE_WRITE_OPTION ": replacing %s without checking for linked "
                  "clones backed by it or running domains using it", j->output);
     } else if (kiln_image_check_writable (ctx, j->output, &e) == -1) {
+      kiln_error ("%s: %s", j->r->path, e->message);
+      failed++;
+    }
+  }
+  if (failed)
+    return KILN_EXIT_FAILURE;
+
+  /* The template each recipe replaces (--force) has no linked clones, and
+   * no domain has a clone's name: checked before any work too, so that a
+   * refusal touches nothing (the commit checks again). */
+  for (guint k = 0; k < jobs->len; k++) {
+    const struct job *j = jobs->pdata[k];
+    g_autoptr (GError) e = NULL;
+
+    if (kiln_build_check (ctx, j->r, run.force, &e) == -1) {
       kiln_error ("%s: %s", j->r->path, e->message);
       failed++;
     }
