@@ -11,6 +11,7 @@
 #include "tap.h"
 #include "customize.h"
 #include "recipe.h"
+#include "secret.h"
 
 #define BAD_DIR "tests/recipes/bad"
 #define GOOD_DIR "tests/recipes/good"
@@ -108,7 +109,7 @@ test_full (void)
   const struct kiln_recipe_network *n;
   const struct kiln_recipe_disk *d;
 
-  g_unsetenv ("PW");
+  g_setenv ("PW", "from-env", TRUE);
   g_setenv ("WHO", "environment", TRUE);
   g_setenv ("MEM", "1536", TRUE);
   r = kiln_recipe_load (GOOD_DIR "/full.yaml", cli, &err);
@@ -133,7 +134,7 @@ test_full (void)
   STEP_IS (r, 0, "root-password", want);
   ARGS_ARE (r, 0, want + strlen ("root-password "), "file: selector made absolute, beside the recipe");
   STEP_IS (r, 1, "password", "password admin:password:<redacted>");
-  ARGS_ARE (r, 1, "admin|password:from-vars", "password from vars reaches the parts (user, selector)");
+  ARGS_ARE (r, 1, "admin|password:from-env", "a secret variable from the environment reaches the parts (user, selector)");
   STEP_IS (r, 2, "password", "password alice:random");
   STEP_IS (r, 3, "password-crypto", "password-crypto sha512");
   STEP_IS (r, 4, "install", "install nginx,curl");
@@ -188,6 +189,8 @@ test_full (void)
   is_str (r->clones ? r->clones[2] : NULL, "node-3", "count and prefix give names");
   g_unsetenv ("WHO");
   g_unsetenv ("MEM");
+  g_unsetenv ("PW");
+  kiln_secret_forget_all ();
 }
 
 static void
