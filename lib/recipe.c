@@ -528,6 +528,22 @@ kiln_recipe_var_valid (const char *assignment)
   return eq != NULL && valid_var_name (assignment, eq - assignment);
 }
 
+/* NAME is a secret: say once if --var gives it. */
+static void
+warn_cli_secret (const struct loader *l, const char *name)
+{
+  size_t len = strlen (name);
+
+  for (size_t i = 0; l->cli_vars && l->cli_vars[i]; i++)
+    if (strncmp (l->cli_vars[i], name, len) == 0 && l->cli_vars[i][len] == '=' &&
+        !g_hash_table_contains (l->warned, name)) {
+      g_hash_table_add (l->warned, g_strdup (name));
+      kiln_event_warning ("recipe", "--var %s: the secret is on the command line, where other users "
+                          "of this machine can read it (ps); give it in the environment or a file "
+                          "(kiln-recipe(5), VARIABLES)", name);
+    }
+}
+
 /* A variable's value: --var wins over the environment, which wins over
  * vars: (a value, or a file's first line).  *SECRET: the variable holds
  * a secret (declared so, or named in a password selector); its value is
@@ -544,12 +560,8 @@ lookup_var (const struct loader *l, const struct ynode *at, const char *name, GE
   for (size_t i = 0; l->cli_vars && l->cli_vars[i]; i++)
     if (strncmp (l->cli_vars[i], name, len) == 0 && l->cli_vars[i][len] == '=')
       found = l->cli_vars[i] + len + 1;           /* the last one given wins */
-  if (found && secret && !g_hash_table_contains (l->warned, name)) {
-    g_hash_table_add (l->warned, g_strdup (name));
-    kiln_event_warning ("recipe", "--var %s: the secret is on the command line, where other users "
-                        "of this machine can read it (ps); give it in the environment or a file "
-                        "(kiln-recipe(5), VARIABLES)", name);
-  }
+  if (found && secret)
+    warn_cli_secret (l, name);
   if (found == NULL)
     found = g_getenv (name);
   if (found == NULL && d && d->file) {
@@ -1170,6 +1182,7 @@ recipe_selector (const struct loader *l, const struct ynode *n, const char *raw,
     }
     g_hash_table_add (l->secret_names, g_strdup (name));
     kiln_secret_register (ps.secret);
+    warn_cli_secret (l, name);
   }
   if (ps.file) {
     g_autofree char *p = local_path (n->file, ps.file);
