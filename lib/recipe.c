@@ -1065,7 +1065,7 @@ check_disk_size (const struct ynode *at, const char *size, const char *what, uin
 }
 
 static int
-load_base (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+load_base (const struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
 {
   g_autofree char *source = NULL;
 
@@ -1082,6 +1082,10 @@ load_base (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GErro
     r->base_source = local_path (map_get (n, "source", NULL)->file, source);
   else
     r->base_source = g_steal_pointer (&source);
+  if (g_path_is_absolute (r->base_source))
+    add_read (l, r->base_source, "base image", map_get (n, "source", NULL));
+  else if (g_str_has_prefix (r->base_source, "file://"))
+    add_read (l, r->base_source + strlen ("file://"), "base image", map_get (n, "source", NULL));
   if (r->base_sums && r->base_checksum) {
     const struct ynode *k = NULL;
 
