@@ -126,16 +126,6 @@ accepted (const char *const *names)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
-/* Free a string that may hold a secret, wiping it first. */
-static void
-wipe_free (gpointer p)
-{
-  if (p == NULL)
-    return;
-  explicit_bzero (p, strlen (p));
-  g_free (p);
-}
-
 static void
 wipe_strv (char **v)
 {
@@ -147,7 +137,7 @@ wipe_strv (char **v)
 /* Temporaries that may hold an expanded secret. */
 typedef char *secret_str;
 typedef char **secret_strv;
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_str, wipe_free, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_str, kiln_secret_free, NULL)
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_strv, wipe_strv, NULL)
 
 static void
@@ -1204,7 +1194,7 @@ step_free (gpointer p)
 
   g_free (s->op);
   wipe_strv (s->args);
-  wipe_free (s->display);
+  kiln_secret_free (s->display);
   g_free (s->where);
   g_free (s);
 }
@@ -1303,7 +1293,7 @@ mapping_parts (const struct loader *l, const struct kiln_customize_op *op, const
 static struct kiln_recipe_step *
 load_step (struct loader *l, const struct ynode *item, GError **err)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (wipe_free);
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_secret_free);
   const struct kiln_customize_op *op = NULL;
   const struct ynode *k, *v, *last;
   g_autofree char *text = NULL, *display = NULL;
@@ -1441,7 +1431,7 @@ load_step (struct loader *l, const struct ynode *item, GError **err)
     sel = recipe_selector (l, last, raw, args->pdata[args->len - 1], err);
     if (sel == NULL)
       return NULL;
-    wipe_free (args->pdata[args->len - 1]);
+    kiln_secret_free (args->pdata[args->len - 1]);
     args->pdata[args->len - 1] = sel;
   }
   g_ptr_array_add (args, NULL);
@@ -1463,8 +1453,8 @@ load_step (struct loader *l, const struct ynode *item, GError **err)
   display = g_strconcat (op->name, text[0] ? " " : "", text, NULL);
   s->display = one_line (display);
   s->where = g_strdup_printf ("%s:%d:%d", item->file, item->line, item->col);
-  wipe_free (g_steal_pointer (&text));
-  wipe_free (g_steal_pointer (&display));
+  kiln_secret_free (g_steal_pointer (&text));
+  kiln_secret_free (g_steal_pointer (&display));
   return s;
 }
 
@@ -1842,7 +1832,7 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
   g_autoptr (GPtrArray) stack = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GHashTable) decls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, var_decl_free);
   g_autoptr (GHashTable) secret_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GHashTable) file_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, wipe_free);
+  g_autoptr (GHashTable) file_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) kiln_secret_free);
   g_autoptr (GHashTable) warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   const struct ynode *root, *v, *k = NULL;
 
@@ -1921,7 +1911,7 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
     if (kiln_secret_in (s->display)) {
       char *shown = kiln_secret_redact (s->display);
 
-      wipe_free (s->display);
+      kiln_secret_free (s->display);
       s->display = shown;
     }
   }
@@ -1937,8 +1927,8 @@ kiln_recipe_free (struct kiln_recipe *r)
   g_free (r->name);
   if (r->files)
     g_ptr_array_unref (r->files);
-  wipe_free (r->base_source);      /* a URL may hold a token */
-  wipe_free (r->base_sums);
+  kiln_secret_free (r->base_source);      /* a URL may hold a token */
+  kiln_secret_free (r->base_sums);
   g_free (r->base_checksum);
   g_free (r->output_path);
   g_free (r->output_format);

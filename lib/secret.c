@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "password.h"
 #include "secret.h"
 
 char *
@@ -82,13 +83,6 @@ longer_first (gconstpointer a, gconstpointer b)
   return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-static void
-wipe_free (gpointer p)
-{
-  explicit_bzero (p, strlen (p));
-  g_free (p);
-}
-
 void
 kiln_secret_register (const char *value)
 {
@@ -96,7 +90,7 @@ kiln_secret_register (const char *value)
     return;
   g_mutex_lock (&lock);
   if (secrets == NULL)
-    secrets = g_ptr_array_new_with_free_func (wipe_free);
+    secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_secret_free);
   for (guint i = 0; i < secrets->len; i++)
     if (strcmp (secrets->pdata[i], value) == 0)
       goto out;
