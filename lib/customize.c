@@ -18,6 +18,7 @@
 #include "event.h"
 #include "packages.h"
 #include "password.h"
+#include "secret.h"
 
 /* One checked operation; which fields are set is the row's business. */
 struct kiln_customize_step {
@@ -35,16 +36,17 @@ struct kiln_customize {
   GPtrArray *generated;         /* struct kiln_customize_password * */
 };
 
+/* Any part may hold a secret (a token in a command, a key): wiped. */
 static void
 step_free (struct kiln_customize_step *s)
 {
   if (s == NULL)
     return;
-  g_free (s->a);
-  g_free (s->b);
-  g_strfreev (s->list);
+  kiln_secret_free (s->a);
+  kiln_secret_free (s->b);
+  kiln_secret_strv_free (s->list);
   kiln_password_free (s->pw);
-  g_free (s->data);
+  kiln_secret_free (s->data);
   g_free (s);
 }
 
@@ -1310,14 +1312,14 @@ kiln_customize_add_args (struct kiln_customize *c, const struct kiln_customize_o
   if (op->guest && args) {
     norm = g_strdupv ((char **) args);
     if (kiln_customize_normalize_paths (op, norm, err) == -1) {
-      g_strfreev (norm);
+      kiln_secret_strv_free (norm);
       return -1;
     }
   }
   s = g_new0 (struct kiln_customize_step, 1);
   s->op = op;
   ok = op->parse (c, s, norm ? (const char *const *) norm : args ? args : none, err);
-  g_strfreev (norm);
+  kiln_secret_strv_free (norm);
   if (!ok) {
     step_free (s);
     return -1;

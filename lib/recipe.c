@@ -126,19 +126,11 @@ accepted (const char *const *names)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
-static void
-wipe_strv (char **v)
-{
-  for (char **p = v; p && *p; p++)
-    explicit_bzero (*p, strlen (*p));
-  g_strfreev (v);
-}
-
 /* Temporaries that may hold an expanded secret. */
 typedef char *secret_str;
 typedef char **secret_strv;
 G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_str, kiln_secret_free, NULL)
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_strv, wipe_strv, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_strv, kiln_secret_strv_free, NULL)
 
 static void
 var_decl_free (gpointer p)
@@ -1193,7 +1185,7 @@ step_free (gpointer p)
   struct kiln_recipe_step *s = p;
 
   g_free (s->op);
-  wipe_strv (s->args);
+  kiln_secret_strv_free (s->args);
   kiln_secret_free (s->display);
   g_free (s->where);
   g_free (s);

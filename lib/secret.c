@@ -70,6 +70,14 @@ kiln_secret_read_line (const char *what, const char *path, bool *exposed, GError
   return line;
 }
 
+void
+kiln_secret_strv_free (char **v)
+{
+  for (char **p = v; p && *p; p++)
+    kiln_secret_free (*p);
+  g_free (v);
+}
+
 /* ------------------------------------------------------------ the register */
 
 static GMutex lock;
