@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "password.h"
 #include "secret.h"
 
 char *
@@ -70,11 +69,21 @@ kiln_secret_read_line (const char *what, const char *path, bool *exposed, GError
   return line;
 }
 
+/* kiln_secret_free's work (password.h, which depends on this unit). */
+static void
+wipe_free (gpointer p)
+{
+  if (p == NULL)
+    return;
+  explicit_bzero (p, strlen (p));
+  g_free (p);
+}
+
 void
 kiln_secret_strv_free (char **v)
 {
   for (char **p = v; p && *p; p++)
-    kiln_secret_free (*p);
+    wipe_free (*p);
   g_free (v);
 }
 
@@ -98,7 +107,7 @@ kiln_secret_register (const char *value)
     return;
   g_mutex_lock (&lock);
   if (secrets == NULL)
-    secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_secret_free);
+    secrets = g_ptr_array_new_with_free_func (wipe_free);
   for (guint i = 0; i < secrets->len; i++)
     if (strcmp (secrets->pdata[i], value) == 0)
       goto out;

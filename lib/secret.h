@@ -33,7 +33,7 @@
 char *kiln_secret_read_line (const char *what, const char *path, bool *exposed, GError **err);
 
 /* Free a NULL-terminated vector of strings that may hold secrets,
- * wiping each first (kiln_secret_free, password.h); NULL is fine. */
+ * wiping each first (as kiln_secret_free, password.h, does); NULL is fine. */
 void kiln_secret_strv_free (char **v);
 
 /* Register VALUE (copied; NULL and "" are ignored) as a secret for the
