@@ -50,7 +50,7 @@ struct loader {
   GHashTable *file_values;    /* name -> value read from its file (wiped when freed) */
   GHashTable *warned;         /* names already warned about */
   GPtrArray *reads;           /* struct kiln_recipe_read *: the recipe's */
-  unsigned nodes;             /* converted so far, aliases expanded */
+  unsigned nodes;             /* converted so far in this file, aliases expanded */
 };
 
 static void
@@ -440,6 +440,7 @@ parse_yaml (struct loader *l, const char *file, const char *text, size_t len, GE
     struct ynode at = { .file = file, .line = 1, .col = 1 };
     set_err (err, &at, "empty recipe (it starts with recipe: %d)", KILN_RECIPE_VERSION);
   } else {
+    l->nodes = 0;             /* the limits are per file */
     n = convert (l, &doc, root, file, 0, err);
   }
   yaml_document_delete (&doc);
