@@ -21,6 +21,7 @@
 #include "msg.h"
 #include "opts.h"
 #include "recipe.h"
+#include "secret.h"
 #include "version.h"
 #include "writable.h"
 #include "sysprep.h"
@@ -155,6 +156,7 @@ emit (struct run *run, const struct job *j, const char *stage, const char *event
     kiln_json_add_string (b, "message", msg);
     json_builder_end_object (b);
     root = json_builder_get_root (b);
+    kiln_secret_redact_json (root);
     json_generator_set_root (gen, root);
     text = json_generator_to_data (gen, NULL);
     printf ("%s\n", text);
@@ -169,46 +171,53 @@ emit (struct run *run, const struct job *j, const char *stage, const char *event
 
 /* ------------------------------------------------------------ the plan */
 
+/* The plan of J as text, appended to O; the caller redacts it. */
 static void
-plan_text (const struct run *run, const struct job *j)
+plan_text (GString *o, const struct run *run, const struct job *j)
 {
   const struct kiln_recipe *r = j->r;
   g_autofree char *verify = verify_text (r);
   int n = 1;
 
-  printf ("%s: %s\n", r->path, r->name);
+  g_string_append_printf (o, "%s: %s\n", r->path, r->name);
   for (guint i = 0; i < r->files->len; i++) {
     const struct kiln_recipe_file *f = r->files->pdata[i];
 
-    printf ("  %-10s %s (%s)\n", i == 0 ? "recipe" : "extends", f->path, f->digest);
+    g_string_append_printf (o, "  %-10s %s (%s)\n", i == 0 ? "recipe" : "extends", f->path, f->digest);
   }
-  printf ("  %d. fetch      %s\n", n++, r->base_source);
-  printf ("                %s\n", verify);
+  /* Recipes are code: what they read of the host, with the caller's rights. */
+  for (guint i = 0; i < r->reads->len; i++) {
+    const struct kiln_recipe_read *rd = r->reads->pdata[i];
+
+    g_string_append_printf (o, "  %-10s %s (%s, %s)\n", "reads", rd->path, rd->what, rd->where);
+  }
+  g_string_append_printf (o, "  %d. fetch      %s\n", n++, r->base_source);
+  g_string_append_printf (o, "                %s\n", verify);
   if (j->base->users->len > 1) {
-    printf ("                fetched once for:");
+    g_string_append_printf (o, "                fetched once for:");
     for (guint i = 0; i < j->base->users->len; i++)
-      printf (" %s", ((struct job *) j->base->users->pdata[i])->r->path);
-    printf ("\n");
+      g_string_append_printf (o, " %s", ((struct job *) j->base->users->pdata[i])->r->path);
+    g_string_append_printf (o, "\n");
   }
-  printf ("  %d. %-10s %s (%s%s%s%s)%s\n", n++, r->output_mode, j->output, r->output_format,
+  g_string_append_printf (o, "  %d. %-10s %s (%s%s%s%s)%s\n", n++, r->output_mode, j->output, r->output_format,
           strcmp (r->output_mode, "overlay") == 0 ? ", backed by the cached base" : ", standalone",
           r->output_size ? ", size " : "", r->output_size ? r->output_size : "",
           j->exists ? (run->force ? "  [exists: replaced, --force]" : "  [exists: refused without --force]") : "");
   if (r->steps->len || r->sysprep)
-    printf ("  %d. guest      one appliance launch:\n", n++);
+    g_string_append_printf (o, "  %d. guest      one appliance launch:\n", n++);
   for (guint i = 0; i < r->steps->len; i++) {
     const struct kiln_recipe_step *s = r->steps->pdata[i];
 
-    printf ("       customize %s\n", s->display);
+    g_string_append_printf (o, "       customize %s\n", s->display);
   }
   if (r->sysprep)
-    printf ("       sysprep   %s%s\n", r->sysprep_enable ? "exactly " : "",
+    g_string_append_printf (o, "       sysprep   %s%s\n", r->sysprep_enable ? "exactly " : "",
             r->sysprep_enable ? r->sysprep_enable : r->sysprep_operations ? r->sysprep_operations : "defaults");
-  printf ("  %d. manifest   %s\n", n++, j->manifest);
+  g_string_append_printf (o, "  %d. manifest   %s\n", n++, j->manifest);
   for (guint i = 0; i < r->networks->len; i++) {
     const struct kiln_recipe_network *net = r->networks->pdata[i];
 
-    printf ("  %d. network    %s, defined if absent (bridge %s, address %s, dhcp %s, forward %s)\n", n++,
+    g_string_append_printf (o, "  %d. network    %s, defined if absent (bridge %s, address %s, dhcp %s, forward %s)\n", n++,
             net->name, net->bridge ? net->bridge : "auto", net->address ? net->address : "none",
             net->dhcp ? net->dhcp : "none", net->forward ? net->forward : "none");
   }
@@ -216,18 +225,18 @@ plan_text (const struct run *run, const struct job *j)
     g_autofree char *mem = r->memory ? g_strdup_printf ("%d MiB", r->memory) : g_strdup ("from osinfo");
     g_autofree char *cpus = r->vcpus ? g_strdup_printf ("%d", r->vcpus) : g_strdup ("from osinfo");
 
-    printf ("  %d. register   template %s (os-variant %s, memory %s, vcpus %s, network %s)\n", n++,
+    g_string_append_printf (o, "  %d. register   template %s (os-variant %s, memory %s, vcpus %s, network %s)\n", n++,
             r->template_name, r->os_variant, mem, cpus, r->template_network);
     for (guint i = 0; i < r->disks->len; i++) {
       const struct kiln_recipe_disk *d = r->disks->pdata[i];
 
-      printf ("                extra disk %s on %s\n", d->size, d->target ? d->target : "the next free target");
+      g_string_append_printf (o, "                extra disk %s on %s\n", d->size, d->target ? d->target : "the next free target");
     }
   }
   if (r->clones) {
     g_autofree char *names = g_strjoinv (", ", r->clones);
 
-    printf ("  %d. clone      %s\n", n++, names);
+    g_string_append_printf (o, "  %d. clone      %s\n", n++, names);
   }
 }
 
@@ -308,6 +317,16 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
   kiln_json_add_string (b, "recipe", r->path);
   kiln_json_add_string (b, "name", r->name);
   add_files (b, r, false);
+  json_builder_set_member_name (b, "host_files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->reads->len; i++) {
+    const struct kiln_recipe_read *rd = r->reads->pdata[i];
+
+    json_builder_begin_object (b);
+    kiln_json_add_strings (b, "path", rd->path, "use", rd->what, "where", rd->where, NULL);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
   json_builder_set_member_name (b, "fetch");
   json_builder_begin_object (b);
   kiln_json_add_string (b, "source", r->base_source);
@@ -479,6 +498,7 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
+  kiln_secret_redact_json (root);           /* written 0644: no secret variable's value */
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_root (gen, root);
   return json_generator_to_data (gen, NULL);
@@ -827,11 +847,16 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       json_builder_end_object (b);
       kiln_json_print_builder (b);
     } else {
+      g_autoptr (GString) o = g_string_new (NULL);
+      g_autofree char *shown = NULL;
+
       for (guint k = 0; k < jobs->len; k++) {
         if (k)
-          printf ("\n");
-        plan_text (&run, jobs->pdata[k]);
+          g_string_append_c (o, '\n');
+        plan_text (o, &run, jobs->pdata[k]);
       }
+      shown = kiln_secret_redact (o->str);       /* secret variables' values */
+      fputs (shown, stdout);
       printf ("\n%u recipe%s, %u base%s to fetch; dry run: nothing fetched, written or defined\n",
               jobs->len, jobs->len == 1 ? "" : "s", groups->len, groups->len == 1 ? "" : "s");
     }
