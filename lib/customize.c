@@ -33,6 +33,7 @@ struct kiln_customize_step {
 struct kiln_customize {
   GPtrArray *steps;             /* struct kiln_customize_step *, in the order given */
   enum kiln_password_crypto crypto;
+  bool no_selinux_relabel;      /* --no-selinux-relabel */
   GPtrArray *generated;         /* struct kiln_customize_password * */
 };
 
@@ -294,6 +295,14 @@ parse_crypto (struct kiln_customize *c, struct kiln_customize_step *s,
 {
   if (!kiln_password_parse_crypto (args[0], &c->crypto))
     return usage (err, NAME (s), "takes yescrypt or sha512, not '%s'", args[0]);
+  return true;
+}
+
+static bool
+parse_selinux_relabel (struct kiln_customize *c, struct kiln_customize_step *s,
+                       const char *const *args G_GNUC_UNUSED, GError **err G_GNUC_UNUSED)
+{
+  c->no_selinux_relabel = g_str_has_prefix (NAME (s), "no-");
   return true;
 }
 
@@ -1129,6 +1138,10 @@ const struct kiln_customize_op kiln_customize_ops[] = {
     .parse = parse_password, .apply = apply_password, .describe = describe_password },
   { "password-crypto", STRING, "yescrypt|sha512", "password hash method (default: yescrypt where the guest supports it)",
     .flags = KILN_CUSTOMIZE_SETTING, .parse = parse_crypto },
+  { "selinux-relabel", KILN_CUSTOMIZE_NONE, NULL, "relabel an SELinux guest's files after changing them (the default)",
+    .flags = KILN_CUSTOMIZE_SETTING, .parse = parse_selinux_relabel },
+  { "no-selinux-relabel", KILN_CUSTOMIZE_NONE, NULL, "do not relabel an SELinux guest's files",
+    .flags = KILN_CUSTOMIZE_SETTING, .parse = parse_selinux_relabel },
   { "install", LIST, "PKG,...", "install packages with the guest's package manager",
     .flags = KILN_CUSTOMIZE_NETWORK,
     .parse = parse_packages, .apply = apply_install, .describe = describe_list },
@@ -1450,6 +1463,9 @@ kiln_customize_apply (struct kiln_customize *c, struct kiln_guest *gu,
     kiln_event_info ("customize", "%s", what);
     if (s->op->apply (&st, s, err) == -1)
       return -1;
+    gu->changed = true;
   }
+  if (c->no_selinux_relabel)
+    gu->selinux_relabel = false;
   return 0;
 }

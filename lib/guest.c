@@ -18,6 +18,7 @@ kiln_guest_new (bool readonly)
   struct kiln_guest *gu = g_new0 (struct kiln_guest, 1);
 
   gu->readonly = readonly;
+  gu->selinux_relabel = true;
   gu->disks = g_ptr_array_new_with_free_func (g_free);
   gu->formats = g_ptr_array_new_with_free_func (g_free);
   return gu;
@@ -399,7 +400,10 @@ kiln_guest_close (struct kiln_guest *gu, GError **err)
 
   if (gu->g == NULL)
     return 0;
-  if (gu->mounted && guestfs_umount_all (gu->g) == -1) {
+  if (!gu->readonly && gu->mounted && gu->changed && gu->selinux_relabel &&
+      kiln_guest_selinux_relabel (gu, err) == -1)
+    r = -1;
+  if (gu->mounted && guestfs_umount_all (gu->g) == -1 && r == 0) {
     kiln_guest_set_error (gu, err, "cannot unmount the guest's filesystems");
     r = -1;
   }

@@ -134,6 +134,8 @@ static const char *const samples[][2] = {
   { "root-password", "disabled" },
   { "password", "alice:locked" },
   { "password-crypto", "yescrypt" },
+  { "selinux-relabel", NULL },
+  { "no-selinux-relabel", NULL },
   { "install", "nginx" },
   { "uninstall", "exim4" },
   { "update", NULL },
