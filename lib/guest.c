@@ -509,26 +509,28 @@ kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err)
 }
 
 /* SELINUX= and SELINUXTYPE= of the guest's /etc/selinux/config, read with
- * Augeas (its selinux lens) through libguestfs.  false when the guest has
- * no such file or Augeas cannot read it. */
-static bool
+ * Augeas (its Selinux lens) through libguestfs.  0: the guest has no such
+ * file; 1: read (*MODE set, *TYPE may be NULL); -1: the file exists but
+ * Augeas cannot read it. */
+static int
 selinux_config (guestfs_h *g, char **mode, char **type)
 {
-  bool ok = false;
+  int r = -1;
 
   if (guestfs_is_file (g, "/etc/selinux/config") <= 0)
-    return false;
+    return 0;
   /* 32: AUG_NO_LOAD; only the one lens is loaded, on the one file. */
   if (guestfs_aug_init (g, "/", 32) == -1)
-    return false;
-  if (guestfs_aug_transform (g, "selinux", "/etc/selinux/config") != -1 &&
+    return -1;
+  if (guestfs_aug_transform (g, "Selinux", "/etc/selinux/config") != -1 &&
       guestfs_aug_load (g) != -1) {
     *mode = guestfs_aug_get (g, "/files/etc/selinux/config/SELINUX");
-    *type = guestfs_aug_get (g, "/files/etc/selinux/config/SELINUXTYPE");
-    ok = *mode != NULL;
+    if (*mode)
+      *type = guestfs_aug_get (g, "/files/etc/selinux/config/SELINUXTYPE");
+    r = *mode ? 1 : -1;
   }
   guestfs_aug_close (g);
-  return ok;
+  return r;
 }
 
 int
@@ -537,18 +539,15 @@ kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err)
   guestfs_h *g = gu->g;
   g_autofree char *mode = NULL, *type = NULL, *specfile = NULL;
   char *m = NULL, *t = NULL;
+  int found = selinux_config (g, &m, &t);
 
-  if (!selinux_config (g, &m, &t)) {
-    free (m);
-    free (t);
-    return 0;
-  }
-  mode = g_strdup (m);
+  mode = g_strdup (m ? m : "unknown");
   type = g_strdup (t ? t : "default");
   free (m);
   free (t);
-  if (g_ascii_strcasecmp (mode, "disabled") == 0)
+  if (found == 0 || g_ascii_strcasecmp (mode, "disabled") == 0)
     return 0;
+  /* found == -1: a config nobody can read; relabelling is the safe side. */
   specfile = g_strdup_printf ("/etc/selinux/%s/contexts/files/file_contexts", type);
   if (guestfs_is_file (g, specfile) > 0 &&
       guestfs_selinux_relabel (g, specfile, "/", GUESTFS_SELINUX_RELABEL_FORCE, 1, -1) == 0) {

@@ -74,7 +74,7 @@ SECONDS=0
     --ssh-inject root:string:"$key" \
     --run "$T/script.sh" \
     --firstboot-command 'echo first > /root/firstboot.out' \
-    --write /etc/selinux/config:SELINUX=enforcing \
+    --mkdir /etc/selinux --write /etc/selinux/config:$'SELINUX=enforcing\nSELINUXTYPE=targeted\n' \
     >"$T/run.out" 2>"$T/run.err"
 st=$?
 is "$st" 0 "kiln customize with many operations succeeds (${SECONDS}s)" ||
@@ -179,7 +179,8 @@ unlike "$(sec tmp)" 'kiln-run' "--run left nothing in /tmp"
 # The guest now says SELinux is enforcing, and the appliance has no policy
 # for it: kiln falls back to a relabel at the guest's next boot.
 is "$(sec selinux)" "true" "an SELinux guest that kiln changed gets /.autorelabel"
-like "$(cat "$T/run.err")" "relabels them at its next boot" "and kiln says so"
+like "$(cat "$T/run.err")" "SELinux enforcing, policy targeted.*relabels them at its next boot" \
+    "and kiln says so, with the mode and policy read through Augeas"
 
 # ---- a second run: relock, disable, the key not added twice; the seed's command ----
 "$KILN" customize -a "$img" --ssh-inject root:string:"$key" --root-password locked \
