@@ -20,11 +20,13 @@
 #include "msg.h"
 #include "opts.h"
 #include "recipe.h"
+#include "sbom.h"
 #include "version.h"
 #include "writable.h"
 #include "sysprep.h"
 
-enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE, OPT_UNSAFE_WRITE };
+enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE, OPT_UNSAFE_WRITE,
+       OPT_NO_SBOM };
 
 const struct kiln_option kiln_build_options[] = {
   { "var", 0, KILN_ARG_REQUIRED, "NAME=VALUE", "set a recipe variable (wins over the environment and the recipe's vars)", OPT_VAR },
@@ -33,6 +35,7 @@ const struct kiln_option kiln_build_options[] = {
   { "keep-going", 0, KILN_ARG_NONE, NULL, "when a build fails, finish the others", OPT_KEEP_GOING },
   { "force", 0, KILN_ARG_NONE, NULL, "replace outputs that exist", OPT_FORCE },
   { "unsafe-write-template", 0, KILN_ARG_NONE, NULL, "with --force, replace outputs even if linked clones are backed by them or running domains use them (corrupts them)", OPT_UNSAFE_WRITE },
+  { "no-sbom", 0, KILN_ARG_NONE, NULL, "write no SBOM (OUTPUT.spdx.json) and list no packages", OPT_NO_SBOM },
   KILN_OPTION_END
 };
 
@@ -67,6 +70,7 @@ struct run {
   GPtrArray *jobs;                    /* struct job * */
   GPtrArray *groups;                  /* struct base_group * */
   bool force, keep_going;
+  bool no_sbom;                       /* --no-sbom */
   GMutex lock;
   bool stop;                          /* a build failed without --keep-going */
 };
@@ -393,7 +397,7 @@ struct timings {
 
 static char *
 manifest_text (const struct job *j, const struct kiln_image_result *res,
-               const char *passwords, const struct timings *t)
+               const char *passwords, const char *sbom, const struct timings *t)
 {
   const struct kiln_recipe *r = j->r;
   const struct kiln_fetch_result *fr = &j->base->fr;
@@ -436,6 +440,7 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   kiln_json_add_string (b, "digest", res->digest);
   /* The file that holds generated passwords, never the passwords. */
   kiln_json_add_string (b, "passwords", passwords);
+  kiln_json_add_string (b, "sbom", sbom);
   json_builder_end_object (b);
 
   add_steps (b, r);
@@ -501,6 +506,25 @@ write_passwords (const char *path, const GPtrArray *pws, GError **err)
   return r;
 }
 
+/* The SBOM of J's image (lib/sbom.h) in SBOM: the packages that the
+ * image build read in its launch, and the base with its digest. */
+static int
+write_sbom (const char *sbom, const struct job *j, const struct kiln_image_result *res,
+            GError **err)
+{
+  const struct kiln_fetch_result *fr = &j->base->fr;
+  struct kiln_sbom_doc d = {
+    .image = j->output, .image_digest = res->digest, .guest = res->contents,
+    .base = fr->path, .base_source = fr->source, .base_digest = fr->digest,
+    .base_verified = fr->verified,
+  };
+  g_autofree char *text = kiln_sbom_json (&d, err);
+
+  if (text == NULL)
+    return -1;
+  return kiln_file_write_atomic (sbom, text, strlen (text), 0644, true, err);
+}
+
 /* ------------------------------------------------------------ register */
 
 /* kiln_build_register (lib/buildreg.c): networks, template, clones. */
@@ -557,10 +581,11 @@ build_one (gpointer data, gpointer user_data)
     .base = j->base->fr.path, .base_format = j->base->fr.format, .output = j->output,
     .format = r->output_format, .copy = strcmp (r->output_mode, "copy") == 0,
     .size = r->output_bytes, .force = run->force, .custom = j->custom, .sysprep = j->sel,
+    .packages = !run->no_sbom,
   };
   struct kiln_image_result res = { 0 };
   struct timings t = { 0 };
-  g_autofree char *text = NULL, *pwfile = NULL;
+  g_autofree char *text = NULL, *pwfile = NULL, *sbom = NULL;
   GError *e = NULL;
   const char *stage = "image";
   double t0;
@@ -597,8 +622,19 @@ build_one (gpointer data, gpointer user_data)
 
     unlink (stale);
   }
+  if (!run->no_sbom) {
+    sbom = kiln_sbom_path (j->output);
+    if (write_sbom (sbom, j, &res, &e) == -1)
+      goto undo;
+    emit (run, j, "image", "sbom", "SBOM %s", sbom);
+  } else {
+    /* An earlier build's SBOM describes the image that is gone. */
+    g_autofree char *stale = kiln_sbom_path (j->output);
+
+    unlink (stale);
+  }
   t.end = g_date_time_new_now_utc ();
-  text = manifest_text (j, &res, pwfile, &t);
+  text = manifest_text (j, &res, pwfile, sbom, &t);
   if (kiln_file_write_atomic (j->manifest, text, strlen (text), 0644, true, &e) == -1)
     goto undo;
   emit (run, j, "manifest", "end", "manifest %s", j->manifest);
@@ -621,6 +657,8 @@ build_one (gpointer data, gpointer user_data)
   unlink (j->output);
   if (pwfile)
     unlink (pwfile);
+  if (sbom)
+    unlink (sbom);
   fail_job (run, j, stage, e);
  out:
   kiln_event_set_job (NULL);
@@ -716,6 +754,9 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       break;
     case OPT_FORCE:
       run.force = true;
+      break;
+    case OPT_NO_SBOM:
+      run.no_sbom = true;
       break;
     }
   }

@@ -23,6 +23,8 @@
 #include "customize.h"
 #include "sysprep.h"
 
+struct kiln_sbom_guest;
+
 struct kiln_image_opts {
   const char *base;               /* the verified base image */
   const char *base_format;        /* NULL: detected */
@@ -34,6 +36,8 @@ struct kiln_image_opts {
   bool force;                     /* replace OUTPUT if it exists */
   struct kiln_customize *custom;  /* NULL or empty: no customize step */
   struct kiln_sysprep_sel *sysprep;   /* NULL: no sysprep */
+  bool packages;                  /* list the installed packages (res->contents,
+                                     for an SBOM) in the launch, if there is one */
 };
 
 /* A password that a customize operation generated (a random selector):
@@ -54,6 +58,9 @@ struct kiln_image_result {
   double create_seconds, launch_seconds, grow_seconds, customize_seconds, sysprep_seconds;
   GPtrArray *passwords;           /* struct kiln_image_password *; never NULL after
                                      a success */
+  struct kiln_sbom_guest *contents;   /* with o->packages and a launch: the OS and
+                                         its packages as the image is published
+                                         (after customize and sysprep); else NULL */
 };
 
 /* Check O's choices without touching anything (the base may not be
