@@ -143,4 +143,4 @@ deb:
 clean:
 	rm -rf build build-sanitize
 
--include $(LIB_OBJS:.o=.d) $(O)/kiln.d
+-include $(LIB_OBJS:.o=.d) $(O)/kiln.d $(UNIT_SRCS:%.c=$(O)/%.d)

@@ -516,7 +516,7 @@ write_sbom (const char *sbom, const struct job *j, const struct kiln_image_resul
   struct kiln_sbom_doc d = {
     .image = j->output, .image_digest = res->digest, .guest = res->contents,
     .base = fr->path, .base_source = fr->source, .base_digest = fr->digest,
-    .base_verified = fr->verified,
+    .base_verified = fr->verified, .base_source_digest = fr->source_digest,
   };
   g_autofree char *text = kiln_sbom_json (&d, err);
 

@@ -145,22 +145,33 @@ spdx_id (const char *prefix, guint n, const char *name)
   return g_string_free (id, FALSE);
 }
 
-/* "checksums": [ { "algorithm": "SHA256", "checksumValue": HEX } ] */
+/* "checksums": [ { "algorithm": "SHA256", "checksumValue": HEX }, ... ]
+ * for each of the N digests (NULLs skipped) of one file;
+ * a second digest of the same algorithm is left out. */
 static int
-add_checksum (JsonBuilder *b, const char *digest, GError **err)
+add_checksums (JsonBuilder *b, const char *const *digests, size_t n, GError **err)
 {
-  const char *alg;
-  g_autofree char *norm = kiln_checksum_parse (digest, &alg, err);
-  g_autofree char *upper = NULL;
+  const char *seen = NULL;
 
-  if (norm == NULL)
-    return -1;
-  upper = g_ascii_strup (alg, -1);
   json_builder_set_member_name (b, "checksums");
   json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  kiln_json_add_strings (b, "algorithm", upper, "checksumValue", strchr (norm, ':') + 1, NULL);
-  json_builder_end_object (b);
+  for (size_t i = 0; i < n; i++) {
+    const char *alg;
+    g_autofree char *norm = NULL, *upper = NULL;
+
+    if (digests[i] == NULL)
+      continue;
+    norm = kiln_checksum_parse (digests[i], &alg, err);
+    if (norm == NULL)
+      return -1;
+    if (seen && strcmp (seen, alg) == 0)
+      continue;
+    seen = alg;
+    upper = g_ascii_strup (alg, -1);
+    json_builder_begin_object (b);
+    kiln_json_add_strings (b, "algorithm", upper, "checksumValue", strchr (norm, ':') + 1, NULL);
+    json_builder_end_object (b);
+  }
   json_builder_end_array (b);
   return 0;
 }
@@ -289,22 +300,27 @@ kiln_sbom_json (const struct kiln_sbom_doc *d, GError **err)
   begin_package (b, "SPDXRef-Image", image_name, NULL, NULL);
   kiln_json_add_string (b, "primaryPackagePurpose", "OTHER");
   kiln_json_add_string (b, "description", "virtual machine disk image");
-  if (d->image_digest && add_checksum (b, d->image_digest, err) == -1)
+  if (d->image_digest && add_checksums (b, &d->image_digest, 1, err) == -1)
     return NULL;
   json_builder_end_object (b);
 
   if (d->base) {
     g_autofree char *base_name = g_path_get_basename (d->base_source ? d->base_source : d->base);
+    bool same_file = d->base_source && strcmp (d->base_source, d->base) == 0;
+    const char *digests[] = { d->base_digest, same_file ? d->base_source_digest : NULL };
+    g_autofree char *verified = d->base_verified && d->base_source_digest
+      ? g_strdup_printf ("verified against its published checksum %s", d->base_source_digest)
+      : g_strdup (d->base_verified ? "verified against its published checksum"
+                                   : "not verified: the digest is of the file as kiln found it");
     g_autofree char *comment = g_strdup_printf ("base image %s (%s), %s", d->base,
                                                 d->base_source ? d->base_source : "local file",
-                                                d->base_verified ? "verified against its published checksum"
-                                                                 : "not verified: the digest is of the file as kiln found it");
+                                                verified);
 
     begin_package (b, "SPDXRef-BaseImage", base_name, NULL,
                    d->base_source && is_url (d->base_source) ? d->base_source : NULL);
     kiln_json_add_string (b, "primaryPackagePurpose", "OTHER");
     kiln_json_add_string (b, "comment", comment);
-    if (d->base_digest && add_checksum (b, d->base_digest, err) == -1)
+    if ((d->base_digest || digests[1]) && add_checksums (b, digests, G_N_ELEMENTS (digests), err) == -1)
       return NULL;
     json_builder_end_object (b);
   }

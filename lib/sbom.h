@@ -58,6 +58,10 @@ struct kiln_sbom_doc {
   const char *base_source;        /* where it came from (URL or path), or NULL */
   const char *base_digest;        /* "ALG:HEX" of the base as stored, or NULL */
   bool base_verified;             /* the base matched a published checksum */
+  const char *base_source_digest; /* "ALG:HEX" of the bytes fetched (what the
+                                     published checksum matched), or NULL; a
+                                     second checksum of the base when it is
+                                     the same file (BASE_SOURCE is BASE) */
   const char *created;            /* "YYYY-MM-DDThh:mm:ssZ"; NULL: now */
 };
 

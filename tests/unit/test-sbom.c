@@ -97,7 +97,7 @@ main (void)
   JsonObject *doc, *ci, *o;
   const char *ns;
 
-  plan (27);
+  plan (28);
 
   sg->distro = g_strdup ("debian");
   sg->type = g_strdup ("linux");
@@ -170,6 +170,28 @@ main (void)
       has_relationship (doc, "SPDXRef-Image", "CONTAINS",
                         json_object_get_string_member (package_named (doc, "bash", 0), "SPDXID")),
       "relationships: DESCRIBES the image, which CONTAINS the OS and packages, DESCENDANT_OF the base");
+
+  /* A local base verified with a sha512 and digested with sha256: one
+   * file, two checksums. */
+  {
+    g_autoptr (JsonParser) p3 = json_parser_new ();
+    struct kiln_sbom_doc d3 = d;
+    g_autofree char *text3 = NULL;
+    JsonObject *doc3, *b3;
+    JsonArray *sums;
+
+    d3.base_source = d3.base;
+    d3.base_digest = SHA256;
+    d3.base_source_digest = SHA512;
+    text3 = kiln_sbom_json (&d3, NULL);
+    doc3 = text3 ? parse (text3, p3) : NULL;
+    b3 = doc3 ? package_named (doc3, "sha512-0011.qcow2", 0) : NULL;
+    sums = b3 ? json_object_get_array_member (b3, "checksums") : NULL;
+    ok (sums && json_array_get_length (sums) == 2 &&
+        strcmp (json_object_get_string_member (json_array_get_object_element (sums, 1), "algorithm"), "SHA512") == 0 &&
+        strcmp (json_object_get_string_member (b3, "downloadLocation"), "NOASSERTION") == 0,
+        "a local base: its digest and the verified one as two checksums, no download location");
+  }
 
   /* No launch: the image and its base only. */
   d.guest = NULL;
