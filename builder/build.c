@@ -518,11 +518,8 @@ write_sbom (const char *sbom, const struct job *j, const struct kiln_image_resul
     .base = fr->path, .base_source = fr->source, .base_digest = fr->digest,
     .base_verified = fr->verified, .base_source_digest = fr->source_digest,
   };
-  g_autofree char *text = kiln_sbom_json (&d, err);
 
-  if (text == NULL)
-    return -1;
-  return kiln_file_write_atomic (sbom, text, strlen (text), 0644, true, err);
+  return kiln_sbom_write (sbom, &d, err);
 }
 
 /* ------------------------------------------------------------ register */

@@ -3,11 +3,9 @@
  * writes the image's SBOM (lib/sbom.h), as kiln build writes it beside
  * the images it makes, in the same launch. */
 #include <stdio.h>
-#include <string.h>
 
 #include "kiln.h"
 #include "digest.h"
-#include "fileio.h"
 #include "guest.h"
 #include "json.h"
 #include "msg.h"
@@ -72,7 +70,7 @@ static int
 write_sbom (const char *file, const char *disk, struct kiln_guest *gu, GError **err)
 {
   g_autoptr (kiln_sbom_guest) sg = NULL;
-  g_autofree char *digest = NULL, *text = NULL;
+  g_autofree char *digest = NULL;
   struct kiln_sbom_doc d = { .image = disk };
 
   if (kiln_guest_mount (gu, err) == -1 || (sg = kiln_sbom_read_guest (gu, err)) == NULL ||
@@ -80,12 +78,7 @@ write_sbom (const char *file, const char *disk, struct kiln_guest *gu, GError **
     return -1;
   d.image_digest = digest;
   d.guest = sg;
-  text = kiln_sbom_json (&d, err);
-  if (text == NULL || kiln_file_write_atomic (file, text, strlen (text), 0644, true, err) == -1) {
-    g_prefix_error (err, "%s: ", file);
-    return -1;
-  }
-  return 0;
+  return kiln_sbom_write (file, &d, err);
 }
 
 int

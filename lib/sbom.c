@@ -15,6 +15,7 @@
 
 #include "sbom.h"
 #include "digest.h"
+#include "fileio.h"
 #include "guest.h"
 #include "json.h"
 #include "version.h"
@@ -368,4 +369,18 @@ kiln_sbom_json (const struct kiln_sbom_doc *d, GError **err)
   json_generator_set_root (gen, root);
   text = json_generator_to_data (gen, NULL);
   return g_strconcat (text, "\n", NULL);
+}
+
+int
+kiln_sbom_write (const char *path, const struct kiln_sbom_doc *d, GError **err)
+{
+  g_autofree char *text = kiln_sbom_json (d, err);
+
+  if (text == NULL)
+    return -1;
+  if (kiln_file_write_atomic (path, text, strlen (text), 0644, true, err) == -1) {
+    g_prefix_error (err, "%s: ", path);
+    return -1;
+  }
+  return 0;
 }

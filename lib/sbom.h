@@ -73,6 +73,11 @@ struct kiln_sbom_doc {
  * ALG sha256 or sha512 (kiln_checksum_parse). */
 char *kiln_sbom_json (const struct kiln_sbom_doc *d, GError **err);
 
+/* kiln_sbom_json (D) written to PATH atomically (kiln_file_write_atomic),
+ * mode 0644, replacing what is there.  -1 with ERR (prefixed by PATH for a
+ * write error). */
+int kiln_sbom_write (const char *path, const struct kiln_sbom_doc *d, GError **err);
+
 /* The SBOM's file for an image: "IMAGE.spdx.json" (for g_free). */
 char *kiln_sbom_path (const char *image);
 

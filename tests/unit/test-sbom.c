@@ -4,6 +4,8 @@
  * what it refuses.  Reading a real guest's package database is
  * tests/integration/52-sbom.sh. */
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -97,7 +99,7 @@ main (void)
   JsonObject *doc, *ci, *o;
   const char *ns;
 
-  plan (28);
+  plan (29);
 
   sg->distro = g_strdup ("debian");
   sg->type = g_strdup ("linux");
@@ -213,6 +215,20 @@ main (void)
   d.image = NULL;
   ok (kiln_sbom_json (&d, &err) == NULL && err, "a document without an image is refused");
   g_clear_error (&err);
+
+  {
+    g_autofree char *dir = g_dir_make_tmp ("kiln-sbom-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename (dir, "x.spdx.json", NULL);
+    g_autofree char *back = NULL;
+    struct kiln_sbom_doc w = { .image = "/x.qcow2", .guest = sg };
+    struct stat st;
+
+    ok (kiln_sbom_write (file, &w, NULL) == 0 && stat (file, &st) == 0 && (st.st_mode & 07777) == 0644 &&
+        g_file_get_contents (file, &back, NULL, NULL) && strstr (back, "\"SPDX-2.3\""),
+        "kiln_sbom_write writes the document, mode 0644");
+    unlink (file);
+    rmdir (dir);
+  }
 
   path = kiln_sbom_path ("/srv/images/web.qcow2");
   is_str (path, "/srv/images/web.qcow2.spdx.json", "the SBOM sits beside the image");
