@@ -2,6 +2,7 @@
 #
 #   make                    build ./build/kiln and the man pages
 #   make check              unit and integration tests (through prove)
+#   make check-faults       kill -9 at 20 points of a build, then reruns
 #   make demo               the whole pipeline on a local repository
 #   make deps               install the Debian packages kiln needs (as root)
 #   make deb                build/deb/kiln_VERSION_ARCH.deb (dpkg-buildpackage)
@@ -58,7 +59,7 @@ MAN_SRCS  := $(sort $(wildcard docs/*.scd))
 MANS      := $(MAN_SRCS:docs/%.scd=$(O)/docs/%)
 
 .SECONDARY:
-.PHONY: all check check-unit check-integration check-layout install clean demo deps bench deb
+.PHONY: all check check-unit check-integration check-layout check-faults install clean demo deps bench deb
 all: $(O)/kiln $(MANS)
 
 $(O)/%.o: %.c
@@ -100,6 +101,12 @@ TESTS ?= $(sort $(wildcard tests/integration/*.sh))
 check-integration: all
 	KILN=$(abspath $(O)/kiln) KILN_MANDIR=$(abspath $(O)/docs) \
 	  prove -f --ext .sh $(filter-out tests/integration/lib.sh tests/integration/lib-%.sh,$(TESTS))
+
+# kill -9 at 20 points of a kiln build, each followed by a rerun (make
+# check runs 5 of them, in tests/integration/52-build-faults.sh).
+KILL_POINTS ?= 20
+check-faults: all
+	KILN=$(abspath $(O)/kiln) KILL_POINTS=$(KILL_POINTS) prove -f tests/faults/kill-build.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

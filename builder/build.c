@@ -13,6 +13,7 @@
 #include "customize.h"
 #include "digest.h"
 #include "event.h"
+#include "fault.h"
 #include "fetch.h"
 #include "fileio.h"
 #include "image.h"
@@ -21,6 +22,7 @@
 #include "opts.h"
 #include "recipe.h"
 #include "sbom.h"
+#include "secret.h"
 #include "version.h"
 #include "writable.h"
 #include "sysprep.h"
@@ -158,6 +160,7 @@ emit (struct run *run, const struct job *j, const char *stage, const char *event
     kiln_json_add_string (b, "message", msg);
     json_builder_end_object (b);
     root = json_builder_get_root (b);
+    kiln_secret_redact_json (root);
     json_generator_set_root (gen, root);
     text = json_generator_to_data (gen, NULL);
     printf ("%s\n", text);
@@ -172,46 +175,53 @@ emit (struct run *run, const struct job *j, const char *stage, const char *event
 
 /* ------------------------------------------------------------ the plan */
 
+/* The plan of J as text, appended to O; the caller redacts it. */
 static void
-plan_text (const struct run *run, const struct job *j)
+plan_text (GString *o, const struct run *run, const struct job *j)
 {
   const struct kiln_recipe *r = j->r;
   g_autofree char *verify = verify_text (r);
   int n = 1;
 
-  printf ("%s: %s\n", r->path, r->name);
+  g_string_append_printf (o, "%s: %s\n", r->path, r->name);
   for (guint i = 0; i < r->files->len; i++) {
     const struct kiln_recipe_file *f = r->files->pdata[i];
 
-    printf ("  %-10s %s (%s)\n", i == 0 ? "recipe" : "extends", f->path, f->digest);
+    g_string_append_printf (o, "  %-10s %s (%s)\n", i == 0 ? "recipe" : "extends", f->path, f->digest);
   }
-  printf ("  %d. fetch      %s\n", n++, r->base_source);
-  printf ("                %s\n", verify);
+  /* Recipes are code: what they read of the host, with the caller's rights. */
+  for (guint i = 0; i < r->reads->len; i++) {
+    const struct kiln_recipe_read *rd = r->reads->pdata[i];
+
+    g_string_append_printf (o, "  %-10s %s (%s, %s)\n", "reads", rd->path, rd->what, rd->where);
+  }
+  g_string_append_printf (o, "  %d. fetch      %s\n", n++, r->base_source);
+  g_string_append_printf (o, "                %s\n", verify);
   if (j->base->users->len > 1) {
-    printf ("                fetched once for:");
+    g_string_append_printf (o, "                fetched once for:");
     for (guint i = 0; i < j->base->users->len; i++)
-      printf (" %s", ((struct job *) j->base->users->pdata[i])->r->path);
-    printf ("\n");
+      g_string_append_printf (o, " %s", ((struct job *) j->base->users->pdata[i])->r->path);
+    g_string_append_printf (o, "\n");
   }
-  printf ("  %d. %-10s %s (%s%s%s%s)%s\n", n++, r->output_mode, j->output, r->output_format,
+  g_string_append_printf (o, "  %d. %-10s %s (%s%s%s%s)%s\n", n++, r->output_mode, j->output, r->output_format,
           strcmp (r->output_mode, "overlay") == 0 ? ", backed by the cached base" : ", standalone",
           r->output_size ? ", size " : "", r->output_size ? r->output_size : "",
           j->exists ? (run->force ? "  [exists: replaced, --force]" : "  [exists: refused without --force]") : "");
   if (r->steps->len || r->sysprep)
-    printf ("  %d. guest      one appliance launch:\n", n++);
+    g_string_append_printf (o, "  %d. guest      one appliance launch:\n", n++);
   for (guint i = 0; i < r->steps->len; i++) {
     const struct kiln_recipe_step *s = r->steps->pdata[i];
 
-    printf ("       customize %s\n", s->display);
+    g_string_append_printf (o, "       customize %s\n", s->display);
   }
   if (r->sysprep)
-    printf ("       sysprep   %s%s\n", r->sysprep_enable ? "exactly " : "",
+    g_string_append_printf (o, "       sysprep   %s%s\n", r->sysprep_enable ? "exactly " : "",
             r->sysprep_enable ? r->sysprep_enable : r->sysprep_operations ? r->sysprep_operations : "defaults");
-  printf ("  %d. manifest   %s\n", n++, j->manifest);
+  g_string_append_printf (o, "  %d. manifest   %s\n", n++, j->manifest);
   for (guint i = 0; i < r->networks->len; i++) {
     const struct kiln_recipe_network *net = r->networks->pdata[i];
 
-    printf ("  %d. network    %s, defined if absent (bridge %s, address %s, dhcp %s, forward %s)\n", n++,
+    g_string_append_printf (o, "  %d. network    %s, defined if absent (bridge %s, address %s, dhcp %s, forward %s)\n", n++,
             net->name, net->bridge ? net->bridge : "auto", net->address ? net->address : "none",
             net->dhcp ? net->dhcp : "none", net->forward ? net->forward : "none");
   }
@@ -219,18 +229,18 @@ plan_text (const struct run *run, const struct job *j)
     g_autofree char *mem = r->memory ? g_strdup_printf ("%d MiB", r->memory) : g_strdup ("from osinfo");
     g_autofree char *cpus = r->vcpus ? g_strdup_printf ("%d", r->vcpus) : g_strdup ("from osinfo");
 
-    printf ("  %d. register   template %s (os-variant %s, memory %s, vcpus %s, network %s)\n", n++,
+    g_string_append_printf (o, "  %d. register   template %s (os-variant %s, memory %s, vcpus %s, network %s)\n", n++,
             r->template_name, r->os_variant, mem, cpus, r->template_network);
     for (guint i = 0; i < r->disks->len; i++) {
       const struct kiln_recipe_disk *d = r->disks->pdata[i];
 
-      printf ("                extra disk %s on %s\n", d->size, d->target ? d->target : "the next free target");
+      g_string_append_printf (o, "                extra disk %s on %s\n", d->size, d->target ? d->target : "the next free target");
     }
   }
   if (r->clones) {
     g_autofree char *names = g_strjoinv (", ", r->clones);
 
-    printf ("  %d. clone      %s\n", n++, names);
+    g_string_append_printf (o, "  %d. clone      %s\n", n++, names);
   }
 }
 
@@ -311,6 +321,16 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
   kiln_json_add_string (b, "recipe", r->path);
   kiln_json_add_string (b, "name", r->name);
   add_files (b, r, false);
+  json_builder_set_member_name (b, "host_files");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->reads->len; i++) {
+    const struct kiln_recipe_read *rd = r->reads->pdata[i];
+
+    json_builder_begin_object (b);
+    kiln_json_add_strings (b, "path", rd->path, "use", rd->what, "where", rd->where, NULL);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
   json_builder_set_member_name (b, "fetch");
   json_builder_begin_object (b);
   kiln_json_add_string (b, "source", r->base_source);
@@ -483,32 +503,35 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
+  kiln_secret_redact_json (root);           /* written 0644: no secret variable's value */
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_root (gen, root);
   return json_generator_to_data (gen, NULL);
 }
 
 /* The passwords that the build generated, "USER:PASSWORD" lines (the
- * form chpasswd reads), in a file only its owner can read. */
-static int
+ * form chpasswd reads), in a temporary beside PATH that only its owner
+ * can read (published at the build's commit). */
+static char *
 write_passwords (const char *path, const GPtrArray *pws, GError **err)
 {
   g_autoptr (GString) text = g_string_new (NULL);
-  int r;
+  char *tmp;
 
   for (guint i = 0; i < pws->len; i++) {
     const struct kiln_image_password *pw = pws->pdata[i];
 
     g_string_append_printf (text, "%s:%s\n", pw->user, pw->password);
   }
-  r = kiln_file_write_atomic (path, text->str, text->len, 0600, true, err);
+  tmp = kiln_temp_write (path, text->str, text->len, 0600, err);
   explicit_bzero (text->str, text->len);
-  return r;
+  return tmp;
 }
 
-/* The SBOM of J's image (lib/sbom.h) in SBOM: the packages that the
- * image build read in its launch, and the base with its digest. */
-static int
+/* The SBOM of J's image (lib/sbom.h), the packages that the image build
+ * read in its launch and the base with its digest, in a temporary beside
+ * SBOM (published at the build's commit, before the manifest). */
+static char *
 write_sbom (const char *sbom, const struct job *j, const struct kiln_image_result *res,
             GError **err)
 {
@@ -519,12 +542,14 @@ write_sbom (const char *sbom, const struct job *j, const struct kiln_image_resul
     .base_verified = fr->verified, .base_source_digest = fr->source_digest,
   };
 
-  return kiln_sbom_write (sbom, &d, err);
+  g_autofree char *text = kiln_sbom_json (&d, err);
+
+  return text ? kiln_temp_write (sbom, text, strlen (text), 0644, err) : NULL;
 }
 
 /* ------------------------------------------------------------ register */
 
-/* kiln_build_register (lib/buildreg.c): networks, template, clones. */
+/* kiln_build_register (lib/buildreg.c): the commit, a transaction. */
 
 /* ------------------------------------------------------------ the work */
 
@@ -541,7 +566,8 @@ fetch_one (gpointer data, gpointer user_data)
   double t = kiln_elapsed ();
 
   emit (run, j, "fetch", "start", "fetching %s", r->base_source);
-  if (kiln_fetch (run->ctx, r->base_source, &fo, &bg->fr, &bg->error) == -1) {
+  if (kiln_fault_check ("fetch", &bg->error) == -1 ||
+      kiln_fetch (run->ctx, r->base_source, &fo, &bg->fr, &bg->error) == -1) {
     emit (run, j, "fetch", "error", "%s", bg->error->message);
     return;
   }
@@ -582,7 +608,9 @@ build_one (gpointer data, gpointer user_data)
   };
   struct kiln_image_result res = { 0 };
   struct timings t = { 0 };
-  g_autofree char *text = NULL, *pwfile = NULL, *sbom = NULL;
+  g_autofree char *text = NULL, *pwfile = g_strconcat (j->output, ".passwords", NULL);
+  g_autofree char *manifest_tmp = NULL, *pw_tmp = NULL;
+  g_autofree char *sbom = kiln_sbom_path (j->output), *sbom_tmp = NULL;
   GError *e = NULL;
   const char *stage = "image";
   double t0;
@@ -595,10 +623,13 @@ build_one (gpointer data, gpointer user_data)
   }
   g_mutex_unlock (&run->lock);
 
+  /* Everything under temporary names first; kiln_build_register is the
+   * commit, which publishes them or removes them. */
   kiln_event_set_job (r->name);
   t.start = g_date_time_new_now_utc ();
   t0 = kiln_elapsed ();
   emit (run, j, "image", "start", "building %s", j->output);
+  o.unpublished = true;
   if (kiln_image_build (run->ctx, &o, &res, &e) == -1) {
     fail_job (run, j, "image", e);
     goto out;
@@ -607,42 +638,46 @@ build_one (gpointer data, gpointer user_data)
   emit (run, j, "image", "end", "%s (%s) in %.1f s", j->output, res.digest, t.image);
 
   stage = "manifest";
-  if (res.passwords->len) {
-    pwfile = g_strconcat (j->output, ".passwords", NULL);
-    if (write_passwords (pwfile, res.passwords, &e) == -1)
-      goto undo;
-    emit (run, j, "image", "passwords", "generated passwords in %s", pwfile);
-  } else {
-    /* What an earlier build of OUTPUT (replaced with --force) generated
-     * belongs to the image that is gone. */
-    g_autofree char *stale = g_strconcat (j->output, ".passwords", NULL);
-
-    unlink (stale);
-  }
-  if (!run->no_sbom) {
-    sbom = kiln_sbom_path (j->output);
-    if (write_sbom (sbom, j, &res, &e) == -1)
-      goto undo;
-    emit (run, j, "image", "sbom", "SBOM %s", sbom);
-  } else {
-    /* An earlier build's SBOM describes the image that is gone. */
-    g_autofree char *stale = kiln_sbom_path (j->output);
-
-    unlink (stale);
-  }
-  t.end = g_date_time_new_now_utc ();
-  text = manifest_text (j, &res, pwfile, sbom, &t);
-  if (kiln_file_write_atomic (j->manifest, text, strlen (text), 0644, true, &e) == -1)
+  /* Without generated passwords, what an earlier build of OUTPUT
+   * generated belongs to the image being replaced: removed with it. */
+  if (res.passwords->len && (pw_tmp = write_passwords (pwfile, res.passwords, &e)) == NULL)
     goto undo;
-  emit (run, j, "manifest", "end", "manifest %s", j->manifest);
+  /* Likewise its SBOM, with --no-sbom. */
+  if (!run->no_sbom && (sbom_tmp = write_sbom (sbom, j, &res, &e)) == NULL)
+    goto undo;
+  t.end = g_date_time_new_now_utc ();
+  text = manifest_text (j, &res, pw_tmp ? pwfile : NULL, sbom_tmp ? sbom : NULL, &t);
+  manifest_tmp = kiln_temp_write (j->manifest, text, strlen (text), 0644, &e);
+  if (manifest_tmp == NULL)
+    goto undo;
 
   if (r->template || r->clones || r->networks->len)
     emit (run, j, "register", "start", "registering template %s", r->template_name ? r->template_name : r->name);
   stage = "register";
-  if (kiln_build_register (run->ctx, r, j->output, &res, run->force, &e) == -1) {
-    unlink (j->manifest);
-    goto undo;
+  {
+    const struct kiln_build_file files[] = {
+      { res.work, j->output, "publish" },
+      { sbom_tmp, sbom, NULL },       /* before the manifest, which names it */
+      { manifest_tmp, j->manifest, "manifest" },
+      { pw_tmp, pwfile, NULL },
+    };
+    int rc = kiln_build_register (run->ctx, r, files, G_N_ELEMENTS (files), j->output, &res,
+                                  run->force, &e);
+
+    /* Consumed by the commit, either way. */
+    g_clear_pointer (&res.work, g_free);
+    g_clear_pointer (&manifest_tmp, g_free);
+    if (rc == -1) {
+      g_clear_pointer (&pw_tmp, g_free);
+      g_clear_pointer (&sbom_tmp, g_free);
+      goto undo;
+    }
   }
+  if (sbom_tmp)
+    emit (run, j, "image", "sbom", "SBOM %s", sbom);
+  if (pw_tmp)
+    emit (run, j, "image", "passwords", "generated passwords in %s", pwfile);
+  emit (run, j, "manifest", "end", "manifest %s", j->manifest);
   g_mutex_lock (&run->lock);
   j->state = JOB_DONE;
   g_mutex_unlock (&run->lock);
@@ -650,12 +685,11 @@ build_one (gpointer data, gpointer user_data)
   goto out;
 
  undo:
-  /* Nothing half-made: the image goes with whatever came after it. */
-  unlink (j->output);
-  if (pwfile)
-    unlink (pwfile);
-  if (sbom)
-    unlink (sbom);
+  /* Nothing half-made: what was made is under temporary names only. */
+  kiln_temp_discard (res.work);
+  kiln_temp_discard (manifest_tmp);
+  kiln_temp_discard (pw_tmp);
+  kiln_temp_discard (sbom_tmp);
   fail_job (run, j, stage, e);
  out:
   kiln_event_set_job (NULL);
@@ -850,11 +884,16 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       json_builder_end_object (b);
       kiln_json_print_builder (b);
     } else {
+      g_autoptr (GString) o = g_string_new (NULL);
+      g_autofree char *shown = NULL;
+
       for (guint k = 0; k < jobs->len; k++) {
         if (k)
-          printf ("\n");
-        plan_text (&run, jobs->pdata[k]);
+          g_string_append_c (o, '\n');
+        plan_text (o, &run, jobs->pdata[k]);
       }
+      shown = kiln_secret_redact (o->str);       /* secret variables' values */
+      fputs (shown, stdout);
       printf ("\n%u recipe%s, %u base%s to fetch; dry run: nothing fetched, written or defined\n",
               jobs->len, jobs->len == 1 ? "" : "s", groups->len, groups->len == 1 ? "" : "s");
     }
@@ -882,6 +921,21 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       kiln_warn (KILN_UNSAFE_WRITE_OPTION ": replacing %s without checking for linked "
                  "clones backed by it or running domains using it", j->output);
     } else if (kiln_image_check_writable (ctx, j->output, &e) == -1) {
+      kiln_error ("%s: %s", j->r->path, e->message);
+      failed++;
+    }
+  }
+  if (failed)
+    return KILN_EXIT_FAILURE;
+
+  /* The template each recipe replaces (--force) has no linked clones, and
+   * no domain has a clone's name: checked before any work too, so that a
+   * refusal touches nothing (the commit checks again). */
+  for (guint k = 0; k < jobs->len; k++) {
+    const struct job *j = jobs->pdata[k];
+    g_autoptr (GError) e = NULL;
+
+    if (kiln_build_check (ctx, j->r, run.force, &e) == -1) {
       kiln_error ("%s: %s", j->r->path, e->message);
       failed++;
     }

@@ -162,9 +162,9 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
   spec.files = (const char *const *) files->pdata;
   spec.n_files = files->len;
   rc = kiln_clone_domains (ctx, &spec, &made, &err);
-  /* The clones made before a failure are there: say so, then the error. */
-  print_made (ctx, &spec, made);
+  /* All or nothing: on failure no clone is left to print. */
   if (rc == -1)
     return kiln_fail (err);
+  print_made (ctx, &spec, made);
   return KILN_EXIT_OK;
 }

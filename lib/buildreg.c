@@ -1,13 +1,25 @@
-/* buildreg.c: the last stages of kiln build: libvirt networks a recipe
- * names, the template domain, and its clones, through the same library
- * calls as kiln register and kiln clone. */
+/* buildreg.c: the commit of kiln build, a transaction (see build.h):
+ * the image, its manifest, the libvirt networks a recipe names, the
+ * template domain and its clones, through the same library calls as kiln
+ * register and kiln clone.  Everything that can be made beforehand is
+ * (the image and manifest under temporary names, the template's XML);
+ * what the commit replaces is kept aside (files as hard links, the old
+ * template as its XML) until the whole commit has succeeded, and put back
+ * exactly when any step fails. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <libxml/tree.h>
 
 #include "build.h"
 #include "clone.h"
 #include "domain.h"
 #include "event.h"
+#include "fault.h"
+#include "fileio.h"
 #include "recipe.h"
 #include "register.h"
 #include "virt.h"
@@ -72,11 +84,147 @@ network_xml (const struct kiln_recipe_network *n, GError **err)
   return out;
 }
 
+/* ------------------------------------------------------------ state */
+
+/* A file the commit publishes (TMP -> FINAL) or removes (TMP NULL). */
+struct txn_file {
+  char *tmp, *final;
+  const char *step;             /* KILN_FAULT step of its publication */
+  char *aside;                  /* the previous FINAL, hard-linked aside */
+  bool published;               /* FINAL is now the new file (or gone) */
+};
+
+/* What the commit has done so far, for the undo. */
+struct txn {
+  const struct kiln_ctx *ctx;
+  virConnectPtr conn;
+  GArray *files;                /* struct txn_file */
+  GPtrArray *networks;          /* virNetworkPtr this build defined */
+  GPtrArray *extra_aside;       /* struct txn_file: the old template's
+                                   extra disks, moved aside (tmp unused) */
+  const char *tname;
+  char *old_xml;                /* the previous template, undefined */
+  bool old_undefined, new_defined;
+  GPtrArray *extra_made;        /* char *: extra disks of the new template */
+  GPtrArray *clones;            /* struct kiln_clone_made *, made */
+};
+
+/* A name beside FINAL for its previous version: ".BASE.kiln-old-XXXXXX".
+ * Not a registered temporary: a signal handler must not remove the only
+ * copy of an image a domain uses. */
+static char *
+aside_name (const char *final, GError **err)
+{
+  g_autofree char *dir = g_path_get_dirname (final), *base = g_path_get_basename (final);
+  g_autofree char *path = g_strdup_printf ("%s/.%s.kiln-old-XXXXXX", dir, base);
+  int fd = g_mkstemp_full (path, O_RDWR | O_CLOEXEC, 0600);
+
+  if (fd == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot create a file in %s: %s",
+                 dir, g_strerror (errno));
+    return NULL;
+  }
+  close (fd);
+  unlink (path);
+  return g_steal_pointer (&path);
+}
+
+/* Keep F->final's present version as F->aside.  A hard link leaves FINAL
+ * in place (a crash now leaves it as it was); a filesystem without hard
+ * links gets a rename (FINAL is then missing until the publish). */
+static int
+keep_aside (struct txn_file *f, bool move, GError **err)
+{
+  struct stat st;
+
+  if (lstat (f->final, &st) == -1)
+    return 0;
+  f->aside = aside_name (f->final, err);
+  if (f->aside == NULL)
+    return -1;
+  if ((move || link (f->final, f->aside) == -1) && rename (f->final, f->aside) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot keep %s aside: %s", f->final,
+                 g_strerror (errno));
+    g_clear_pointer (&f->aside, g_free);
+    return -1;
+  }
+  return 0;
+}
+
+/* Put F's previous version back (or remove what the commit made). */
+static void
+undo_file (struct txn_file *f)
+{
+  if (f->tmp) {
+    kiln_temp_discard (f->tmp);
+    g_clear_pointer (&f->tmp, g_free);
+  }
+  if (f->aside) {
+    struct stat st;
+
+    /* Still linked as FINAL when the publish never happened. */
+    if (!f->published && lstat (f->final, &st) == 0)
+      unlink (f->aside);
+    else
+      rename (f->aside, f->final);
+  } else if (f->published) {
+    unlink (f->final);
+  }
+  g_clear_pointer (&f->aside, g_free);
+}
+
+static void
+txn_file_clear (struct txn_file *f)
+{
+  if (f->tmp)
+    kiln_temp_discard (f->tmp);
+  g_free (f->tmp);
+  g_free (f->final);
+  g_free (f->aside);
+}
+
+/* Take F->final away (kept aside) before the commit's first step, so
+ * that a file published last (the manifest) never describes an image it
+ * was not made with, not even after a crash. */
+static int
+withdraw_file (struct txn_file *f, GError **err)
+{
+  return keep_aside (f, true, err);
+}
+
+/* Publish F (or remove FINAL when F has no TMP); FINAL's previous version
+ * is kept aside first unless withdraw_file did. */
+static int
+publish_file (struct txn_file *f, GError **err)
+{
+  struct stat st;
+
+  if (f->aside == NULL && keep_aside (f, f->tmp == NULL, err) == -1)
+    return -1;
+  if (kiln_fault_check (f->step, err) == -1)
+    return -1;
+  if (f->tmp == NULL) {
+    f->published = f->aside != NULL;
+    return 0;
+  }
+  if (kiln_temp_publish (f->tmp, f->final, lstat (f->final, &st) == 0 && f->aside, err) == -1) {
+    g_clear_pointer (&f->tmp, g_free);      /* kiln_temp_publish removed it */
+    return -1;
+  }
+  g_clear_pointer (&f->tmp, g_free);
+  f->published = true;
+  return 0;
+}
+
+/* ------------------------------------------------------------ networks */
+
 /* Define and start the networks the recipe names that do not exist yet;
  * an existing network of that name is used as it is. */
 static int
-ensure_networks (virConnectPtr conn, const struct kiln_recipe *r, GError **err)
+ensure_networks (struct txn *t, const struct kiln_recipe *r, GError **err)
 {
+  virConnectPtr conn = t->conn;
+
   for (guint i = 0; i < r->networks->len; i++) {
     const struct kiln_recipe_network *n = r->networks->pdata[i];
     virNetworkPtr net = virNetworkLookupByName (conn, n->name);
@@ -107,121 +255,362 @@ ensure_networks (virConnectPtr conn, const struct kiln_recipe *r, GError **err)
       return -1;
     }
     kiln_event_info ("network", "defined and started network %s", n->name);
-    virNetworkFree (net);
+    g_ptr_array_add (t->networks, net);
   }
+  return kiln_fault_check ("networks", err);
+}
+
+/* ------------------------------------------------------------ precondition */
+
+static const char *
+template_name (const struct kiln_recipe *r)
+{
+  return r->template_name ? r->template_name : r->name;
+}
+
+/* See kiln_build_check.  *OLD (may be NULL): whether the template exists. */
+static int
+check (const struct kiln_ctx *ctx, virConnectPtr conn, const struct kiln_recipe *r, bool force,
+       bool *old, GError **err)
+{
+  const char *name = template_name (r);
+  virDomainPtr dom;
+
+  if (old)
+    *old = false;
+  if (!r->template && r->clones == NULL)
+    return 0;
+  dom = virDomainLookupByName (conn, name);
+  if (dom) {
+    g_autoptr (GPtrArray) deps = NULL;
+    int rc = 0;
+
+    if (!force) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
+                   "a domain named '%s' exists already (kiln build --force replaces it)", name);
+      rc = -1;
+    } else {
+      rc = kiln_domain_require_shutoff (dom, "replace", err);
+    }
+    virDomainFree (dom);
+    if (rc == -1)
+      return -1;
+    deps = kiln_clone_dependents (ctx, name, err);
+    if (deps == NULL)
+      return -1;
+    if (deps->len > 0) {
+      g_autofree char *list = kiln_domain_name_list (deps);
+
+      g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
+                   "template '%s' has linked clones (%s): its image stays as it is; remove "
+                   "them before rebuilding it", name, list);
+      return -1;
+    }
+    if (old)
+      *old = true;
+  }
+  for (char **c = r->clones; c && *c; c++)
+    if (kiln_domain_exists (conn, *c)) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
+                   "a domain named '%s' exists already, and kiln build makes its clones anew "
+                   "(even with --force): remove it first", *c);
+      return -1;
+    }
   return 0;
 }
 
-/* An existing domain of the template's name goes only with --force, and
- * never while linked clones depend on it. */
-static int
-clear_old_template (const struct kiln_ctx *ctx, virConnectPtr conn, const char *name,
-                    bool force, GError **err)
-{
-  virDomainPtr old = virDomainLookupByName (conn, name);
-  g_autoptr (GPtrArray) deps = NULL;
-  int r;
-
-  if (old == NULL)
-    return 0;
-  if (!force) {
-    virDomainFree (old);
-    g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
-                 "a domain named '%s' exists already (kiln build --force replaces it)", name);
-    return -1;
-  }
-  deps = kiln_clone_dependents (ctx, name, err);
-  if (deps == NULL) {
-    virDomainFree (old);
-    return -1;
-  }
-  if (deps->len > 0) {
-    g_autofree char *list = kiln_domain_name_list (deps);
-
-    g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
-                 "template '%s' has linked clones (%s); remove them before rebuilding it",
-                 name, list);
-    virDomainFree (old);
-    return -1;
-  }
-  r = kiln_virt_undefine (old, err);
-  virDomainFree (old);
-  return r;
-}
-
 int
-kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
-                     const char *image, const struct kiln_image_result *built,
-                     bool force, GError **err)
+kiln_build_check (const struct kiln_ctx *ctx, const struct kiln_recipe *r, bool force,
+                  GError **err)
 {
   virConnectPtr conn;
-  g_autofree struct kiln_register_disk *extra = NULL;
-  struct kiln_register_spec spec = { 0 };
-  struct kiln_register_result res = { 0 };
-  g_autofree char *abs_image = NULL;
-  const char *tname;
-  int ret = -1;
+  int rc;
 
-  if (!r->template && r->clones == NULL && r->networks->len == 0)
+  if (!r->template && r->clones == NULL)
     return 0;
   conn = kiln_virt_open (ctx, NULL, err);
   if (conn == NULL)
     return -1;
-  if (ensure_networks (conn, r, err) == -1)
-    goto out;
-  if (!r->template && r->clones == NULL) {
-    ret = 0;
-    goto out;
-  }
-  tname = r->template_name ? r->template_name : r->name;
-  if (clear_old_template (ctx, conn, tname, force, err) == -1)
-    goto out;
+  rc = check (ctx, conn, r, force, NULL, err);
+  virConnectClose (conn);
+  return rc;
+}
 
-  abs_image = g_canonicalize_filename (image, NULL);
-  extra = g_new0 (struct kiln_register_disk, r->disks->len + 1);
-  for (guint i = 0; i < r->disks->len; i++) {
-    const struct kiln_recipe_disk *d = r->disks->pdata[i];
+/* ------------------------------------------------------------ commit */
 
-    extra[i].size = (gint64) d->bytes;
-    extra[i].target = d->target;
-  }
-  spec.disk = abs_image;
-  spec.name = tname;
-  spec.os_variant = r->os_variant;
-  if (built && built->launched && built->distro) {
-    spec.inspected_distro = built->distro;
-    spec.inspected_osinfo = built->osinfo;
-    spec.inspected_type = built->type;
-    spec.inspected_major = built->major;
-    spec.inspected_minor = built->minor;
-  }
-  spec.network = g_strcmp0 (r->template_network, "none") == 0 ? NULL
-               : r->template_network ? r->template_network : "default";
-  spec.recipe = r->path;
-  spec.memory_mib = r->memory > 0 ? (guint64) r->memory : 0;
-  spec.vcpus = r->vcpus > 0 ? (unsigned) r->vcpus : 0;
-  spec.extra = extra;
-  spec.n_extra = r->disks->len;
-  if (kiln_register_template (ctx, &spec, &res, err) == -1)
-    goto out;
-  kiln_event_info ("register", "registered template %s (%s, %s, %" G_GUINT64_FORMAT " MiB, %u vCPU)",
-                   tname, res.osinfo, res.type, res.memory_mib, res.vcpus);
-  if (res.osinfo_note)
-    kiln_event_warning ("register", "%s", res.osinfo_note);
+/* The files at the paths where the new template's extra disks will be
+ * made go aside (put back by the undo), after the old template is
+ * undefined: with FORCE a file that no domain uses (the old template's
+ * extra disk); a disk of any other domain is refused. */
+static int
+extra_aside (struct txn *t, GPtrArray *paths, bool force, GError **err)
+{
+  for (guint i = 0; paths && i < paths->len; i++) {
+    struct txn_file f = { .final = g_strdup (paths->pdata[i]) };
+    g_autoptr (GPtrArray) one = g_ptr_array_new ();
+    g_autoptr (GPtrArray) users = NULL;
+    struct stat st;
 
+    if (lstat (f.final, &st) == -1) {
+      g_free (f.final);
+      continue;
+    }
+    g_ptr_array_add (one, f.final);
+    users = kiln_domain_users (t->conn, one, NULL, err);
+    if (users == NULL) {
+      g_free (f.final);
+      return -1;
+    }
+    /* The template being replaced is undefined by now: a file that no
+     * domain uses is its extra disk, or what a killed build left. */
+    if (users->len > 0 || !force) {
+      g_autofree char *list = kiln_domain_name_list (users);
+
+      g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS, "%s exists already%s%s", f.final,
+                   users->len ? " and is a disk of " : " (kiln build --force replaces it)",
+                   users->len ? list : "");
+      g_free (f.final);
+      return -1;
+    }
+    if (keep_aside (&f, true, err) == -1) {
+      g_free (f.final);
+      return -1;
+    }
+    g_ptr_array_add (t->extra_aside, g_memdup2 (&f, sizeof f));
+  }
+  return 0;
+}
+
+/* Undefine the previous template, its XML kept for the undo.  Its NVRAM
+ * stays: a file a domain of before uses is never removed. */
+static int
+undefine_old (struct txn *t, GError **err)
+{
+  virDomainPtr dom = kiln_virt_lookup (t->conn, t->tname, err);
+
+  if (dom == NULL)
+    return -1;
+  t->old_xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (t->old_xml == NULL) {
+    kiln_virt_set_error (err, "cannot read the definition of '%s'", t->tname);
+    virDomainFree (dom);
+    return -1;
+  }
+  if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM) == -1 &&
+      virDomainUndefine (dom) == -1) {
+    kiln_virt_set_error (err, "cannot undefine '%s'", t->tname);
+    virDomainFree (dom);
+    return -1;
+  }
+  virDomainFree (dom);
+  t->old_undefined = true;
+  return 0;
+}
+
+static void
+undefine_quietly (virConnectPtr conn, const char *name)
+{
+  virDomainPtr dom = virDomainLookupByName (conn, name);
+
+  if (dom) {
+    kiln_virt_undefine (dom, NULL);
+    virDomainFree (dom);
+  }
+}
+
+/* Back to the state before the commit, in the reverse order. */
+static void
+undo (struct txn *t)
+{
+  for (guint i = t->clones ? t->clones->len : 0; i > 0; i--) {
+    struct kiln_clone_made *m = t->clones->pdata[i - 1];
+
+    undefine_quietly (t->conn, m->name);
+    for (guint k = 0; m->disks && k < m->disks->len; k++)
+      unlink (m->disks->pdata[k]);
+  }
+  if (t->new_defined)
+    undefine_quietly (t->conn, t->tname);
+  for (guint i = 0; t->extra_made && i < t->extra_made->len; i++)
+    unlink (t->extra_made->pdata[i]);
+  for (guint i = t->extra_aside->len; i > 0; i--)
+    undo_file (t->extra_aside->pdata[i - 1]);
+  if (t->old_undefined) {
+    virDomainPtr dom = virDomainDefineXML (t->conn, t->old_xml);
+
+    if (dom)
+      virDomainFree (dom);
+    else
+      kiln_event_warning ("register", "could not define '%s' again; its definition was:\n%s",
+                          t->tname, t->old_xml);
+  }
+  for (guint i = t->files->len; i > 0; i--)
+    undo_file (&g_array_index (t->files, struct txn_file, i - 1));
+  for (guint i = t->networks->len; i > 0; i--) {
+    virNetworkPtr net = t->networks->pdata[i - 1];
+
+    virNetworkDestroy (net);
+    virNetworkUndefine (net);
+  }
+}
+
+static void
+txn_clear (struct txn *t)
+{
+  for (guint i = 0; i < t->files->len; i++)
+    txn_file_clear (&g_array_index (t->files, struct txn_file, i));
+  g_array_free (t->files, TRUE);
+  for (guint i = 0; i < t->extra_aside->len; i++) {
+    txn_file_clear (t->extra_aside->pdata[i]);
+    g_free (t->extra_aside->pdata[i]);
+  }
+  g_ptr_array_unref (t->extra_aside);
+  for (guint i = 0; i < t->networks->len; i++)
+    virNetworkFree (t->networks->pdata[i]);
+  g_ptr_array_unref (t->networks);
+  if (t->clones)
+    g_ptr_array_unref (t->clones);
+  free (t->old_xml);
+  if (t->conn)
+    virConnectClose (t->conn);
+}
+
+/* The commit succeeded: what was kept aside goes. */
+static void
+drop_asides (struct txn *t)
+{
+  for (guint i = 0; i < t->files->len; i++) {
+    struct txn_file *f = &g_array_index (t->files, struct txn_file, i);
+
+    if (f->aside)
+      unlink (f->aside);
+  }
+  for (guint i = 0; i < t->extra_aside->len; i++) {
+    struct txn_file *f = t->extra_aside->pdata[i];
+
+    unlink (f->aside);
+  }
+}
+
+int
+kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
+                     const struct kiln_build_file *files, size_t n_files, const char *image,
+                     const struct kiln_image_result *built, bool force, GError **err)
+{
+  g_autofree struct kiln_register_disk *extra = NULL;
+  struct kiln_register_spec spec = { 0 };
+  struct kiln_register_result res = { 0 };
+  g_autofree char *abs_image = NULL;
+  const char *image_now = NULL;
+  struct txn t = { .ctx = ctx, .tname = template_name (r) };
+  bool libvirt = r->template || r->clones || r->networks->len, domains = r->template || r->clones;
+  bool old = false;
+  unsigned n = 0;
+  int ret = -1;
+
+  t.files = g_array_new (FALSE, TRUE, sizeof (struct txn_file));
+  t.networks = g_ptr_array_new ();
+  t.extra_aside = g_ptr_array_new ();
+  for (size_t i = 0; i < n_files; i++) {
+    struct txn_file f = {
+      .tmp = g_strdup (files[i].tmp), .final = g_strdup (files[i].final), .step = files[i].step,
+    };
+
+    g_array_append_val (t.files, f);
+    if (image && files[i].tmp && strcmp (files[i].final, image) == 0)
+      image_now = files[i].tmp;
+  }
+
+  /* Precondition and what can be made before the commit point. */
+  if (libvirt && (t.conn = kiln_virt_open (ctx, NULL, err)) == NULL)
+    goto fail;
+  if (domains && check (ctx, t.conn, r, force, &old, err) == -1)
+    goto fail;
+  if (libvirt && ensure_networks (&t, r, err) == -1)
+    goto fail;
+  if (domains) {
+    abs_image = g_canonicalize_filename (image, NULL);
+    extra = g_new0 (struct kiln_register_disk, r->disks->len + 1);
+    for (guint i = 0; i < r->disks->len; i++) {
+      const struct kiln_recipe_disk *d = r->disks->pdata[i];
+
+      extra[i].size = (gint64) d->bytes;
+      extra[i].target = d->target;
+    }
+    spec.disk = abs_image;
+    spec.disk_now = image_now;
+    spec.replaces = old ? t.tname : NULL;
+    spec.print_xml = true;
+    spec.name = t.tname;
+    spec.os_variant = r->os_variant;
+    if (built && built->launched && built->distro) {
+      spec.inspected_distro = built->distro;
+      spec.inspected_osinfo = built->osinfo;
+      spec.inspected_type = built->type;
+      spec.inspected_major = built->major;
+      spec.inspected_minor = built->minor;
+    }
+    spec.network = g_strcmp0 (r->template_network, "none") == 0 ? NULL
+                 : r->template_network ? r->template_network : "default";
+    spec.recipe = r->path;
+    spec.memory_mib = r->memory > 0 ? (guint64) r->memory : 0;
+    spec.vcpus = r->vcpus > 0 ? (unsigned) r->vcpus : 0;
+    spec.extra = extra;
+    spec.n_extra = r->disks->len;
+    if (kiln_register_template (ctx, &spec, &res, err) == -1)
+      goto fail;
+  }
+
+  /* The commit: the image, the template, its clones, then the other
+   * files (a manifest under its final name says the build is whole). */
+  for (guint i = 1; i < t.files->len; i++)
+    if (withdraw_file (&g_array_index (t.files, struct txn_file, i), err) == -1)
+      goto fail;
+  if (t.files->len && publish_file (&g_array_index (t.files, struct txn_file, 0), err) == -1)
+    goto fail;
+  if (domains) {
+    if ((old && undefine_old (&t, err) == -1) || extra_aside (&t, res.extra_files, force, err) == -1)
+      goto fail;
+    if (kiln_register_define (ctx, &spec, &res, err) == -1)
+      goto fail;
+    t.new_defined = true;
+    t.extra_made = res.extra_files;
+    kiln_event_info ("register", "registered template %s (%s, %s, %" G_GUINT64_FORMAT " MiB, %u vCPU)",
+                     t.tname, res.osinfo, res.type, res.memory_mib, res.vcpus);
+    if (res.osinfo_note)
+      kiln_event_warning ("register", "%s", res.osinfo_note);
+  }
+  t.clones = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_clone_made_free);
   for (char **c = r->clones; c && *c; c++) {
     struct kiln_clone_spec cs = {
-      .original = tname, .name = *c, .count = 1, .mode = KILN_CLONE_LINKED, .replace = force,
+      .original = t.tname, .name = *c, .count = 1, .mode = KILN_CLONE_LINKED,
     };
     g_autoptr (GPtrArray) made = NULL;
+    g_autofree char *step = g_strdup_printf ("clone-%u", ++n);
 
-    if (kiln_clone_domains (ctx, &cs, &made, err) == -1)
-      goto out;
+    if (kiln_fault_check (step, err) == -1)
+      goto fail;
+    if (kiln_clone_domains (ctx, &cs, &made, err) == -1) {
+      for (guint k = 0; made && k < made->len; k++)
+        g_ptr_array_add (t.clones, g_ptr_array_steal_index (made, k--));
+      goto fail;
+    }
+    while (made->len)
+      g_ptr_array_add (t.clones, g_ptr_array_steal_index (made, 0));
     kiln_event_info ("clone", "cloned %s (linked)", *c);
   }
+  for (guint i = 1; i < t.files->len; i++)
+    if (publish_file (&g_array_index (t.files, struct txn_file, i), err) == -1)
+      goto fail;
+  drop_asides (&t);
   ret = 0;
+  goto out;
+
+ fail:
+  undo (&t);
  out:
+  t.extra_made = NULL;
   kiln_register_result_clear (&res);
-  virConnectClose (conn);
+  txn_clear (&t);
   return ret;
 }

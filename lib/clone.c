@@ -5,12 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 #include "clone.h"
+#include "access.h"
 #include "diskfile.h"
 #include "domain.h"
 #include "domxml.h"
 #include "event.h"
+#include "fault.h"
+#include "fileio.h"
 #include "mac.h"
 #include "qcow2.h"
 #include "value.h"
@@ -24,15 +28,49 @@ struct src_disk {
   mode_t mode;
 };
 
+/* A file a clone makes: staged under a temporary name, put at FINAL at
+ * the commit.  The replaced domain's file at FINAL stays under a second
+ * name (a hard link, ASIDE) until the commit succeeds, so that the undo
+ * can put it back. */
+struct stage {
+  char *final;
+  char *tmp;           /* the new content; NULL: FINAL only goes away (the
+                          replaced domain's NVRAM when nothing is copied) */
+  char *aside;
+  bool replaces;       /* FINAL is a file of the replaced domain */
+  bool published;      /* FINAL changed: the undo restores it */
+  bool is_new;         /* FINAL is the clone's new file */
+  bool is_nvram;
+  guint src;           /* disks: index into job.src */
+};
+
+/* One clone of the transaction. */
+struct one {
+  char *name, *uuid, *xml;
+  virDomainPtr existing;       /* the domain it replaces, or NULL */
+  char *old_xml;               /* EXISTING's inactive XML, for the undo */
+  int old_autostart;
+  char *old_nvram;             /* EXISTING's NVRAM file, or NULL */
+  GArray *stages;              /* struct stage */
+  GPtrArray *disks, *macs;     /* char *: what kiln_clone_made reports */
+  bool undefined;              /* EXISTING is undefined */
+  virDomainPtr dom;            /* the clone, once defined */
+  gint64 usec;
+};
+
 /* The clones of one original: the spec and what all of them share. */
 struct job {
   const struct kiln_clone_spec *s;
   virConnectPtr conn;
   char *orig_xml;
   GArray *src;                   /* struct src_disk */
-  char *nvram;
+  char *nvram;                   /* the original's NVRAM path, or NULL */
+  bool nvram_exists;             /* false: never started, nothing to copy */
   bool linked;
   GHashTable *used_macs;
+  GHashTable *finals;            /* every path the clones will own */
+  GPtrArray *pools;              /* char *: pools to refresh */
+  GPtrArray *ones;               /* struct one */
   GPtrArray *made;               /* struct kiln_clone_made */
 };
 
@@ -51,12 +89,52 @@ kiln_clone_made_free (struct kiln_clone_made *m)
   g_free (m);
 }
 
+static void
+one_free (gpointer p)
+{
+  struct one *o = p;
+
+  for (guint i = 0; o->stages && i < o->stages->len; i++) {
+    struct stage *st = &g_array_index (o->stages, struct stage, i);
+    g_free (st->final);
+    g_free (st->tmp);
+    g_free (st->aside);
+  }
+  if (o->stages)
+    g_array_unref (o->stages);
+  if (o->disks)
+    g_ptr_array_unref (o->disks);
+  if (o->macs)
+    g_ptr_array_unref (o->macs);
+  if (o->existing)
+    virDomainFree (o->existing);
+  if (o->dom)
+    virDomainFree (o->dom);
+  g_free (o->name);
+  g_free (o->uuid);
+  g_free (o->xml);
+  free (o->old_xml);
+  g_free (o->old_nvram);
+  g_free (o);
+}
+
 static bool
 path_exists (const char *p)
 {
   struct stat st;
 
   return lstat (p, &st) == 0;
+}
+
+/* Fail at STEP when KILN_FAULT names it (see fault.h). */
+static bool
+fault (const char *step, const char *name, GError **err)
+{
+  if (!kiln_fault (step))
+    return false;
+  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "clone '%s': injected fault at step %s (KILN_FAULT)",
+               name, step);
+  return true;
 }
 
 /* The file for cloned disk K of clone NAME. */
@@ -73,6 +151,7 @@ disk_path (struct job *j, guint k, const char *name)
   return g_build_filename (dir, base, NULL);
 }
 
+/* NAME_VARS.fd beside the original's NVRAM, as libvirt names its own. */
 static char *
 nvram_path (struct job *j, const char *name)
 {
@@ -83,7 +162,7 @@ nvram_path (struct job *j, const char *name)
 }
 
 /* ORIGINAL-clone, then ORIGINAL-clone-1, -2...: the first name free as a
- * domain and as disk files. */
+ * domain and as disk and NVRAM files. */
 static char *
 auto_name (struct job *j)
 {
@@ -96,62 +175,188 @@ auto_name (struct job *j)
       g_autofree char *p = disk_path (j, k, name);
       taken = path_exists (p);
     }
+    if (!taken && j->nvram) {
+      g_autofree char *p = nvram_path (j, name);
+      taken = path_exists (p);
+    }
     if (!taken)
       return g_steal_pointer (&name);
   }
   return NULL;
 }
 
-/* One clone NAME; on failure nothing of it is left (domain, disks, NVRAM). */
+/* Undefine DOM but keep its NVRAM file: the transaction owns the files. */
 static int
-clone_one (struct job *j, const char *name, GError **err)
+undefine_keep_nvram (virDomainPtr dom, GError **err)
+{
+  virErrorPtr e;
+
+  if (virDomainUndefineFlags (dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM) == 0)
+    return 0;
+  /* A driver without NVRAM may refuse the flag. */
+  e = virGetLastError ();
+  if (e && (e->code == VIR_ERR_INVALID_ARG || e->code == VIR_ERR_NO_SUPPORT) &&
+      virDomainUndefine (dom) == 0)
+    return 0;
+  kiln_virt_set_domain_error (err, dom, "cannot undefine");
+  return -1;
+}
+
+/* How many of something a domain has; VIR_ERR_NO_SUPPORT counts as none
+ * (the driver cannot have any), any other error is -1 with ERR: the
+ * replace precondition fails closed. */
+static int
+count_or_fail (int n, const char *what, const char *name, GError **err)
+{
+  virErrorPtr e;
+
+  if (n >= 0)
+    return n;
+  e = virGetLastError ();
+  if (e && e->code == VIR_ERR_NO_SUPPORT)
+    return 0;
+  kiln_virt_set_error (err, "cannot replace '%s': cannot tell whether it has %s", name, what);
+  return -1;
+}
+
+/* The precondition of --replace: EXISTING is shut off, has nothing that
+ * an undefine would lose for good (snapshots, checkpoints, a managed
+ * save image), and no linked clone depends on its disks.  Fills O's
+ * old_xml, old_autostart, old_nvram; REPLACED gets its cloned files. */
+static int
+check_replace (struct job *j, struct one *o, GPtrArray **replaced, GError **err)
+{
+  g_autoptr (kiln_domxml) ex = kiln_domain_xml (o->existing, err);
+  g_autoptr (GPtrArray) deps = NULL;
+  virDomainCheckpointPtr *cps = NULL;
+  int n;
+
+  if (ex == NULL || kiln_domain_require_shutoff (o->existing, "replace", err) == -1)
+    return -1;
+  if ((n = count_or_fail (virDomainSnapshotNum (o->existing, 0), "snapshots", o->name, err)) < 0)
+    return -1;
+  if (n > 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "cannot replace '%s': it has %d snapshot%s (delete them first: an undo could "
+                 "not bring them back)", o->name, n, n == 1 ? "" : "s");
+    return -1;
+  }
+  n = virDomainListAllCheckpoints (o->existing, &cps, 0);
+  for (int i = 0; cps && i < n; i++)
+    virDomainCheckpointFree (cps[i]);
+  free (cps);
+  if ((n = count_or_fail (n, "checkpoints", o->name, err)) < 0)
+    return -1;
+  if (n > 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "cannot replace '%s': it has %d checkpoint%s (delete them first)", o->name, n,
+                 n == 1 ? "" : "s");
+    return -1;
+  }
+  if ((n = count_or_fail (virDomainHasManagedSaveImage (o->existing, 0), "a managed save image",
+                          o->name, err)) < 0)
+    return -1;
+  if (n > 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "cannot replace '%s': it has a managed save image (virsh managedsave-remove)",
+                 o->name);
+    return -1;
+  }
+  *replaced = kiln_domain_cloned_files (j->conn, ex, err);
+  if (*replaced == NULL)
+    return -1;
+  deps = kiln_domain_dependents (j->conn, *replaced, o->name, o->name, err);
+  if (deps == NULL)
+    return -1;
+  if (deps->len > 0) {
+    g_autofree char *list = kiln_domain_name_list (deps);
+    g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
+                 "cannot replace '%s': linked clones depend on its disks (%s)", o->name, list);
+    return -1;
+  }
+  o->old_xml = virDomainGetXMLDesc (o->existing, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+  if (o->old_xml == NULL) {
+    kiln_virt_set_error (err, "cannot read the XML of '%s'", o->name);
+    return -1;
+  }
+  if (virDomainGetAutostart (o->existing, &o->old_autostart) == -1)
+    o->old_autostart = 0;
+  {
+    g_autofree char *nv = kiln_domxml_nvram (ex);
+    if (nv)
+      o->old_nvram = kiln_path_canonical (nv);
+  }
+  /* Its MACs are free for the clone that takes its place. */
+  {
+    g_autoptr (GPtrArray) macs = kiln_domxml_strings (ex, "/domain/devices/interface/mac/@address");
+    for (guint i = 0; i < macs->len; i++) {
+      g_autofree char *low = g_ascii_strdown (macs->pdata[i], -1);
+      g_hash_table_remove (j->used_macs, low);
+    }
+  }
+  return 0;
+}
+
+/* Claim FINAL for clone O: a file that exists must be one the replaced
+ * domain owns (REPLACED, or its NVRAM), and no two files of the
+ * transaction may be one. */
+static struct stage *
+add_stage (struct job *j, struct one *o, const char *final, GPtrArray *replaced, bool nvram,
+           GError **err)
+{
+  struct stage st = { 0 };
+  bool ours = false;
+
+  if (g_hash_table_contains (j->finals, final)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s would be the file of two disks", final);
+    return NULL;
+  }
+  if (path_exists (final)) {
+    for (guint r = 0; replaced && r < replaced->len; r++)
+      ours = ours || strcmp (replaced->pdata[r], final) == 0;
+    ours = ours || g_strcmp0 (o->old_nvram, final) == 0;
+    if (!ours) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
+                   "%s exists already and is not a file of a domain being replaced "
+                   "(remove it, or choose another %s)", final, nvram ? "name" : "--file");
+      return NULL;
+    }
+  }
+  g_hash_table_add (j->finals, g_strdup (final));
+  st.final = g_strdup (final);
+  st.replaces = ours;
+  st.is_nvram = nvram;
+  g_array_append_val (o->stages, st);
+  return &g_array_index (o->stages, struct stage, o->stages->len - 1);
+}
+
+/* Clone NAME: check its precondition and build its XML; nothing made. */
+static int
+prepare_one (struct job *j, struct one *o, GError **err)
 {
   g_autoptr (kiln_domxml) dx = kiln_domxml_parse (j->orig_xml, err);
-  g_autoptr (GPtrArray) disks = NULL, ifaces = NULL, created = NULL;
-  g_autoptr (GPtrArray) replaced_files = NULL, new_files = NULL, new_macs = NULL;
-  g_autoptr (GPtrArray) pools = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *uuid = g_uuid_string_random (), *xml = NULL, *nv = NULL;
-  char *old_xml = NULL;
+  g_autoptr (GPtrArray) disks = NULL, ifaces = NULL, replaced = NULL;
   struct kiln_meta meta = { 0 };
-  virDomainPtr existing = NULL, dom = NULL;
-  gint64 t0 = g_get_monotonic_time ();
   guint k = 0;
-  int rc = -1;
 
   if (dx == NULL)
     return -1;
-  created = g_ptr_array_new_with_free_func (g_free);
-  new_files = g_ptr_array_new_with_free_func (g_free);
-  new_macs = g_ptr_array_new_with_free_func (g_free);
+  o->uuid = g_uuid_string_random ();
+  o->stages = g_array_new (FALSE, TRUE, sizeof (struct stage));
+  o->disks = g_ptr_array_new_with_free_func (g_free);
+  o->macs = g_ptr_array_new_with_free_func (g_free);
 
-  existing = virDomainLookupByName (j->conn, name);
-  if (existing && !j->s->replace) {
+  o->existing = virDomainLookupByName (j->conn, o->name);
+  if (o->existing && !j->s->replace) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
-                 "a domain named '%s' exists already (another --name, or --replace)", name);
-    goto out;
+                 "a domain named '%s' exists already (another --name, or --replace)", o->name);
+    return -1;
   }
-  if (existing) {
-    g_autoptr (kiln_domxml) ex = kiln_domain_xml (existing, err);
-    g_autoptr (GPtrArray) deps = NULL;
+  if (o->existing && check_replace (j, o, &replaced, err) == -1)
+    return -1;
 
-    if (ex == NULL || kiln_domain_require_shutoff (existing, "replace", err) == -1)
-      goto out;
-    replaced_files = kiln_domain_cloned_files (j->conn, ex, err);
-    if (replaced_files == NULL)
-      goto out;
-    deps = kiln_domain_dependents (j->conn, replaced_files, name, name, err);
-    if (deps == NULL)
-      goto out;
-    if (deps->len > 0) {
-      g_autofree char *list = kiln_domain_name_list (deps);
-      g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
-                   "cannot replace '%s': linked clones depend on its disks (%s)", name, list);
-      goto out;
-    }
-  }
-
-  kiln_domxml_set_name (dx, name);
-  kiln_domxml_set_uuid (dx, uuid);
+  kiln_domxml_set_name (dx, o->name);
+  kiln_domxml_set_uuid (dx, o->uuid);
 
   ifaces = kiln_domxml_interfaces (dx);
   for (guint i = 0; i < ifaces->len; i++) {
@@ -160,19 +365,19 @@ clone_one (struct job *j, const char *name, GError **err)
 
     if (g_ascii_strcasecmp (want, "RANDOM") == 0) {
       if (kiln_mac_random (j->used_macs, mac, err) == -1)
-        goto out;
+        return -1;
     } else {
       g_autofree char *low = g_ascii_strdown (want, -1);
       if (g_hash_table_contains (j->used_macs, low)) {
         g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
                      "MAC %s is in use by another domain on this connection", want);
-        goto out;
+        return -1;
       }
       g_strlcpy (mac, low, sizeof mac);
       g_hash_table_add (j->used_macs, g_strdup (low));
     }
     kiln_domxml_interface_set_mac (ifaces->pdata[i], mac);
-    g_ptr_array_add (new_macs, g_strdup (mac));
+    g_ptr_array_add (o->macs, g_strdup (mac));
   }
 
   disks = kiln_domxml_disks (dx);
@@ -180,41 +385,56 @@ clone_one (struct job *j, const char *name, GError **err)
     struct kiln_domxml_disk *d = disks->pdata[i];
     const struct src_disk *s;
     g_autofree char *path = NULL;
+    struct stage *st;
 
     if (!kiln_domxml_disk_is_cloned (d))
       continue;
     s = &g_array_index (j->src, struct src_disk, k);
-    path = disk_path (j, k, name);
-    k++;
-    if (path_exists (path)) {
-      bool ours = false;
+    path = disk_path (j, k, o->name);
+    if ((st = add_stage (j, o, path, replaced, false, err)) == NULL)
+      return -1;
+    st->src = k;
+    /* The clone runs as the hypervisor's user: its disk and (linked) the
+     * template's chain below it must be reachable, or it fails only at
+     * virsh start. */
+    {
+      g_autoptr (GPtrArray) reach = j->linked ? kiln_image_chain (s->file, err)
+                                              : g_ptr_array_new_with_free_func (g_free);
 
-      for (guint r = 0; replaced_files && r < replaced_files->len; r++)
-        ours = ours || strcmp (replaced_files->pdata[r], path) == 0;
-      if (!ours) {
-        g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
-                     "%s exists already and is not a disk of a domain being replaced "
-                     "(remove it, or choose another --file)", path);
-        goto out;
+      if (reach == NULL)
+        return -1;
+      g_ptr_array_insert (reach, 0, g_strdup (path));
+      if (!j->s->print_xml && kiln_hypervisor_check_reach (j->conn, reach, err) == -1) {
+        g_prefix_error (err, "clone '%s': ", o->name);
+        return -1;
       }
     }
     /* A volume's clone goes into the same pool, as a volume, unless
      * --file put it elsewhere. */
-    if (s->d->pool && !(j->s->files && k - 1 < j->s->n_files)) {
+    if (s->d->pool && !(j->s->files && k < j->s->n_files)) {
       g_autofree char *vol = g_path_get_basename (path);
       kiln_domxml_disk_set_volume (d, s->d->pool, vol, j->linked ? "qcow2" : s->format);
-      if (pools && !g_ptr_array_find_with_equal_func (pools, s->d->pool, g_str_equal, NULL))
-        g_ptr_array_add (pools, g_strdup (s->d->pool));
+      if (!g_ptr_array_find_with_equal_func (j->pools, s->d->pool, g_str_equal, NULL))
+        g_ptr_array_add (j->pools, g_strdup (s->d->pool));
     } else {
       kiln_domxml_disk_set_file (d, path, j->linked ? "qcow2" : s->format);
     }
-    g_ptr_array_add (new_files, g_steal_pointer (&path));
+    g_ptr_array_add (o->disks, g_steal_pointer (&path));
+    k++;
   }
   if (j->nvram) {
-    nv = nvram_path (j, name);
+    g_autofree char *nv = nvram_path (j, o->name);
+    struct stage *st = add_stage (j, o, nv, replaced, true, err);
+
+    if (st == NULL)
+      return -1;
+    /* A domain never started has no NVRAM file yet: libvirt makes the
+     * clone's from the template at its first start; nothing to copy. */
+    if (!j->nvram_exists && !st->replaces)
+      g_array_set_size (o->stages, o->stages->len - 1);
     kiln_domxml_set_nvram (dx, nv);
   }
-  kiln_domxml_reset_graphics (dx);
+  kiln_domxml_make_own (dx, j->s->original, o->name);
 
   kiln_domxml_get_meta (dx, &meta);
   meta.is_template = false;
@@ -228,100 +448,283 @@ clone_one (struct job *j, const char *name, GError **err)
   }
   kiln_domxml_set_meta (dx, &meta);
   kiln_meta_clear (&meta);
-  xml = kiln_domxml_format (dx);
+  o->xml = kiln_domxml_format (dx);
+  return 0;
+}
 
-  if (j->s->print_xml) {
-    rc = 0;
-    goto made;
-  }
-
-  for (guint i = 0; i < new_files->len; i++) {
-    const struct src_disk *s = &g_array_index (j->src, struct src_disk, i);
-    const char *path = new_files->pdata[i];
+/* Make the new content of every file of O under temporary names. */
+static int
+stage_one (struct job *j, struct one *o, GError **err)
+{
+  for (guint i = 0; i < o->stages->len; i++) {
+    struct stage *st = &g_array_index (o->stages, struct stage, i);
+    const struct src_disk *s = st->is_nvram ? NULL : &g_array_index (j->src, struct src_disk, st->src);
     int r;
 
-    if (j->linked)
-      r = kiln_disk_create_overlay (path, s->file, s->format, existing != NULL, err);
+    if (st->is_nvram && !j->nvram_exists)
+      continue;                 /* the replaced NVRAM only goes away */
+    st->tmp = kiln_temp_beside (st->final, s ? s->mode : 0600, err);
+    if (st->tmp == NULL)
+      return -1;
+    if (st->is_nvram)
+      r = kiln_file_copy_sparse (j->nvram, st->tmp, 0600, true, err);
+    else if (j->linked)
+      r = kiln_disk_create_overlay (st->tmp, s->file, s->format, true, err);
     else
-      r = kiln_file_copy_sparse (s->file, path, s->mode, existing != NULL, err);
-    if (r == -1)
-      goto out;
-    g_ptr_array_add (created, g_strdup (path));
+      r = kiln_file_copy_sparse (s->file, st->tmp, s->mode, true, err);
+    if (r == -1) {
+      g_prefix_error (err, "%s of clone '%s': ", st->is_nvram ? "NVRAM" : "disk", o->name);
+      return -1;
+    }
+    if (fault (st->is_nvram ? "clone-nvram" : "clone-disk", o->name, err))
+      return -1;
   }
-  if (nv) {
-    if (kiln_file_copy_sparse (j->nvram, nv, 0600, existing != NULL, err) == -1)
-      goto out;
-    g_ptr_array_add (created, g_strdup (nv));
+  return 0;
+}
+
+/* FINAL's file kept under a second name in its directory until the
+ * commit (a hard link: FINAL is never missing meanwhile). */
+static char *
+link_aside (const char *final, GError **err)
+{
+  g_autofree char *dir = g_path_get_dirname (final), *base = g_path_get_basename (final);
+
+  for (int tries = 0; tries < 100; tries++) {
+    g_autofree char *aside = g_strdup_printf ("%s/.%s.kiln-old-%08x", dir, base, g_random_int ());
+
+    if (link (final, aside) == 0)
+      return g_steal_pointer (&aside);
+    if (errno != EEXIST) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "cannot keep %s aside while it is replaced: %s", final, g_strerror (errno));
+      return NULL;
+    }
   }
-  /* The new files become volumes of their pools. */
-  for (guint i = 0; i < pools->len; i++) {
-    virStoragePoolPtr pool = virStoragePoolLookupByName (j->conn, pools->pdata[i]);
+  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot keep %s aside: no free name", final);
+  return NULL;
+}
+
+/* Put ST's new content (or nothing) at its final name. */
+static int
+publish (struct stage *st, GError **err)
+{
+  bool there = st->replaces && path_exists (st->final);
+  struct stat before = { 0 }, after;
+  int r;
+
+  if (there && (st->aside = link_aside (st->final, err)) == NULL)
+    return -1;
+  if (st->tmp == NULL) {
+    if (there && unlink (st->final) == -1) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot remove %s: %s", st->final,
+                   g_strerror (errno));
+      unlink (st->aside);
+      g_clear_pointer (&st->aside, g_free);
+      return -1;
+    }
+    st->published = there;
+    return 0;
+  }
+  stat (st->tmp, &before);
+  r = kiln_temp_publish (st->tmp, st->final, there, err);
+  g_clear_pointer (&st->tmp, g_free);     /* renamed, or removed on failure */
+  /* A failed sync after the rename leaves the new file in place: the
+   * undo takes it back like a published one. */
+  st->published = r == 0 || (stat (st->final, &after) == 0 && before.st_ino != 0 &&
+                             after.st_ino == before.st_ino && after.st_dev == before.st_dev);
+  st->is_new = st->published;
+  if (!st->published && st->aside) {
+    unlink (st->aside);                     /* FINAL is still the old file */
+    g_clear_pointer (&st->aside, g_free);
+  }
+  return r;
+}
+
+/* The commit of clone O: its replaced domain undefined, its files put in
+ * place, the clone defined. */
+static int
+commit_one (struct job *j, struct one *o, GError **err)
+{
+  if (o->existing) {
+    if (fault ("clone-replace-undefine", o->name, err) ||
+        undefine_keep_nvram (o->existing, err) == -1)
+      return -1;
+    o->undefined = true;
+  }
+  for (guint i = 0; i < o->stages->len; i++)
+    if (publish (&g_array_index (o->stages, struct stage, i), err) == -1)
+      return -1;
+  if (fault ("clone-define", o->name, err))
+    return -1;
+  o->dom = virDomainDefineXML (j->conn, o->xml);
+  if (o->dom == NULL) {
+    kiln_virt_set_error (err, "cannot define clone '%s'", o->name);
+    return -1;
+  }
+  return 0;
+}
+
+/* Back to the state before O: the clone undefined, its files removed,
+ * the replaced domain's files and definition back.  What could not be
+ * restored is added to PROBLEMS. */
+static void
+undo_one (struct one *o, GString *problems)
+{
+  g_autoptr (GError) e = NULL;
+
+  if (o->dom) {
+    if (undefine_keep_nvram (o->dom, &e) == -1)
+      g_string_append_printf (problems, "; %s", e->message);
+    g_clear_error (&e);
+    virDomainFree (o->dom);
+    o->dom = NULL;
+  }
+  for (guint i = o->stages->len; i-- > 0;) {
+    struct stage *st = &g_array_index (o->stages, struct stage, i);
+
+    if (!st->published) {
+      kiln_temp_discard (st->tmp);
+      g_clear_pointer (&st->tmp, g_free);
+      continue;
+    }
+    if (st->aside) {
+      if (rename (st->aside, st->final) == -1)
+        g_string_append_printf (problems, "; the previous %s is at %s (%s)", st->final, st->aside,
+                                g_strerror (errno));
+      else
+        g_clear_pointer (&st->aside, g_free);
+    } else if (st->is_new && unlink (st->final) == -1 && errno != ENOENT) {
+      g_string_append_printf (problems, "; cannot remove %s: %s", st->final, g_strerror (errno));
+    }
+    st->published = st->is_new = false;
+  }
+  if (o->undefined) {
+    virDomainPtr back = virDomainDefineXML (virDomainGetConnect (o->existing), o->old_xml);
+
+    if (back == NULL) {
+      kiln_virt_set_error (&e, "cannot define '%s' again", o->name);
+      g_string_append_printf (problems, "; %s", e->message);
+    } else {
+      if (o->old_autostart)
+        virDomainSetAutostart (back, 1);
+      virDomainFree (back);
+      o->undefined = false;
+    }
+  }
+}
+
+/* After the commit: the replaced domains' files kept aside go, and a
+ * replaced NVRAM that no clone took over (libvirt would have removed it
+ * with the domain). */
+static void
+finish_one (struct job *j, struct one *o)
+{
+  for (guint i = 0; i < o->stages->len; i++) {
+    struct stage *st = &g_array_index (o->stages, struct stage, i);
+
+    if (st->aside)
+      unlink (st->aside);
+  }
+  /* Never a file a clone of this run took, nor the original's (a domain
+   * made by another tool may have shared it). */
+  if (o->old_nvram && !g_hash_table_contains (j->finals, o->old_nvram) &&
+      g_strcmp0 (o->old_nvram, j->nvram) != 0)
+    unlink (o->old_nvram);
+}
+
+/* The new or removed files become (or stop being) volumes of their pools. */
+static int
+refresh_pools (struct job *j, GError **err)
+{
+  for (guint i = 0; i < j->pools->len; i++) {
+    virStoragePoolPtr pool = virStoragePoolLookupByName (j->conn, j->pools->pdata[i]);
 
     if (pool == NULL || virStoragePoolRefresh (pool, 0) == -1) {
-      kiln_virt_set_error (err, "cannot refresh storage pool '%s'", (const char *) pools->pdata[i]);
+      kiln_virt_set_error (err, "cannot refresh storage pool '%s'", (const char *) j->pools->pdata[i]);
       if (pool)
         virStoragePoolFree (pool);
-      goto out;
+      return -1;
     }
     virStoragePoolFree (pool);
   }
-  if (existing) {
-    /* libvirt refuses a second domain of the same name: the old one goes
-     * first, and comes back if the new one cannot be defined. */
-    old_xml = virDomainGetXMLDesc (existing, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
-    if (old_xml == NULL) {
-      kiln_virt_set_error (err, "cannot read the XML of '%s'", name);
-      goto out;
+  return 0;
+}
+
+static void
+add_made (struct job *j, struct one *o)
+{
+  struct kiln_clone_made *m = g_new0 (struct kiln_clone_made, 1);
+
+  m->name = g_strdup (o->name);
+  m->uuid = g_strdup (o->uuid);
+  m->xml = g_steal_pointer (&o->xml);
+  m->linked = j->linked;
+  m->disks = g_steal_pointer (&o->disks);
+  m->macs = g_steal_pointer (&o->macs);
+  m->usec = o->usec;
+  g_ptr_array_add (j->made, m);
+}
+
+/* The whole transaction over the clones in J->ones: every precondition
+ * was checked by prepare_one; stage all, commit each, and on any failure
+ * undo all of them, last first. */
+static int
+run (struct job *j, GError **err)
+{
+  g_autoptr (GString) problems = g_string_new (NULL);
+  gint64 t0 = g_get_monotonic_time ();
+  guint done = 0;
+  int rc = -1;
+
+  for (guint k = 0; k < j->ones->len; k++)
+    if (stage_one (j, j->ones->pdata[k], err) == -1)
+      goto undo;
+  for (; done < j->ones->len; done++) {
+    struct one *o = j->ones->pdata[done];
+
+    if (commit_one (j, o, err) == -1) {
+      done++;                   /* its partial commit is undone too */
+      goto undo;
     }
-    if (kiln_virt_undefine (existing, err) == -1)
-      goto out;
+    o->usec = g_get_monotonic_time () - t0;
+    t0 = g_get_monotonic_time ();
   }
-  dom = virDomainDefineXML (j->conn, xml);
-  if (dom == NULL) {
-    kiln_virt_set_error (err, "cannot define clone '%s'", name);
-    if (old_xml) {
-      virDomainPtr back = virDomainDefineXML (j->conn, old_xml);
-      if (back)
-        virDomainFree (back);
-    }
-    goto out;
+  if (refresh_pools (j, err) == -1)
+    goto undo;
+  /* Committed. */
+  for (guint k = 0; k < j->ones->len; k++) {
+    struct one *o = j->ones->pdata[k];
+
+    finish_one (j, o);
+    kiln_event_debug ("clone", "%s: %s clone of %s in %.1f ms", o->name, j->linked ? "linked" : "full",
+                      j->s->original, (double) o->usec / 1000.0);
+    add_made (j, o);
   }
-  rc = 0;
+  return 0;
 
-made:
-  {
-    struct kiln_clone_made *m = g_new0 (struct kiln_clone_made, 1);
+undo:
+  for (guint k = j->ones->len; k-- > 0;) {
+    struct one *o = j->ones->pdata[k];
 
-    m->name = g_strdup (name);
-    m->uuid = g_strdup (uuid);
-    m->xml = g_steal_pointer (&xml);
-    m->linked = j->linked;
-    m->disks = g_steal_pointer (&new_files);
-    m->macs = g_steal_pointer (&new_macs);
-    m->usec = g_get_monotonic_time () - t0;
-    kiln_event_debug ("clone", "%s: %s clone of %s in %.1f ms", name, m->linked ? "linked" : "full",
-                      j->s->original, (double) m->usec / 1000.0);
-    g_ptr_array_add (j->made, m);
-  }
-
-out:
-  if (rc == -1) {
-    for (guint i = 0; i < created->len; i++)
-      unlink (created->pdata[i]);
-    /* Forget the volumes of the files just removed. */
-    for (guint i = 0; created->len > 0 && i < pools->len; i++) {
-      virStoragePoolPtr pool = virStoragePoolLookupByName (j->conn, pools->pdata[i]);
-      if (pool) {
-        virStoragePoolRefresh (pool, 0);
-        virStoragePoolFree (pool);
+    if (k >= done) {
+      /* Staged only. */
+      for (guint i = 0; i < o->stages->len; i++) {
+        struct stage *st = &g_array_index (o->stages, struct stage, i);
+        kiln_temp_discard (st->tmp);
+        g_clear_pointer (&st->tmp, g_free);
       }
+    } else {
+      undo_one (o, problems);
     }
   }
-  free (old_xml);
-  if (dom)
-    virDomainFree (dom);
-  if (existing)
-    virDomainFree (existing);
+  if (j->pools->len > 0)
+    refresh_pools (j, NULL);
+  if (problems->len > 0 && err && *err) {
+    GError *e = *err;
+    *err = g_error_new (e->domain, e->code, "%s; and the undo was incomplete%s", e->message,
+                        problems->str);
+    g_error_free (e);
+  }
   return rc;
 }
 
@@ -401,7 +804,8 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
                     GPtrArray **made, GError **err)
 {
   g_autoptr (kiln_domxml) odx = NULL;
-  g_autoptr (GPtrArray) odisks = NULL, names = NULL;
+  g_autoptr (GPtrArray) odisks = NULL, names = NULL, oifaces = NULL;
+  g_autofree char *why = NULL;
   struct job j = { .s = spec };
   struct kiln_meta meta = { 0 };
   virDomainPtr orig = NULL;
@@ -413,6 +817,9 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
   if (spec->name && !kiln_name_valid (spec->name, "clone name", err))
     return -1;
   j.src = g_array_new (FALSE, TRUE, sizeof (struct src_disk));
+  j.finals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  j.pools = g_ptr_array_new_with_free_func (g_free);
+  j.ones = g_ptr_array_new_with_free_func (one_free);
   j.conn = kiln_virt_open (ctx, NULL, err);
   if (j.conn == NULL)
     goto out;
@@ -427,6 +834,10 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
   odx = kiln_domxml_parse (j.orig_xml, err);
   if (odx == NULL)
     goto out;
+  if ((why = kiln_domxml_unclonable (odx)) != NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot clone '%s': %s", spec->original, why);
+    goto out;
+  }
   kiln_domxml_get_meta (odx, &meta);
   /* virt-clone copies; a kiln template is made to be overlaid. */
   j.linked = spec->mode == KILN_CLONE_LINKED ||
@@ -435,13 +846,27 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
   odisks = kiln_domxml_disks (odx);
   if (collect_sources (&j, odx, odisks, err) == -1)
     goto out;
+  /* Like virt-clone: a value that would be dropped is a mistake. */
   if (spec->n_files > j.src->len) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
                  "%zu --file given, but '%s' has %u disk%s to clone",
                  spec->n_files, spec->original, j.src->len, j.src->len == 1 ? "" : "s");
     goto out;
   }
+  oifaces = kiln_domxml_interfaces (odx);
+  if (spec->n_macs > oifaces->len) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%zu --mac given, but '%s' has %u network interface%s",
+                 spec->n_macs, spec->original, oifaces->len, oifaces->len == 1 ? "" : "s");
+    goto out;
+  }
   j.nvram = kiln_domxml_nvram (odx);
+  if (j.nvram) {
+    char *c = kiln_path_canonical (j.nvram);
+    g_free (j.nvram);
+    j.nvram = c;
+    j.nvram_exists = access (j.nvram, F_OK) == 0;
+  }
   j.used_macs = kiln_mac_used (j.conn, err);
   if (j.used_macs == NULL)
     goto out;
@@ -470,22 +895,36 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
     }
   }
 
+  /* Every clone's precondition before anything is made. */
   for (guint k = 0; k < names->len; k++) {
-    if (clone_one (&j, names->pdata[k], err) == -1) {
-      if (j.made->len > 0)
-        g_prefix_error (err, "after %u clone%s made: ", j.made->len, j.made->len == 1 ? "" : "s");
+    struct one *o = g_new0 (struct one, 1);
+
+    o->name = g_strdup (names->pdata[k]);
+    g_ptr_array_add (j.ones, o);
+    if (prepare_one (&j, o, err) == -1)
       goto out;
-    }
   }
-  rc = 0;
+  if (spec->print_xml) {
+    for (guint k = 0; k < j.ones->len; k++)
+      add_made (&j, j.ones->pdata[k]);
+    rc = 0;
+    goto out;
+  }
+  rc = run (&j, err);
 
 out:
+  if (j.ones)
+    g_ptr_array_unref (j.ones);
   if (orig)
     virDomainFree (orig);
   if (j.conn)
     virConnectClose (j.conn);
   if (j.used_macs)
     g_hash_table_unref (j.used_macs);
+  if (j.finals)
+    g_hash_table_unref (j.finals);
+  if (j.pools)
+    g_ptr_array_unref (j.pools);
   for (guint k = 0; j.src && k < j.src->len; k++)
     g_free (g_array_index (j.src, struct src_disk, k).file);
   if (j.src)
@@ -494,4 +933,3 @@ out:
   g_free (j.nvram);
   return rc;
 }
-

@@ -39,9 +39,36 @@ struct kiln_clone_made {
 };
 void kiln_clone_made_free (struct kiln_clone_made *m);
 
-/* Make the clones SPEC describes (kiln clone).  *MADE (an array of struct
- * kiln_clone_made, free with g_ptr_array_unref) lists the clones made,
- * also when a later one fails; a clone that fails leaves nothing. */
+/* Make the clones SPEC describes (kiln clone), as one transaction:
+ *
+ * - precondition, for every clone before anything is made: the original
+ *   is shut off and has no per-domain data kiln cannot copy
+ *   (kiln_domxml_unclonable); no more --file or --mac values than disks
+ *   and NICs (KILN_ERROR_USAGE); each name is free, or with SPEC->replace
+ *   names a shut-off domain without snapshots, checkpoints or a managed
+ *   save image whose disks no linked clone depends on (the scan fails
+ *   closed); every file a clone makes is new or that domain's own.
+ * - work: the disks (overlays or sparse copies) and NVRAM copies are made
+ *   under temporary names beside their final ones.  A never-started UEFI
+ *   original (no NVRAM file) gives each clone its own NVRAM path and no
+ *   copy.  Each clone's per-domain paths are its own (kiln_domxml_make_own).
+ * - commit, clone by clone: the replaced domain undefined (its NVRAM
+ *   kept), the files renamed into place (the replaced domain's files
+ *   kept aside under a hard link), the clone defined.  After the last
+ *   define, the replaced files kept aside (and a replaced NVRAM no clone
+ *   took over) are removed.
+ * - undo, on any failure: every clone of the run undefined, its files
+ *   removed, the replaced domains' files put back and their XML (and
+ *   autostart) defined again: the connection and the files are as they
+ *   were.  What the undo could not restore is appended to ERR.
+ *
+ * Fault injection (fault.h) steps: clone-disk (after each disk is
+ * staged), clone-nvram (after the NVRAM copy), clone-replace-undefine
+ * (instead of undefining the replaced domain), clone-define (instead of
+ * defining the clone).
+ *
+ * *MADE (an array of struct kiln_clone_made, free with g_ptr_array_unref)
+ * lists the clones made: all of them, or none on failure. */
 int kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *spec,
                         GPtrArray **made, GError **err);
 

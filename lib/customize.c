@@ -18,6 +18,7 @@
 #include "event.h"
 #include "packages.h"
 #include "password.h"
+#include "secret.h"
 
 /* One checked operation; which fields are set is the row's business. */
 struct kiln_customize_step {
@@ -32,19 +33,21 @@ struct kiln_customize_step {
 struct kiln_customize {
   GPtrArray *steps;             /* struct kiln_customize_step *, in the order given */
   enum kiln_password_crypto crypto;
+  bool no_selinux_relabel;      /* --no-selinux-relabel */
   GPtrArray *generated;         /* struct kiln_customize_password * */
 };
 
+/* Any part may hold a secret (a token in a command, a key): wiped. */
 static void
 step_free (struct kiln_customize_step *s)
 {
   if (s == NULL)
     return;
-  g_free (s->a);
-  g_free (s->b);
-  g_strfreev (s->list);
+  kiln_secret_free (s->a);
+  kiln_secret_free (s->b);
+  kiln_secret_strv_free (s->list);
   kiln_password_free (s->pw);
-  g_free (s->data);
+  kiln_secret_free (s->data);
   g_free (s);
 }
 
@@ -102,22 +105,64 @@ usage (GError **err, const char *opt, const char *fmt, ...)
   return false;
 }
 
-/* A path inside the guest: absolute, and no ".." component (which could
- * point outside the directory the user named). */
-static bool
-guest_path_ok (const char *opt, const char *p, GError **err)
+char *
+kiln_guest_path_normalize (const char *path, GError **err)
 {
   g_auto (GStrv) parts = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
 
-  if (p == NULL || p[0] != '/')
-    return usage (err, opt, "'%s' is not an absolute path in the guest", p ? p : "");
-  parts = g_strsplit (p, "/", -1);
-  for (char **s = parts; *s; s++)
-    if (strcmp (*s, "..") == 0)
-      return usage (err, opt, "'%s': '..' is not allowed in guest paths", p);
-  return true;
+  if (path == NULL || path[0] != '/') {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "'%s' is not an absolute path in the guest",
+                 path ? path : "");
+    return NULL;
+  }
+  parts = g_strsplit (path, "/", -1);
+  for (char **p = parts; *p; p++) {
+    if (**p == '\0' || strcmp (*p, ".") == 0)
+      continue;
+    if (strcmp (*p, "..") == 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "'%s': '..' is not allowed in guest paths", path);
+      return NULL;
+    }
+    g_string_append_c (out, '/');
+    g_string_append (out, *p);
+  }
+  if (out->len == 0)
+    g_string_append_c (out, '/');
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+int
+kiln_customize_normalize_paths (const struct kiln_customize_op *op, char **args, GError **err)
+{
+  unsigned top = 0;
+
+  for (unsigned i = 0; i < 32; i++)
+    if (op->guest & KILN_CUSTOMIZE_PART (i))
+      top = i;
+  for (unsigned i = 0; args && args[i]; i++) {
+    g_autoptr (GError) e = NULL;
+    char *n;
+
+    if (!((op->guest & KILN_CUSTOMIZE_PART (i)) ||
+          (op->guest && op->shape == KILN_CUSTOMIZE_HEAD_LIST && i > top)))
+      continue;
+    n = kiln_guest_path_normalize (args[i], &e);
+    if (n == NULL) {
+      usage (err, op->name, "%s", e->message);
+      return -1;
+    }
+    if ((op->flags & KILN_CUSTOMIZE_NOT_ROOT) && strcmp (n, "/") == 0) {
+      usage (err, op->name, "'%s' is the guest's root directory: refusing to %s it", args[i],
+             strcmp (op->name, "delete") == 0 ? "delete" : "replace");
+      g_free (n);
+      return -1;
+    }
+    g_free (args[i]);
+    args[i] = n;
+  }
+  return 0;
+}
 
 static bool
 user_name_ok (const char *u)
@@ -254,6 +299,14 @@ parse_crypto (struct kiln_customize *c, struct kiln_customize_step *s,
 }
 
 static bool
+parse_selinux_relabel (struct kiln_customize *c, struct kiln_customize_step *s,
+                       const char *const *args G_GNUC_UNUSED, GError **err G_GNUC_UNUSED)
+{
+  c->no_selinux_relabel = g_str_has_prefix (NAME (s), "no-");
+  return true;
+}
+
+static bool
 parse_packages (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
                 const char *const *args, GError **err)
 {
@@ -293,7 +346,7 @@ parse_write (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step 
 {
   s->a = g_strdup (args[0]);
   s->b = g_strdup (args[1]);
-  return guest_path_ok (NAME (s), s->a, err);
+  return true;
 }
 
 static bool
@@ -316,7 +369,7 @@ parse_copy_in (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_ste
   s->b = g_strdup (args[1]);
   if (stat (s->a, &st) != 0)
     return usage (err, NAME (s), "%s: %s", s->a, g_strerror (errno));
-  return guest_path_ok (NAME (s), s->b, err);
+  return true;
 }
 
 static bool
@@ -332,22 +385,13 @@ parse_upload (struct kiln_customize *c, struct kiln_customize_step *s,
   return true;
 }
 
+/* mkdir, delete, touch: (GUEST-PATH), normalized and checked by the
+ * row's guest bits (kiln_customize_normalize_paths). */
 static bool
 parse_guest_path (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
-                  const char *const *args, GError **err)
+                  const char *const *args, GError **err G_GNUC_UNUSED)
 {
   s->a = g_strdup (args[0]);
-  return guest_path_ok (NAME (s), s->a, err);
-}
-
-static bool
-parse_delete (struct kiln_customize *c, struct kiln_customize_step *s,
-              const char *const *args, GError **err)
-{
-  if (!parse_guest_path (c, s, args, err))
-    return false;
-  if (strcmp (s->a, "/") == 0)
-    return usage (err, NAME (s), "refusing to delete the guest's root directory");
   return true;
 }
 
@@ -365,7 +409,7 @@ parse_chmod (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step 
     return usage (err, NAME (s), "'%s' is not an octal mode (e.g. 0644)", args[0]);
   s->mode = (int) m;
   s->b = g_strdup (args[1]);
-  return guest_path_ok (NAME (s), s->b, err);
+  return true;
 }
 
 /* link: (TARGET, LINK, ...). */
@@ -377,9 +421,6 @@ parse_link (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *
     return usage (err, NAME (s), "the target is empty");
   s->a = g_strdup (args[0]);
   s->list = g_strdupv ((char **) args + 1);
-  for (char **l = s->list; *l; l++)
-    if (!guest_path_ok (NAME (s), *l, err))
-      return false;
   return true;
 }
 
@@ -1097,6 +1138,10 @@ const struct kiln_customize_op kiln_customize_ops[] = {
     .parse = parse_password, .apply = apply_password, .describe = describe_password },
   { "password-crypto", STRING, "yescrypt|sha512", "password hash method (default: yescrypt where the guest supports it)",
     .flags = KILN_CUSTOMIZE_SETTING, .parse = parse_crypto },
+  { "selinux-relabel", KILN_CUSTOMIZE_NONE, NULL, "relabel an SELinux guest's files after changing them (the default)",
+    .flags = KILN_CUSTOMIZE_SETTING, .parse = parse_selinux_relabel },
+  { "no-selinux-relabel", KILN_CUSTOMIZE_NONE, NULL, "do not relabel an SELinux guest's files",
+    .flags = KILN_CUSTOMIZE_SETTING, .parse = parse_selinux_relabel },
   { "install", LIST, "PKG,...", "install packages with the guest's package manager",
     .flags = KILN_CUSTOMIZE_NETWORK,
     .parse = parse_packages, .apply = apply_install, .describe = describe_list },
@@ -1110,29 +1155,29 @@ const struct kiln_customize_op kiln_customize_ops[] = {
   { "run-command", STRING, "CMD", "run a shell command inside the guest",
     .parse = parse_command, .apply = apply_run_command },
   { "write", PAIR, "FILE:CONTENT", "write CONTENT to FILE",
-    .keys = { "path", "content" },
+    .keys = { "path", "content" }, .flags = KILN_CUSTOMIZE_NOT_ROOT, .guest = KILN_CUSTOMIZE_PART (0),
     .parse = parse_write, .apply = apply_write, .describe = describe_content },
   { "upload", PAIR, "LOCAL:REMOTE", "copy a local file into the guest",
-    .keys = { "from", "to" }, .flags = KILN_CUSTOMIZE_LOCAL,
+    .keys = { "from", "to" }, .flags = KILN_CUSTOMIZE_LOCAL, .guest = KILN_CUSTOMIZE_PART (1),
     .parse = parse_upload, .apply = apply_upload },
   { "copy-in", PAIR, "LOCAL:DIR", "copy a local file or directory tree into guest directory DIR",
-    .keys = { "from", "to" }, .flags = KILN_CUSTOMIZE_LOCAL,
+    .keys = { "from", "to" }, .flags = KILN_CUSTOMIZE_LOCAL, .guest = KILN_CUSTOMIZE_PART (1),
     .parse = parse_copy_in, .apply = apply_copy_in },
   { "mkdir", STRING, "DIR", "make a directory (and its parents)",
-    .parse = parse_guest_path, .apply = apply_mkdir },
+    .guest = KILN_CUSTOMIZE_PART (0), .parse = parse_guest_path, .apply = apply_mkdir },
   { "delete", STRING, "PATH", "delete a file or a directory tree",
-    .parse = parse_delete, .apply = apply_delete },
+    .flags = KILN_CUSTOMIZE_NOT_ROOT, .guest = KILN_CUSTOMIZE_PART (0), .parse = parse_guest_path, .apply = apply_delete },
   { "chmod", PAIR, "MODE:FILE", "change FILE's mode (octal)",
-    .keys = { "mode", "path" },
+    .keys = { "mode", "path" }, .guest = KILN_CUSTOMIZE_PART (1),
     .parse = parse_chmod, .apply = apply_chmod, .describe = describe_chmod },
   { "link", KILN_CUSTOMIZE_HEAD_LIST, "TARGET:LINK[:LINK...]", "make symbolic links to TARGET",
-    .keys = { "target", "link" },
+    .keys = { "target", "link" }, .flags = KILN_CUSTOMIZE_NOT_ROOT, .guest = KILN_CUSTOMIZE_PART (1),
     .parse = parse_link, .apply = apply_link, .describe = describe_link },
   { "append-line", PAIR, "FILE:LINE", "append LINE to FILE (made if absent)",
-    .keys = { "path", "line" },
+    .keys = { "path", "line" }, .flags = KILN_CUSTOMIZE_NOT_ROOT, .guest = KILN_CUSTOMIZE_PART (0),
     .parse = parse_append_line, .apply = apply_append_line, .describe = describe_content },
   { "touch", STRING, "FILE", "make FILE or update its times",
-    .parse = parse_guest_path, .apply = apply_touch },
+    .flags = KILN_CUSTOMIZE_NOT_ROOT, .guest = KILN_CUSTOMIZE_PART (0), .parse = parse_guest_path, .apply = apply_touch },
   { "hostname", STRING, "NAME", "set the host name everywhere the distribution keeps it",
     .parse = parse_hostname, .apply = apply_hostname },
   { "timezone", STRING, "TZ", "set the time zone (e.g. Europe/Madrid)",
@@ -1306,12 +1351,25 @@ kiln_customize_add_args (struct kiln_customize *c, const struct kiln_customize_o
 {
   static const char *const none[] = { NULL };
   struct kiln_customize_step *s;
+  char **norm = NULL;
+  bool ok;
 
   if (!shape_ok (op, args, err))
     return -1;
+  /* Every check and the operation itself see the one spelling of each
+   * guest path ("//" is "/"). */
+  if (op->guest && args) {
+    norm = g_strdupv ((char **) args);
+    if (kiln_customize_normalize_paths (op, norm, err) == -1) {
+      kiln_secret_strv_free (norm);
+      return -1;
+    }
+  }
   s = g_new0 (struct kiln_customize_step, 1);
   s->op = op;
-  if (!op->parse (c, s, args ? args : none, err)) {
+  ok = op->parse (c, s, norm ? (const char *const *) norm : args ? args : none, err);
+  kiln_secret_strv_free (norm);
+  if (!ok) {
     step_free (s);
     return -1;
   }
@@ -1405,6 +1463,9 @@ kiln_customize_apply (struct kiln_customize *c, struct kiln_guest *gu,
     kiln_event_info ("customize", "%s", what);
     if (s->op->apply (&st, s, err) == -1)
       return -1;
+    gu->changed = true;
   }
+  if (c->no_selinux_relabel)
+    gu->selinux_relabel = false;
   return 0;
 }

@@ -34,7 +34,12 @@ enum {
   KILN_CUSTOMIZE_SELECTOR = 1 << 1, /* the last part is a password selector (password.h) */
   KILN_CUSTOMIZE_NETWORK = 1 << 2,  /* needs the appliance's network (package work) */
   KILN_CUSTOMIZE_SETTING = 1 << 3,  /* a setting for the whole run, not a step */
+  KILN_CUSTOMIZE_NOT_ROOT = 1 << 4, /* its guest paths may not name the guest's root */
 };
+
+/* Which parts are paths in the guest (kiln_customize_op.guest): bit I for
+ * part I; in a HEAD_LIST the highest bit covers every later part too. */
+#define KILN_CUSTOMIZE_PART(i) (1u << (i))
 
 struct kiln_customize_step;         /* one checked operation (customize.c) */
 struct kiln_customize_run;          /* the state of one kiln_customize_apply */
@@ -47,6 +52,8 @@ struct kiln_customize_op {
   const char *help;                 /* the --help line */
   const char *keys[3];              /* a recipe mapping's keys for the parts (PAIR and after) */
   unsigned flags;
+  unsigned guest;                   /* KILN_CUSTOMIZE_PART bits: parts that are guest paths,
+                                       normalized before parse sees them */
   /* Check ARGS (the parts, NULL-terminated, as the shape gives them) and
    * fill S; false and a KILN_ERROR_USAGE error "--NAME: ..." otherwise. */
   bool (*parse) (struct kiln_customize *c, struct kiln_customize_step *s,
@@ -74,6 +81,22 @@ const struct kiln_customize_op *kiln_customize_op_find (const char *name);
  * (NULL ARG for NONE); NULL and a KILN_ERROR_USAGE error when ARG does not
  * have the shape.  Recipes use it for the string forms too. */
 char **kiln_customize_split (const struct kiln_customize_op *op, const char *arg, GError **err);
+
+/* PATH, a path inside the guest, in its one spelling: absolute, without
+ * empty or "." components or a trailing '/' ("//", "/." and "/./" are
+ * "/"; "/etc//x/" is "/etc/x").  Every check on a guest path (the
+ * guest's root above all) is made on this form, and the operation gets
+ * it.  A new string; NULL and a KILN_ERROR_USAGE error (without a
+ * "--NAME: " prefix) when PATH is NULL, empty or relative, or has a ".."
+ * component (a symbolic link in the guest decides where that leads). */
+char *kiln_guest_path_normalize (const char *path, GError **err);
+
+/* Replace each guest-path part of ARGS (OP's parts, NULL-terminated,
+ * g_malloc'd) by its kiln_guest_path_normalize form, in place, and refuse
+ * the guest's root for an operation with KILN_CUSTOMIZE_NOT_ROOT.  -1 and
+ * a KILN_ERROR_USAGE error "--NAME: ..." otherwise.
+ * kiln_customize_add_args does this itself; recipes call it when loaded. */
+int kiln_customize_normalize_paths (const struct kiln_customize_op *op, char **args, GError **err);
 
 /* ARGS written back in the command line's form, a password selector
  * shown by kiln_password_selector_shown (for plans). */

@@ -25,7 +25,7 @@ kiln_domain_xml (virDomainPtr dom, GError **err)
                                                    VIR_DOMAIN_XML_SECURE);
 
   if (xml == NULL) {
-    kiln_virt_set_error (err, "cannot read the XML of domain '%s'", virDomainGetName (dom));
+    kiln_virt_set_domain_error (err, dom, "cannot read the XML of");
     return NULL;
   }
   return kiln_domxml_parse (xml, err);
@@ -37,7 +37,7 @@ kiln_domain_require_shutoff (virDomainPtr dom, const char *what, GError **err)
   int state = 0, reason = 0;
 
   if (virDomainGetState (dom, &state, &reason, 0) == -1) {
-    kiln_virt_set_error (err, "cannot get the state of domain '%s'", virDomainGetName (dom));
+    kiln_virt_set_domain_error (err, dom, "cannot get the state of");
     return -1;
   }
   if (state != VIR_DOMAIN_SHUTOFF) {

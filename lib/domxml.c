@@ -167,7 +167,15 @@ kiln_domxml_set_name (struct kiln_domxml *dx, const char *name)
 void
 kiln_domxml_set_uuid (struct kiln_domxml *dx, const char *uuid)
 {
+  /* libvirt refuses an SMBIOS system uuid that differs from <uuid>. */
+  g_autoptr (GPtrArray) sys = kiln_domxml_nodes (
+    dx, "/domain/sysinfo[@type='smbios']/system/entry[@name='uuid']");
+  xmlChar *enc = xmlEncodeSpecialChars (dx->doc, X (uuid));
+
   set_child_text (xmlDocGetRootElement (dx->doc), "uuid", uuid);
+  for (guint i = 0; i < sys->len; i++)
+    xmlNodeSetContent (sys->pdata[i], enc);
+  xmlFree (enc);
 }
 
 static void
@@ -221,9 +229,10 @@ kiln_domxml_disk_is_cloned (const struct kiln_domxml_disk *d)
     return false;
   if (d->readonly || d->shareable)
     return false;
-  /* A writable network disk cannot be shared either: it is "cloned",
-   * which clone refuses with a message instead of sharing it. */
-  return d->path != NULL || d->volume != NULL || g_strcmp0 (d->type, "network") == 0;
+  /* Any writable source is the domain's own: a network, block, NVMe or
+   * vhost-user disk is "cloned" too, which clone refuses with a message
+   * instead of sharing it.  Only an empty drive has nothing to clone. */
+  return child (d->node, "source") != NULL;
 }
 
 void
@@ -319,15 +328,112 @@ kiln_domxml_reset_graphics (struct kiln_domxml *dx)
 char *
 kiln_domxml_nvram (struct kiln_domxml *dx)
 {
-  return kiln_domxml_get (dx, "/domain/os/nvram");
+  char *s = kiln_domxml_get (dx, "/domain/os/nvram/source/@file");
+
+  return s ? s : kiln_domxml_get (dx, "/domain/os/nvram[not(source)]");
 }
 
 void
 kiln_domxml_set_nvram (struct kiln_domxml *dx, const char *path)
 {
   xmlNodePtr os = child_or_new (xmlDocGetRootElement (dx->doc), "os");
+  xmlNodePtr src = child (child (os, "nvram"), "source");
 
-  set_child_text (os, "nvram", path);
+  if (src)
+    xmlSetProp (src, X ("file"), X (path));
+  else
+    set_child_text (os, "nvram", path);
+}
+
+char *
+kiln_domxml_own_path (const char *path, const char *original, const char *name)
+{
+  g_autofree char *dir = g_path_get_dirname (path), *base = g_path_get_basename (path);
+  g_autofree char *nb = NULL;
+  size_t n = strlen (original);
+  const char *dot = strrchr (base, '.');
+
+  if (strncmp (base, original, n) == 0 && !g_ascii_isalnum (base[n]))
+    nb = g_strconcat (name, base + n, NULL);
+  else if (dot && dot != base && strlen (dot) <= 8)
+    nb = g_strdup_printf ("%.*s-%s%s", (int) (dot - base), base, name, dot);
+  else
+    nb = g_strdup_printf ("%s-%s", base, name);
+  return g_build_filename (dir, nb, NULL);
+}
+
+/* The attributes holding a path that belongs to one domain and that
+ * libvirt or QEMU create or write at start (a clone must not share them):
+ * the output file of a serial, console, parallel or channel device, a
+ * device's log, a unix socket QEMU listens on (mode='bind', and a
+ * vhost-user NIC in server mode), a graphics socket, an audio file.
+ * Sockets QEMU connects to (mode='connect'/'client'), shared folders, a
+ * shmem server, firmware, kernels and ROMs are inputs shared on purpose. */
+static const char *const own_path_xpaths[] = {
+  "/domain/devices//*[@type='file']/source/@path",
+  "/domain/devices//log/@file",
+  "/domain/devices//source[@mode='bind']/@path",
+  "/domain/devices/interface[@type='vhostuser']/source[@mode='server']/@path",
+  "/domain/devices/graphics/@socket",
+  "/domain/devices/graphics/listen/@socket",
+  "/domain/devices/audio[@type='file']/@path",
+};
+
+int
+kiln_domxml_make_own (struct kiln_domxml *dx, const char *original, const char *name)
+{
+  g_autoptr (GPtrArray) attrs = g_ptr_array_new ();
+  int n = 0;
+
+  /* Collected first: one attribute may match two expressions, and is
+   * renamed once. */
+  for (size_t i = 0; i < G_N_ELEMENTS (own_path_xpaths); i++) {
+    g_autoptr (GPtrArray) a = kiln_domxml_nodes (dx, own_path_xpaths[i]);
+
+    for (guint k = 0; k < a->len; k++)
+      if (!g_ptr_array_find (attrs, a->pdata[k], NULL))
+        g_ptr_array_add (attrs, a->pdata[k]);
+  }
+  for (guint i = 0; i < attrs->len; i++) {
+    xmlAttrPtr at = attrs->pdata[i];
+    g_autofree char *old = node_string ((xmlNodePtr) at), *own = NULL;
+
+    if (old == NULL || old[0] == '\0')
+      continue;
+    own = kiln_domxml_own_path (old, original, name);
+    xmlSetProp (at->parent, at->name, X (own));
+    n++;
+  }
+  {
+    /* A fixed tap device name (libvirt names the others at start) and a
+     * fixed vsock CID are one domain's too. */
+    g_autoptr (GPtrArray) taps = kiln_domxml_nodes (
+      dx, "/domain/devices/interface[not(@type='ethernet' and target/@managed='no')]/target");
+    g_autoptr (GPtrArray) cids = kiln_domxml_nodes (dx, "/domain/devices/vsock/cid");
+
+    for (guint i = 0; i < taps->len; i++) {
+      xmlUnlinkNode (taps->pdata[i]);
+      xmlFreeNode (taps->pdata[i]);
+    }
+    for (guint i = 0; i < cids->len; i++) {
+      xmlUnsetProp (cids->pdata[i], X ("address"));
+      xmlSetProp (cids->pdata[i], X ("auto"), X ("yes"));
+    }
+  }
+  kiln_domxml_reset_graphics (dx);
+  return n;
+}
+
+char *
+kiln_domxml_unclonable (struct kiln_domxml *dx)
+{
+  g_autoptr (GPtrArray) mem = kiln_domxml_strings (dx, "/domain/devices/memory/source/path");
+
+  if (mem->len > 0)
+    return g_strdup_printf ("its memory device is backed by %s, which a clone would share "
+                            "(kiln does not copy memory devices)",
+                            (const char *) mem->pdata[0]);
+  return NULL;
 }
 
 void

@@ -33,6 +33,8 @@ GPtrArray *kiln_domxml_strings (struct kiln_domxml *dx, const char *xpath);
 GPtrArray *kiln_domxml_nodes (struct kiln_domxml *dx, const char *xpath);
 
 void kiln_domxml_set_name (struct kiln_domxml *dx, const char *name);
+/* <uuid>, and the SMBIOS system uuid of <sysinfo> when there is one
+ * (libvirt refuses the two when they differ). */
 void kiln_domxml_set_uuid (struct kiln_domxml *dx, const char *uuid);
 
 struct kiln_domxml_disk {
@@ -48,8 +50,8 @@ struct kiln_domxml_disk {
 /* The <disk> elements, in document order. */
 GPtrArray *kiln_domxml_disks (struct kiln_domxml *dx);
 /* A disk a clone must copy or overlay: a writable, unshared disk or lun
- * with a source (CD-ROMs, floppies, read-only and shareable disks are
- * shared with the original, as virt-clone does). */
+ * with a <source> of any type (CD-ROMs, floppies, read-only and shareable
+ * disks are shared with the original, as virt-clone does). */
 bool kiln_domxml_disk_is_cloned (const struct kiln_domxml_disk *d);
 /* Point disk D at file PATH of FORMAT (type='file', <source file=>). */
 void kiln_domxml_disk_set_file (struct kiln_domxml_disk *d, const char *path, const char *format);
@@ -66,9 +68,31 @@ void kiln_domxml_interface_set_mac (xmlNodePtr iface, const char *mac);
  * original's fixed ports. */
 void kiln_domxml_reset_graphics (struct kiln_domxml *dx);
 
-/* <os><nvram> file (NULL if none), and setting it. */
+/* <os><nvram> file (NULL if none): its text, or <source file=> in the
+ * newer form; and setting it (in the form the element has). */
 char *kiln_domxml_nvram (struct kiln_domxml *dx);
 void kiln_domxml_set_nvram (struct kiln_domxml *dx, const char *path);
+
+/* PATH made the own path of domain NAME, cloned from ORIGINAL: in the same
+ * directory, ORIGINAL at the start of the file name (followed by a
+ * non-alphanumeric character or nothing) replaced by NAME
+ * (src-serial.log -> c1-serial.log), else "-NAME" before the extension
+ * (serial.log -> serial-c1.log).  The same PATH always gives the same
+ * result, so a serial port and its console stay one file.  Newly
+ * allocated. */
+char *kiln_domxml_own_path (const char *path, const char *original, const char *name);
+/* Give the clone NAME (of ORIGINAL) in DX everything per-domain that
+ * libvirt or QEMU make at start: every file or socket path listed in
+ * domxml.c's own_path_xpaths (chardev output files and logs, listening
+ * unix sockets, graphics sockets, audio files) through
+ * kiln_domxml_own_path; fixed tap names and vsock CIDs dropped (libvirt
+ * picks free ones); graphics ports automatic (kiln_domxml_reset_graphics).
+ * Disks and NVRAM, which hold data, are the caller's.  Returns the number
+ * of paths rewritten. */
+int kiln_domxml_make_own (struct kiln_domxml *dx, const char *original, const char *name);
+/* Why DX cannot be cloned without sharing per-domain data that kiln does
+ * not copy (a memory device backed by a file), or NULL. */
+char *kiln_domxml_unclonable (struct kiln_domxml *dx);
 
 /* What kiln records in <metadata><kiln:template xmlns:kiln=...>. */
 struct kiln_meta {

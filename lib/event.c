@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "event.h"
+#include "secret.h"
 
 static kiln_event_fn handler;
 static void *handler_opaque;
@@ -32,6 +33,12 @@ kiln_event (enum kiln_event_level level, const char *topic, const char *fmt, ...
   va_start (ap, fmt);
   msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
+  if (kiln_secret_in (msg)) {     /* a message never holds a secret (secret.h) */
+    char *shown = kiln_secret_redact (msg);
+
+    g_free (msg);
+    msg = shown;
+  }
   ev = (struct kiln_event) {
     .level = level, .topic = topic, .message = msg, .job = g_private_get (&job_key),
   };

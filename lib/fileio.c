@@ -190,16 +190,15 @@ kiln_temp_publish (const char *tmp, const char *final, bool replace, GError **er
   return kiln_fsync_dir_of (final, err);
 }
 
-int
-kiln_file_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
-                        bool replace, GError **err)
+char *
+kiln_temp_write (const char *final, const void *data, size_t len, mode_t mode, GError **err)
 {
-  g_autofree char *tmp = kiln_temp_beside (path, mode, err);
+  g_autofree char *tmp = kiln_temp_beside (final, mode, err);
   const char *p = data;
   int fd;
 
   if (tmp == NULL)
-    return -1;
+    return NULL;
   fd = open (tmp, O_WRONLY | O_CLOEXEC);
   if (fd == -1)
     goto fail;
@@ -218,15 +217,26 @@ kiln_file_write_atomic (const char *path, const void *data, size_t len, mode_t m
     fd = -1;
     goto fail;
   }
-  return kiln_temp_publish (tmp, path, replace, err);
+  return g_steal_pointer (&tmp);
 
 fail:
-  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write %s: %s", path,
+  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot write %s: %s", final,
                g_strerror (errno));
   if (fd != -1)
     close (fd);
   kiln_temp_discard (tmp);
-  return -1;
+  return NULL;
+}
+
+int
+kiln_file_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                        bool replace, GError **err)
+{
+  g_autofree char *tmp = kiln_temp_write (path, data, len, mode, err);
+
+  if (tmp == NULL)
+    return -1;
+  return kiln_temp_publish (tmp, path, replace, err);
 }
 
 /* Copy the data extents of IN to OUT; holes stay holes because OUT was

@@ -30,6 +30,14 @@ void kiln_temp_discard (const char *tmp);
  * TMP is removed and ERR says why; FINAL is then as it was. */
 int kiln_temp_publish (const char *tmp, const char *final, bool replace, GError **err);
 
+/* LEN bytes of DATA written to a new temporary beside FINAL (as
+ * kiln_temp_beside, mode MODE), not yet published: for a caller whose
+ * commit publishes several files at one point.  Returns the temporary's
+ * path (the caller's, to kiln_temp_publish or kiln_temp_discard), or NULL
+ * with ERR (nothing left). */
+char *kiln_temp_write (const char *final, const void *data, size_t len, mode_t mode,
+                       GError **err);
+
 /* Write LEN bytes of DATA to PATH with permission bits MODE, atomically
  * (kiln_temp_beside + kiln_temp_publish).  -1 with ERR on failure, PATH
  * untouched. */

@@ -1,4 +1,5 @@
 /* guest.c: the libguestfs handle with kiln's launch policy. */
+#include <stdlib.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -17,6 +18,7 @@ kiln_guest_new (bool readonly)
   struct kiln_guest *gu = g_new0 (struct kiln_guest, 1);
 
   gu->readonly = readonly;
+  gu->selinux_relabel = true;
   gu->disks = g_ptr_array_new_with_free_func (g_free);
   gu->formats = g_ptr_array_new_with_free_func (g_free);
   return gu;
@@ -398,7 +400,10 @@ kiln_guest_close (struct kiln_guest *gu, GError **err)
 
   if (gu->g == NULL)
     return 0;
-  if (gu->mounted && guestfs_umount_all (gu->g) == -1) {
+  if (!gu->readonly && gu->mounted && gu->changed && gu->selinux_relabel &&
+      kiln_guest_selinux_relabel (gu, err) == -1)
+    r = -1;
+  if (gu->mounted && guestfs_umount_all (gu->g) == -1 && r == 0) {
     kiln_guest_set_error (gu, err, "cannot unmount the guest's filesystems");
     r = -1;
   }
@@ -500,5 +505,63 @@ kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err)
     kiln_event_warning ("grow", "partition %s grown; its filesystem (%s) was left as it was",
                         part, fstype ? fstype : "unknown");
   }
+  return 0;
+}
+
+/* SELINUX= and SELINUXTYPE= of the guest's /etc/selinux/config, read with
+ * Augeas (its selinux lens) through libguestfs.  false when the guest has
+ * no such file or Augeas cannot read it. */
+static bool
+selinux_config (guestfs_h *g, char **mode, char **type)
+{
+  bool ok = false;
+
+  if (guestfs_is_file (g, "/etc/selinux/config") <= 0)
+    return false;
+  /* 32: AUG_NO_LOAD; only the one lens is loaded, on the one file. */
+  if (guestfs_aug_init (g, "/", 32) == -1)
+    return false;
+  if (guestfs_aug_transform (g, "selinux", "/etc/selinux/config") != -1 &&
+      guestfs_aug_load (g) != -1) {
+    *mode = guestfs_aug_get (g, "/files/etc/selinux/config/SELINUX");
+    *type = guestfs_aug_get (g, "/files/etc/selinux/config/SELINUXTYPE");
+    ok = *mode != NULL;
+  }
+  guestfs_aug_close (g);
+  return ok;
+}
+
+int
+kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err)
+{
+  guestfs_h *g = gu->g;
+  g_autofree char *mode = NULL, *type = NULL, *specfile = NULL;
+  char *m = NULL, *t = NULL;
+
+  if (!selinux_config (g, &m, &t)) {
+    free (m);
+    free (t);
+    return 0;
+  }
+  mode = g_strdup (m);
+  type = g_strdup (t ? t : "default");
+  free (m);
+  free (t);
+  if (g_ascii_strcasecmp (mode, "disabled") == 0)
+    return 0;
+  specfile = g_strdup_printf ("/etc/selinux/%s/contexts/files/file_contexts", type);
+  if (guestfs_is_file (g, specfile) > 0 &&
+      guestfs_selinux_relabel (g, specfile, "/", GUESTFS_SELINUX_RELABEL_FORCE, 1, -1) == 0) {
+    kiln_event_info ("selinux", "Relabelled the guest's files (SELinux %s, policy %s)", mode, type);
+    return 0;
+  }
+  /* No setfiles in the appliance, or no policy files: the guest relabels
+   * itself at its next boot, as virt-customize falls back to. */
+  if (guestfs_touch (g, "/.autorelabel") == -1) {
+    kiln_guest_set_error (gu, err, "SELinux guest: cannot relabel it, nor create /.autorelabel");
+    return -1;
+  }
+  kiln_event_warning ("selinux", "could not relabel the guest's files now (SELinux %s, policy %s); "
+                      "it relabels them at its next boot (/.autorelabel)", mode, type);
   return 0;
 }

@@ -24,6 +24,11 @@ struct kiln_guest {
   char *package_format, *package_management, *osinfo;
   int major, minor;
   bool mounted;
+  /* Set by customize and sysprep when they changed files; with
+   * selinux_relabel (the default) kiln_guest_close relabels an SELinux
+   * guest once, however many of them ran in this launch. */
+  bool changed;
+  bool selinux_relabel;
 };
 
 struct kiln_guest *kiln_guest_new (bool readonly);
@@ -50,9 +55,21 @@ int kiln_guest_mount (struct kiln_guest *gu, GError **err);
  * but not its logical volumes).  Launched, not mounted. */
 int kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err);
 
-/* Unmount, sync and stop the appliance.  For a writable guest an error
+/* For a writable guest that customize or sysprep changed (CHANGED) and
+ * SELINUX_RELABEL: kiln_guest_selinux_relabel first.  Then unmount, sync
+ * and stop the appliance.  For a writable guest an error
  * here means the image may not hold what was written. */
 int kiln_guest_close (struct kiln_guest *gu, GError **err);
+
+/* For a guest whose /etc/selinux/config enables SELinux (enforcing or
+ * permissive): label every file again from the policy's file_contexts
+ * (libguestfs selinux_relabel), as virt-customize does after it changed
+ * files, so that what kiln wrote (keys, /etc/shadow, units) is not
+ * unlabeled under enforcing mode.  When the appliance cannot (no setfiles,
+ * no policy files), create /.autorelabel so that the guest relabels at
+ * its next boot, and say so.  A guest without SELinux: nothing.  GU must
+ * be mounted read-write.  -1 with ERR only when neither works. */
+int kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err);
 
 /* -x: ON makes every libguestfs handle made afterwards trace its calls
  * (libguestfs prints them on stderr as "libguestfs: trace: ...").  Call

@@ -21,6 +21,7 @@
 #include "cache.h"
 #include "digest.h"
 #include "event.h"
+#include "fault.h"
 #include "fileio.h"
 #include "guest.h"
 #include "msg.h"                /* kiln_elapsed */
@@ -57,6 +58,7 @@ kiln_image_result_clear (struct kiln_image_result *res)
   g_clear_pointer (&res->osinfo, g_free);
   g_clear_pointer (&res->type, g_free);
   g_clear_pointer (&res->passwords, g_ptr_array_unref);
+  g_clear_pointer (&res->work, g_free);
   g_clear_pointer (&res->contents, kiln_sbom_guest_free);
 }
 
@@ -291,6 +293,8 @@ kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *o,
   if ((inside || grow) && run_guest (o, work, format, grow, res, err) == -1)
     goto fail;
 
+  if (kiln_fault_check ("image", err) == -1)
+    goto fail;
   res->digest = kiln_digest_file (work, "sha256", err);
   if (res->digest == NULL)
     goto fail;
@@ -303,6 +307,10 @@ kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *o,
 
     if (kiln_cache_add_user (ctx, base, user, err) == -1)
       goto fail;
+  }
+  if (o->unpublished) {
+    res->work = g_steal_pointer (&work);
+    return 0;
   }
   if (kiln_temp_publish (work, o->output, o->force, &e) == -1) {
     /* Someone else made OUTPUT while this image was being made. */

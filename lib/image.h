@@ -36,6 +36,9 @@ struct kiln_image_opts {
   bool force;                     /* replace OUTPUT if it exists */
   struct kiln_customize *custom;  /* NULL or empty: no customize step */
   struct kiln_sysprep_sel *sysprep;   /* NULL: no sysprep */
+  bool unpublished;               /* leave the complete image under RES->work,
+                                     for a caller whose commit publishes it
+                                     (kiln build) */
   bool packages;                  /* list the installed packages (res->contents,
                                      for an SBOM) in the launch, if there is one */
 };
@@ -58,6 +61,9 @@ struct kiln_image_result {
   double create_seconds, launch_seconds, grow_seconds, customize_seconds, sysprep_seconds;
   GPtrArray *passwords;           /* struct kiln_image_password *; never NULL after
                                      a success */
+  char *work;                     /* with O->unpublished: the image, a temporary
+                                     beside OUTPUT (kiln_temp_beside) that the
+                                     caller publishes or discards */
   struct kiln_sbom_guest *contents;   /* with o->packages and a launch: the OS and
                                          its packages as the image is published
                                          (after customize and sysprep); else NULL */
@@ -67,7 +73,8 @@ struct kiln_image_result {
  * known yet): an output named, a known format, no raw overlay.  -1 with ERR (KILN_ERROR_USAGE). */
 int kiln_image_opts_check (const struct kiln_image_opts *o, GError **err);
 
-/* Make O->output (see above).  An existing OUTPUT is KILN_ERROR_EXISTS
+/* Make O->output (see above), or with O->unpublished everything but
+ * the last rename: the image is then RES->work.  An existing OUTPUT is KILN_ERROR_EXISTS
  * unless O->force, and is then replaced only once the new image is
  * complete; a size smaller than the base's is KILN_ERROR_USAGE (kiln
  * only grows).  An overlay on a base in kiln's cache is recorded as the

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "secret.h"
 
 void
 kiln_json_print (JsonNode *node)
@@ -10,6 +11,7 @@ kiln_json_print (JsonNode *node)
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   g_autofree char *text = NULL;
 
+  kiln_secret_redact_json (node);
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_root (gen, node);
   text = json_generator_to_data (gen, NULL);
@@ -28,7 +30,11 @@ void
 kiln_json_add_string (JsonBuilder *b, const char *member, const char *value)
 {
   json_builder_set_member_name (b, member);
-  if (value)
+  if (value && kiln_secret_in (value)) {
+    g_autofree char *shown = kiln_secret_redact (value);
+
+    json_builder_add_string_value (b, shown);
+  } else if (value)
     json_builder_add_string_value (b, value);
   else
     json_builder_add_null_value (b);

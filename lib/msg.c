@@ -7,6 +7,7 @@
 #include "kiln.h"
 #include "msg.h"
 #include "event.h"
+#include "secret.h"
 
 static int verbosity = 1;
 
@@ -37,7 +38,8 @@ kiln_elapsed (void)
 static void
 vsay (const char *prefix, const char *fmt, va_list ap)
 {
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  g_autofree char *raw = g_strdup_vprintf (fmt, ap);
+  g_autofree char *msg = kiln_secret_redact (raw);    /* secret.h */
 
   fflush (stdout);
   fprintf (stderr, "%s%s\n", prefix, msg);

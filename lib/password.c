@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "password.h"
+#include "secret.h"
 
 void
 kiln_secret_free (char *s)
@@ -27,39 +28,6 @@ kiln_password_free (struct kiln_password *p)
   kiln_secret_free (p->secret);
   g_free (p->file);
   g_free (p);
-}
-
-/* The first line of PATH, without its newline. */
-static char *
-read_first_line (const char *path, bool *exposed, GError **err)
-{
-  g_autofree char *data = NULL;
-  gsize len = 0;
-  struct stat st;
-  char *nl, *line;
-
-  if (stat (path, &st) != 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                 "password file %s: %s", path, g_strerror (errno));
-    return NULL;
-  }
-  *exposed = (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
-  if (!g_file_get_contents (path, &data, &len, err))
-    return NULL;
-  nl = memchr (data, '\n', len);
-  if (nl)
-    len = (gsize) (nl - data);
-  if (len > 0 && data[len - 1] == '\r')
-    len--;
-  line = g_strndup (data, len);
-  explicit_bzero (data, strlen (data));
-  if (line[0] == '\0') {
-    g_free (line);
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
-                 "password file %s: the first line is empty", path);
-    return NULL;
-  }
-  return line;
 }
 
 bool
@@ -142,7 +110,8 @@ kiln_password_parse (const char *sel, GError **err)
     p->secret = g_strdup (s.secret);
   if (s.file) {
     p->file = g_strdup (s.file);
-    p->secret = read_first_line (p->file, &p->file_exposed, err);
+    /* One bounded line of a regular file: not /dev/zero, not a FIFO. */
+    p->secret = kiln_secret_read_line ("password file", p->file, &p->file_exposed, err);
     if (p->secret == NULL)
       return NULL;
   }

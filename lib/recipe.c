@@ -5,17 +5,19 @@
  * the merged tree is checked key by key and turned into struct
  * kiln_recipe, expanding ${VAR} on the way. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 #include <gio/gio.h>
 #include <openssl/evp.h>
 
 #include "customize.h"
+#include "event.h"
 #include "password.h"
+#include "secret.h"
 #include "recipe.h"
 #include "value.h"
-
-#define MAX_DEPTH 64
 
 enum ytype { Y_NULL, Y_SCALAR, Y_SEQ, Y_MAP };
 
@@ -25,6 +27,15 @@ struct ynode {
   int line, col;              /* 1-based */
   char *value;                /* Y_SCALAR */
   GPtrArray *items;           /* Y_SEQ: nodes; Y_MAP: key, value, key, value... (not owned) */
+  GHashTable *index;          /* Y_MAP: key -> its position in items + 1 (keys not owned) */
+};
+
+/* A variable declared under vars:. */
+struct var_decl {
+  const struct ynode *node;   /* the declaration's value (for messages) */
+  const struct ynode *value;  /* NAME: VALUE, or NULL */
+  char *file;                 /* NAME: {file: F}: F made absolute */
+  bool secret;
 };
 
 /* Nodes live in the loader's arena: merged trees share them. */
@@ -34,6 +45,12 @@ struct loader {
   GPtrArray *stack;           /* canonical paths being loaded, for cycles */
   const char *const *cli_vars;
   const struct ynode *vars;   /* merged vars mapping, or NULL */
+  GHashTable *decls;          /* name -> struct var_decl * */
+  GHashTable *secret_names;   /* names of variables that hold secrets */
+  GHashTable *file_values;    /* name -> value read from its file (wiped when freed) */
+  GHashTable *warned;         /* names already warned about */
+  GPtrArray *reads;           /* struct kiln_recipe_read *: the recipe's */
+  unsigned nodes;             /* converted so far in this file, aliases expanded */
 };
 
 static void
@@ -44,6 +61,8 @@ ynode_free (gpointer p)
   g_free (n->value);
   if (n->items)
     g_ptr_array_unref (n->items);
+  if (n->index)
+    g_hash_table_unref (n->index);
   g_free (n);
 }
 
@@ -58,8 +77,19 @@ ynode_new (struct loader *l, enum ytype type, const char *file, int line, int co
   n->col = col;
   if (type == Y_SEQ || type == Y_MAP)
     n->items = g_ptr_array_new ();
+  if (type == Y_MAP)
+    n->index = g_hash_table_new (g_str_hash, g_str_equal);
   g_ptr_array_add (l->arena, n);
   return n;
+}
+
+/* Add K: V to the mapping M (K not there yet). */
+static void
+map_add (struct ynode *m, const struct ynode *k, const struct ynode *v)
+{
+  g_ptr_array_add (m->items, (gpointer) k);
+  g_ptr_array_add (m->items, (gpointer) v);
+  g_hash_table_insert (m->index, k->value, GUINT_TO_POINTER (m->items->len - 1));
 }
 
 static void G_GNUC_PRINTF (3, 4)
@@ -96,7 +126,214 @@ accepted (const char *const *names)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* Temporaries that may hold an expanded secret. */
+typedef char *secret_str;
+typedef char **secret_strv;
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_str, kiln_secret_free, NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (secret_strv, kiln_secret_strv_free, NULL)
+
+static void
+var_decl_free (gpointer p)
+{
+  struct var_decl *d = p;
+
+  g_free (d->file);
+  g_free (d);
+}
+
+static void
+read_free (gpointer p)
+{
+  struct kiln_recipe_read *rd = p;
+
+  g_free (rd->path);
+  g_free (rd->what);
+  g_free (rd->where);
+  g_free (rd);
+}
+
+/* Note that the recipe reads the host file PATH (for WHAT), named at AT. */
+static void
+add_read (const struct loader *l, const char *path, const char *what, const struct ynode *at)
+{
+  struct kiln_recipe_read *rd = g_new0 (struct kiln_recipe_read, 1);
+
+  rd->path = g_strdup (path);
+  rd->what = g_strdup (what);
+  rd->where = g_strdup_printf ("%s:%d:%d", at->file, at->line, at->col);
+  g_ptr_array_add (l->reads, rd);
+}
+
 /* ------------------------------------------------------------ YAML -> tree */
+
+/* A recipe is small; these bound what a hostile one can cost (time and
+ * memory stay linear in KILN_RECIPE_MAX_BYTES).  An alias (*name) repeats
+ * everything its anchor (&name) holds: nodes are counted with aliases
+ * expanded, so "billion laughs" stops at KILN_RECIPE_MAX_NODES. */
+
+static void
+syntax_error (yaml_parser_t *parser, const char *file, GError **err)
+{
+  struct ynode at = { .file = file,
+                      .line = parser->problem_mark.line + 1,
+                      .col = parser->problem_mark.column + 1 };
+
+  if (parser->context)
+    set_err (err, &at, "YAML syntax: %s %s", parser->problem, parser->context);
+  else
+    set_err (err, &at, "YAML syntax: %s", parser->problem ? parser->problem : "error");
+}
+
+/* The size of a node: nodes (aliases expanded) and levels of lists and
+ * mappings (0 for a scalar). */
+struct extent {
+  unsigned nodes, levels;
+};
+
+/* An open list or mapping. */
+struct frame {
+  char *anchor;               /* its &name, or NULL */
+  unsigned start;             /* nodes counted before it */
+  unsigned levels;            /* the deepest child's */
+  unsigned children;
+  bool map;
+};
+
+/* One pass over the events of the first document, before libyaml builds
+ * its tree: refuse a document nested deeper than KILN_RECIPE_MAX_DEPTH,
+ * with more than KILN_RECIPE_MAX_NODES nodes (aliases expanded), or with
+ * a mapping of more than KILN_RECIPE_MAX_KEYS keys, at the node where
+ * the limit is passed; and a second document, which would be silently
+ * ignored. */
+static int
+check_extent (const char *file, const char *text, size_t len, GError **err)
+{
+  yaml_parser_t parser;
+  g_autoptr (GHashTable) anchors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  struct frame stack[KILN_RECIPE_MAX_DEPTH + 1];
+  unsigned depth = 0, total = 0;
+  bool first_done = false;
+  int r = -1;
+
+  if (!yaml_parser_initialize (&parser)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: out of memory", file);
+    return -1;
+  }
+  yaml_parser_set_input_string (&parser, (const unsigned char *) text, len);
+  for (;;) {
+    yaml_event_t ev;
+    struct ynode at = { .file = file };
+    struct extent done = { 0, 0 };
+    const char *anchor = NULL;
+    bool complete = false;
+
+    if (!yaml_parser_parse (&parser, &ev)) {
+      syntax_error (&parser, file, err);
+      goto out;
+    }
+    at.line = ev.start_mark.line + 1;
+    at.col = ev.start_mark.column + 1;
+    if (first_done && (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+                       ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT)) {
+      set_err (err, &at, "a recipe is one YAML document; this is a second one");
+      goto fail;
+    }
+    switch (ev.type) {
+    case YAML_SCALAR_EVENT:
+      total++;
+      done = (struct extent) { 1, 0 };
+      anchor = (const char *) ev.data.scalar.anchor;
+      complete = true;
+      break;
+    case YAML_ALIAS_EVENT: {
+      const struct extent *a = g_hash_table_lookup (anchors, ev.data.alias.anchor);
+
+      /* An undefined alias: libyaml's loader says so. */
+      done = a ? *a : (struct extent) { 1, 0 };
+      if (depth + done.levels > KILN_RECIPE_MAX_DEPTH) {
+        set_err (err, &at, "the alias *%s nests lists and mappings deeper than %d levels (the limit)",
+                 (const char *) ev.data.alias.anchor, KILN_RECIPE_MAX_DEPTH);
+        goto fail;
+      }
+      total = done.nodes > KILN_RECIPE_MAX_NODES ? done.nodes : total + done.nodes;
+      if (total > KILN_RECIPE_MAX_NODES) {
+        set_err (err, &at, "the alias *%s makes the recipe more than %d nodes (the limit; "
+                 "an alias repeats everything its anchor holds)",
+                 (const char *) ev.data.alias.anchor, KILN_RECIPE_MAX_NODES);
+        goto fail;
+      }
+      complete = true;
+      break;
+    }
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+      if (depth >= KILN_RECIPE_MAX_DEPTH) {
+        set_err (err, &at, "lists and mappings nested deeper than %d levels (the limit)",
+                 KILN_RECIPE_MAX_DEPTH);
+        goto fail;
+      }
+      anchor = (const char *) (ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+                                                                     : ev.data.mapping_start.anchor);
+      stack[depth++] = (struct frame) {
+        .anchor = g_strdup (anchor), .start = total, .map = ev.type == YAML_MAPPING_START_EVENT,
+      };
+      total++;
+      anchor = NULL;
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT: {
+      struct frame *f = &stack[--depth];
+
+      done = (struct extent) { total - f->start, f->levels + 1 };
+      if (f->anchor)
+        g_hash_table_insert (anchors, g_steal_pointer (&f->anchor), g_memdup2 (&done, sizeof done));
+      complete = true;
+      break;
+    }
+    case YAML_DOCUMENT_END_EVENT:
+      /* After an empty document, the loader says "empty recipe". */
+      first_done = total > 0;
+      if (!first_done) {
+        r = 0;
+        yaml_event_delete (&ev);
+        goto out;
+      }
+      break;
+    case YAML_STREAM_END_EVENT:
+      r = 0;
+      yaml_event_delete (&ev);
+      goto out;
+    default:
+      break;
+    }
+    if (total > KILN_RECIPE_MAX_NODES) {
+      set_err (err, &at, "more than %d nodes in the recipe (the limit)", KILN_RECIPE_MAX_NODES);
+      goto fail;
+    }
+    if (anchor)
+      g_hash_table_insert (anchors, g_strdup (anchor), g_memdup2 (&done, sizeof done));
+    if (complete && depth > 0) {
+      struct frame *p = &stack[depth - 1];
+
+      p->levels = MAX (p->levels, done.levels);
+      p->children++;
+      if (p->map && p->children % 2 == 1 && p->children / 2 + 1 > KILN_RECIPE_MAX_KEYS) {
+        set_err (err, &at, "more than %d keys in one mapping (the limit)", KILN_RECIPE_MAX_KEYS);
+        goto fail;
+      }
+    }
+    yaml_event_delete (&ev);
+    continue;
+  fail:
+    yaml_event_delete (&ev);
+    goto out;
+  }
+ out:
+  while (depth > 0)
+    g_free (stack[--depth].anchor);
+  yaml_parser_delete (&parser);
+  return r;
+}
 
 static struct ynode *
 convert (struct loader *l, yaml_document_t *doc, yaml_node_t *yn, const char *file,
@@ -105,9 +342,11 @@ convert (struct loader *l, yaml_document_t *doc, yaml_node_t *yn, const char *fi
   struct ynode *n;
   int line = yn->start_mark.line + 1, col = yn->start_mark.column + 1;
 
-  if (depth > MAX_DEPTH) {
+  /* check_extent bounds both already; this keeps convert safe alone. */
+  if (depth > KILN_RECIPE_MAX_DEPTH || ++l->nodes > KILN_RECIPE_MAX_NODES) {
     struct ynode at = { .file = file, .line = line, .col = col };
-    set_err (err, &at, "nested too deeply");
+    set_err (err, &at, "nested deeper than %d levels or more than %d nodes (the limits)",
+             KILN_RECIPE_MAX_DEPTH, KILN_RECIPE_MAX_NODES);
     return NULL;
   }
   switch (yn->type) {
@@ -145,6 +384,7 @@ convert (struct loader *l, yaml_document_t *doc, yaml_node_t *yn, const char *fi
          p < yn->data.mapping.pairs.top; p++) {
       struct ynode *k = convert (l, doc, yaml_document_get_node (doc, p->key), file, depth + 1, err);
       struct ynode *v;
+      gpointer at;
 
       if (k == NULL)
         return NULL;
@@ -152,19 +392,17 @@ convert (struct loader *l, yaml_document_t *doc, yaml_node_t *yn, const char *fi
         set_err (err, k, "a key must be a name, not %s", type_name (k));
         return NULL;
       }
-      for (guint i = 0; i < n->items->len; i += 2) {
-        const struct ynode *o = n->items->pdata[i];
+      /* The index makes this linear in the number of keys. */
+      if ((at = g_hash_table_lookup (n->index, k->value)) != NULL) {
+        const struct ynode *o = n->items->pdata[GPOINTER_TO_UINT (at) - 1];
 
-        if (strcmp (o->value, k->value) == 0) {
-          set_err (err, k, "duplicate key '%s' (first given at line %d)", k->value, o->line);
-          return NULL;
-        }
+        set_err (err, k, "duplicate key '%s' (first given at line %d)", k->value, o->line);
+        return NULL;
       }
       v = convert (l, doc, yaml_document_get_node (doc, p->value), file, depth + 1, err);
       if (v == NULL)
         return NULL;
-      g_ptr_array_add (n->items, k);
-      g_ptr_array_add (n->items, v);
+      map_add (n, k, v);
     }
     return n;
   default:
@@ -185,48 +423,24 @@ parse_yaml (struct loader *l, const char *file, const char *text, size_t len, GE
   yaml_node_t *root;
   struct ynode *n = NULL;
 
+  if (check_extent (file, text, len, err) == -1)
+    return NULL;
   if (!yaml_parser_initialize (&parser)) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: out of memory", file);
     return NULL;
   }
   yaml_parser_set_input_string (&parser, (const unsigned char *) text, len);
   if (!yaml_parser_load (&parser, &doc)) {
-    struct ynode at = { .file = file,
-                        .line = parser.problem_mark.line + 1,
-                        .col = parser.problem_mark.column + 1 };
-
-    if (parser.context)
-      set_err (err, &at, "YAML syntax: %s %s", parser.problem, parser.context);
-    else
-      set_err (err, &at, "YAML syntax: %s", parser.problem ? parser.problem : "error");
+    syntax_error (&parser, file, err);
     yaml_parser_delete (&parser);
     return NULL;
   }
   root = yaml_document_get_root_node (&doc);
-  if (root) {
-    /* A second document would be silently ignored: refuse it. */
-    yaml_document_t next;
-
-    if (yaml_parser_load (&parser, &next)) {
-      yaml_node_t *nroot = yaml_document_get_root_node (&next);
-
-      if (nroot) {
-        struct ynode at = { .file = file, .line = nroot->start_mark.line + 1,
-                            .col = nroot->start_mark.column + 1 };
-
-        set_err (err, &at, "a recipe is one YAML document; this is a second one");
-        yaml_document_delete (&next);
-        yaml_document_delete (&doc);
-        yaml_parser_delete (&parser);
-        return NULL;
-      }
-      yaml_document_delete (&next);
-    }
-  }
   if (root == NULL) {
     struct ynode at = { .file = file, .line = 1, .col = 1 };
     set_err (err, &at, "empty recipe (it starts with recipe: %d)", KILN_RECIPE_VERSION);
   } else {
+    l->nodes = 0;             /* the limits are per file */
     n = convert (l, &doc, root, file, 0, err);
   }
   yaml_document_delete (&doc);
@@ -239,16 +453,15 @@ parse_yaml (struct loader *l, const char *file, const char *text, size_t len, GE
 static const struct ynode *
 map_get (const struct ynode *map, const char *key, const struct ynode **keynode)
 {
-  for (guint i = 0; i < map->items->len; i += 2) {
-    const struct ynode *k = map->items->pdata[i];
+  gpointer at = g_hash_table_lookup (map->index, key);
+  guint i;
 
-    if (strcmp (k->value, key) == 0) {
-      if (keynode)
-        *keynode = k;
-      return map->items->pdata[i + 1];
-    }
-  }
-  return NULL;
+  if (at == NULL)
+    return NULL;
+  i = GPOINTER_TO_UINT (at) - 1;
+  if (keynode)
+    *keynode = map->items->pdata[i];
+  return map->items->pdata[i + 1];
 }
 
 /* An unknown key is most often a typo: list what is accepted. */
@@ -298,69 +511,132 @@ kiln_recipe_var_valid (const char *assignment)
   return eq != NULL && valid_var_name (assignment, eq - assignment);
 }
 
-/* --var wins over the environment, which wins over vars:. */
-static const char *
-lookup_var (const struct loader *l, const char *name)
+/* NAME is a secret: say once if --var gives it. */
+static void
+warn_cli_secret (const struct loader *l, const char *name)
 {
   size_t len = strlen (name);
+
+  for (size_t i = 0; l->cli_vars && l->cli_vars[i]; i++)
+    if (strncmp (l->cli_vars[i], name, len) == 0 && l->cli_vars[i][len] == '=' &&
+        !g_hash_table_contains (l->warned, name)) {
+      g_hash_table_add (l->warned, g_strdup (name));
+      kiln_event_warning ("recipe", "--var %s: the secret is on the command line, where other users "
+                          "of this machine can read it (ps); give it in the environment or a file "
+                          "(kiln-recipe(5), VARIABLES)", name);
+    }
+}
+
+/* A variable's value: --var wins over the environment, which wins over
+ * vars: (a value, or a file's first line).  *SECRET: the variable holds
+ * a secret (declared so, or named in a password selector); its value is
+ * registered for redaction (secret.h).  NULL and an error about node AT
+ * when it has no value. */
+static const char *
+lookup_var (const struct loader *l, const struct ynode *at, const char *name, GError **err)
+{
+  size_t len = strlen (name);
+  const struct var_decl *d = l->decls ? g_hash_table_lookup (l->decls, name) : NULL;
+  bool secret = (d && d->secret) || g_hash_table_contains (l->secret_names, name);
   const char *found = NULL;
-  const char *env;
 
   for (size_t i = 0; l->cli_vars && l->cli_vars[i]; i++)
     if (strncmp (l->cli_vars[i], name, len) == 0 && l->cli_vars[i][len] == '=')
       found = l->cli_vars[i] + len + 1;           /* the last one given wins */
-  if (found)
-    return found;
-  env = g_getenv (name);
-  if (env)
-    return env;
-  if (l->vars) {
-    const struct ynode *v = map_get (l->vars, name, NULL);
+  if (found && secret)
+    warn_cli_secret (l, name);
+  if (found == NULL)
+    found = g_getenv (name);
+  if (found == NULL && d && d->file) {
+    found = g_hash_table_lookup (l->file_values, name);
+    if (found == NULL) {
+      g_autoptr (GError) e = NULL;
+      g_autofree char *what = g_strdup_printf ("variable %s: file", name);
+      char *v = kiln_secret_read_line (what, d->file, NULL, &e);
 
-    if (v)
-      return v->type == Y_SCALAR ? v->value : "";
+      if (v == NULL) {
+        set_err (err, d->node, "%s", e->message);
+        return NULL;
+      }
+      g_hash_table_insert (l->file_values, g_strdup (name), v);
+      add_read (l, d->file, "a secret variable's value", d->node);
+      found = v;
+    }
   }
-  return NULL;
+  if (found == NULL && d && d->value)
+    found = d->value->type == Y_SCALAR ? d->value->value : "";
+  if (found == NULL && d && d->file == NULL && d->value == NULL) {
+    set_err (err, at, "variable '%s' has no value: it is declared without one (%s:%d), so give it "
+             "in the environment (export %s=...) or read it from a file (%s: {secret: true, file: PATH})",
+             name, d->node->file, d->node->line, name, name);
+    return NULL;
+  }
+  if (found == NULL) {
+    set_err (err, at, "undefined variable '%s' (define it under vars:, in the environment, or with --var %s=VALUE)",
+             name, name);
+    return NULL;
+  }
+  if (secret)
+    kiln_secret_register (found);
+  return found;
 }
 
-/* ${NAME} -> its value; $${ -> a literal ${. */
+/* ${NAME} -> its value; $${ -> a literal ${.  Two passes, so that the
+ * result (which may hold a secret) is allocated once, at its size, and
+ * leaves no copy behind in freed memory. */
 static char *
 expand (const struct loader *l, const struct ynode *n, GError **err)
 {
-  g_autoptr (GString) out = g_string_new (NULL);
-  const char *s = n->value;
+  char *out = NULL;
+  size_t need = 0;
 
-  while (*s) {
-    if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
-      g_string_append (out, "${");
-      s += 3;
-    } else if (s[0] == '$' && s[1] == '{') {
-      const char *end = strchr (s + 2, '}');
-      g_autofree char *name = NULL;
-      const char *val;
+  for (int pass = 0; pass < 2; pass++) {
+    const char *s = n->value;
+    size_t len = 0;
 
-      if (end == NULL) {
-        set_err (err, n, "unterminated ${ (write $${ for a literal ${)");
-        return NULL;
+    if (pass == 1)
+      out = g_malloc (need + 1);
+    while (*s) {
+      const char *piece = s;
+      size_t plen = 1;
+
+      if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
+        piece = "${";
+        plen = 2;
+        s += 3;
+      } else if (s[0] == '$' && s[1] == '{') {
+        const char *end = strchr (s + 2, '}');
+        g_autofree char *name = NULL;
+
+        if (end == NULL) {
+          set_err (err, n, "unterminated ${ (write $${ for a literal ${)");
+          return NULL;
+        }
+        name = g_strndup (s + 2, end - (s + 2));
+        if (!valid_var_name (name, strlen (name))) {
+          set_err (err, n, "'${%s}': not a variable name (letters, digits and _)", name);
+          return NULL;
+        }
+        piece = lookup_var (l, n, name, err);
+        if (piece == NULL) {
+          g_free (out);
+          return NULL;
+        }
+        plen = strlen (piece);
+        s = end + 1;
+      } else {
+        s++;
       }
-      name = g_strndup (s + 2, end - (s + 2));
-      if (!valid_var_name (name, strlen (name))) {
-        set_err (err, n, "'${%s}': not a variable name (letters, digits and _)", name);
-        return NULL;
-      }
-      val = lookup_var (l, name);
-      if (val == NULL) {
-        set_err (err, n, "undefined variable '%s' (define it under vars:, in the environment, or with --var %s=VALUE)",
-                 name, name);
-        return NULL;
-      }
-      g_string_append (out, val);
-      s = end + 1;
-    } else {
-      g_string_append_c (out, *s++);
+      if (pass == 1)
+        memcpy (out + len, piece, plen);
+      len += plen;
     }
+    if (pass == 0)
+      need = len;
+    else
+      out[len] = '\0';
   }
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  return out;
 }
 
 /* A scalar's expanded value; NULL with *ERR unset when N is NULL or null. */
@@ -570,34 +846,80 @@ merge (struct loader *l, const struct ynode *a, const struct ynode *b, bool top)
     if (top && (strcmp (k->value, "extends") == 0 || strcmp (k->value, "recipe") == 0))
       continue;
     if (bv == NULL) {
-      g_ptr_array_add (m->items, (gpointer) k);
-      g_ptr_array_add (m->items, (gpointer) av);
+      map_add (m, k, av);
     } else if (top && strcmp (k->value, "customize") == 0 &&
                av->type == Y_SEQ && bv->type == Y_SEQ) {
       struct ynode *seq = ynode_new (l, Y_SEQ, bv->file, bv->line, bv->col);
 
       g_ptr_array_extend (seq->items, av->items, NULL, NULL);
       g_ptr_array_extend (seq->items, bv->items, NULL, NULL);
-      g_ptr_array_add (m->items, (gpointer) bk);
-      g_ptr_array_add (m->items, seq);
+      map_add (m, bk, seq);
     } else if (av->type == Y_MAP && bv->type == Y_MAP &&
                !(top && (strcmp (k->value, "base") == 0 || strcmp (k->value, "clones") == 0))) {
-      g_ptr_array_add (m->items, (gpointer) bk);
-      g_ptr_array_add (m->items, merge (l, av, bv, false));
+      map_add (m, bk, merge (l, av, bv, false));
     } else {
-      g_ptr_array_add (m->items, (gpointer) bk);
-      g_ptr_array_add (m->items, (gpointer) bv);
+      map_add (m, bk, bv);
     }
   }
   for (guint i = 0; i < b->items->len; i += 2) {
     const struct ynode *k = b->items->pdata[i];
 
-    if (map_get (a, k->value, NULL) == NULL) {
-      g_ptr_array_add (m->items, (gpointer) k);
-      g_ptr_array_add (m->items, b->items->pdata[i + 1]);
-    }
+    if (map_get (a, k->value, NULL) == NULL)
+      map_add (m, k, b->items->pdata[i + 1]);
   }
   return m;
+}
+
+/* PATH's bytes, at most KILN_RECIPE_MAX_BYTES + 1 of them (so that a
+ * recipe named /dev/zero costs nothing), NUL-terminated. */
+static char *
+read_bounded (const char *path, size_t *lenp, GError **err)
+{
+  g_autofree char *buf = g_malloc (KILN_RECIPE_MAX_BYTES + 2);
+  size_t len = 0;
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+  if (fd == -1) {
+    g_set_error (err, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot read %s: %s",
+                 path, g_strerror (errno));
+    return NULL;
+  }
+  while (len <= KILN_RECIPE_MAX_BYTES) {
+    ssize_t n = read (fd, buf + len, KILN_RECIPE_MAX_BYTES + 1 - len);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      g_set_error (err, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot read %s: %s",
+                   path, g_strerror (errno));
+      close (fd);
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    len += (size_t) n;
+  }
+  close (fd);
+  buf[len] = '\0';
+  *lenp = len;
+  return g_steal_pointer (&buf);
+}
+
+/* Where in TEXT the byte at OFFSET is, for a message. */
+static struct ynode
+position (const char *file, const char *text, size_t offset)
+{
+  struct ynode at = { .file = file, .line = 1, .col = 1 };
+
+  for (size_t i = 0; i < offset; i++) {
+    if (text[i] == '\n') {
+      at.line++;
+      at.col = 1;
+    } else {
+      at.col++;
+    }
+  }
+  return at;
 }
 
 static struct ynode *
@@ -628,13 +950,20 @@ load_file (struct loader *l, const char *path, const struct ynode *from, GError 
       return NULL;
     }
   }
-  if (!g_file_get_contents (path, &text, &len, &ferr)) {
+  if ((text = read_bounded (path, &len, &ferr)) == NULL) {
     if (from && !g_file_test (path, G_FILE_TEST_EXISTS))
       set_err (err, from, "extends %s: no such file (a relative path is relative to this recipe)", path);
     else if (from)
       set_err (err, from, "extends %s: %s", path, ferr->message);
     else
       g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND, "%s", ferr->message);
+    return NULL;
+  }
+  if (len > KILN_RECIPE_MAX_BYTES) {
+    struct ynode at = position (file, text, KILN_RECIPE_MAX_BYTES);
+
+    set_err (err, &at, "the recipe goes on past %d bytes (1 MiB), the limit of a recipe file",
+             KILN_RECIPE_MAX_BYTES);
     return NULL;
   }
   root = parse_yaml (l, file, text, len, err);
@@ -719,7 +1048,7 @@ check_disk_size (const struct ynode *at, const char *size, const char *what, uin
 }
 
 static int
-load_base (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
+load_base (const struct loader *l, const struct ynode *n, struct kiln_recipe *r, GError **err)
 {
   g_autofree char *source = NULL;
 
@@ -736,6 +1065,10 @@ load_base (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GErro
     r->base_source = local_path (map_get (n, "source", NULL)->file, source);
   else
     r->base_source = g_steal_pointer (&source);
+  if (g_path_is_absolute (r->base_source))
+    add_read (l, r->base_source, "base image", map_get (n, "source", NULL));
+  else if (g_str_has_prefix (r->base_source, "file://"))
+    add_read (l, r->base_source + strlen ("file://"), "base image", map_get (n, "source", NULL));
   if (r->base_sums && r->base_checksum) {
     const struct ynode *k = NULL;
 
@@ -797,11 +1130,15 @@ load_output (struct loader *l, const struct ynode *n, struct kiln_recipe *r, GEr
 }
 
 /* A password selector, checked by password.h's one parser: file: made
- * relative to the recipe (node N), and password:P only from a variable,
- * so that a password never sits in a recipe file.  The error never
- * repeats what was written. */
+ * relative to the recipe (node N), and password:P only as
+ * password:${NAME}, RAW being the selector as written (before
+ * expansion), with NAME's value from outside the recipe (the
+ * environment, --var or a file), so that a password never sits in a
+ * recipe file.  NAME becomes a secret.  The error never repeats what was
+ * written. */
 static char *
-recipe_selector (const struct ynode *n, const char *sel, GError **err)
+recipe_selector (const struct loader *l, const struct ynode *n, const char *raw, const char *sel,
+                 GError **err)
 {
   struct kiln_password_selector ps;
 
@@ -809,14 +1146,35 @@ recipe_selector (const struct ynode *n, const char *sel, GError **err)
     set_err (err, n, "not a password selector (accepted: file:PATH, password:${VARIABLE}, random, disabled, locked)");
     return NULL;
   }
-  if (ps.secret && (n->type != Y_SCALAR || strstr (n->value, "${") == NULL)) {
-    set_err (err, n, "a password written in a recipe ends up in version control and logs: "
-             "use file:PATH, or password:${VARIABLE} with the value from --var or the environment");
-    return NULL;
+  if (ps.secret) {
+    size_t rlen = raw ? strlen (raw) : 0;
+    g_autofree char *name = NULL;
+    const struct var_decl *d;
+
+    if (rlen > strlen ("password:${}") && g_str_has_prefix (raw, "password:${") && raw[rlen - 1] == '}')
+      name = g_strndup (raw + strlen ("password:${"), rlen - strlen ("password:${}"));
+    if (name == NULL || !valid_var_name (name, strlen (name))) {
+      set_err (err, n, "a password written in a recipe ends up in version control and logs: "
+               "use file:PATH, or password:${VARIABLE} with the variable's value from the environment "
+               "or a file (kiln-recipe(5), VARIABLES)");
+      return NULL;
+    }
+    d = g_hash_table_lookup (l->decls, name);
+    if (d && d->value && d->value->type != Y_NULL) {
+      set_err (err, n, "the password variable %s has a value in the recipe (%s:%d), which ends up in "
+               "version control and logs: declare it %s: {secret: true} and give it in the "
+               "environment, or read it from a file (%s: {file: PATH})",
+               name, d->value->file, d->value->line, name, name);
+      return NULL;
+    }
+    g_hash_table_add (l->secret_names, g_strdup (name));
+    kiln_secret_register (ps.secret);
+    warn_cli_secret (l, name);
   }
   if (ps.file) {
     g_autofree char *p = local_path (n->file, ps.file);
 
+    add_read (l, p, "password file", n);
     return g_strconcat (ps.locked ? "locked:" : "", "file:", p, NULL);
   }
   return g_strdup (sel);
@@ -828,8 +1186,8 @@ step_free (gpointer p)
   struct kiln_recipe_step *s = p;
 
   g_free (s->op);
-  g_strfreev (s->args);
-  g_free (s->display);
+  kiln_secret_strv_free (s->args);
+  kiln_secret_free (s->display);
   g_free (s->where);
   g_free (s);
 }
@@ -928,7 +1286,7 @@ mapping_parts (const struct loader *l, const struct kiln_customize_op *op, const
 static struct kiln_recipe_step *
 load_step (struct loader *l, const struct ynode *item, GError **err)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_secret_free);
   const struct kiln_customize_op *op = NULL;
   const struct ynode *k, *v, *last;
   g_autofree char *text = NULL, *display = NULL;
@@ -1011,8 +1369,8 @@ load_step (struct loader *l, const struct ynode *item, GError **err)
         return NULL;
     } else if (v->type == Y_SCALAR) {
       /* The command line's form, split as the command line splits it. */
-      g_autofree char *whole = expand (l, v, err);
-      g_auto (GStrv) parts = NULL;
+      g_auto (secret_str) whole = expand (l, v, err);
+      g_auto (secret_strv) parts = NULL;
 
       if (whole == NULL)
         return NULL;
@@ -1035,28 +1393,50 @@ load_step (struct loader *l, const struct ynode *item, GError **err)
     break;
   }
 
-  /* Local files are relative to the recipe that names them. */
+  /* Local files are relative to the recipe that names them; each is
+   * noted as read (recipes are code: kiln-recipe(5)). */
   if (op->flags & KILN_CUSTOMIZE_LOCAL) {
     char *p = local_path (v->file, args->pdata[0]);
 
     g_free (args->pdata[0]);
     args->pdata[0] = p;
+    add_read (l, p, op->name, v);
   }
   if (op->shape == KILN_CUSTOMIZE_USER_KEY && args->len == 3 && strcmp (args->pdata[1], "file") == 0) {
     char *p = local_path (v->file, args->pdata[2]);
 
     g_free (args->pdata[2]);
     args->pdata[2] = p;
+    add_read (l, p, "ssh-inject key", v);
+  } else if (op->shape == KILN_CUSTOMIZE_USER_KEY && args->len == 1) {
+    g_autofree char *keys = g_build_filename (g_get_home_dir (), ".ssh", "id*.pub", NULL);
+
+    add_read (l, keys, "ssh-inject key (the newest of these)", v);
   }
   if (op->flags & KILN_CUSTOMIZE_SELECTOR) {
-    char *sel = recipe_selector (last, args->pdata[args->len - 1], err);
+    /* The selector as written: the string form USER:SELECTOR splits at
+     * the first ':', as the command line does. */
+    const char *raw = last->type == Y_SCALAR ? last->value : NULL;
+    char *sel;
 
+    if (raw && last == v && op->shape == KILN_CUSTOMIZE_PAIR)
+      raw = strchr (raw, ':') ? strchr (raw, ':') + 1 : NULL;
+    sel = recipe_selector (l, last, raw, args->pdata[args->len - 1], err);
     if (sel == NULL)
       return NULL;
-    g_free (args->pdata[args->len - 1]);
+    kiln_secret_free (args->pdata[args->len - 1]);
     args->pdata[args->len - 1] = sel;
   }
   g_ptr_array_add (args, NULL);
+  /* Guest paths as the operation will use them: "//" is "/" (customize.h). */
+  {
+    g_autoptr (GError) e = NULL;
+
+    if (kiln_customize_normalize_paths (op, (char **) args->pdata, &e) == -1) {
+      set_err (err, v ? v : k, "%s", e->message);
+      return NULL;
+    }
+  }
 
   s = g_new0 (struct kiln_recipe_step, 1);
   s->op = g_strdup (op->name);
@@ -1066,6 +1446,8 @@ load_step (struct loader *l, const struct ynode *item, GError **err)
   display = g_strconcat (op->name, text[0] ? " " : "", text, NULL);
   s->display = one_line (display);
   s->where = g_strdup_printf ("%s:%d:%d", item->file, item->line, item->col);
+  kiln_secret_free (g_steal_pointer (&text));
+  kiln_secret_free (g_steal_pointer (&display));
   return s;
 }
 
@@ -1387,15 +1769,48 @@ load_vars (struct loader *l, const struct ynode *n, GError **err)
   for (guint i = 0; i < n->items->len; i += 2) {
     const struct ynode *k = n->items->pdata[i];
     const struct ynode *v = n->items->pdata[i + 1];
+    struct var_decl *d;
 
     if (!valid_var_name (k->value, strlen (k->value))) {
       set_err (err, k, "vars: '%s' is not a variable name (letters, digits and _, not starting with a digit)", k->value);
       return -1;
     }
+    if (v->type == Y_MAP) {
+      /* NAME: {secret: BOOL, file: PATH}, taken literally. */
+      static const char *const keys[] = { "secret", "file", NULL };
+      const struct ynode *sn = map_get (v, "secret", NULL), *fn = map_get (v, "file", NULL);
+      g_autofree char *what = g_strdup_printf ("the declaration of %s", k->value);
+
+      if (check_keys (v, what, keys, err) == -1)
+        return -1;
+      d = g_new0 (struct var_decl, 1);
+      d->node = v;
+      d->secret = true;
+      g_hash_table_insert (l->decls, k->value, d);
+      if (sn && (sn->type != Y_SCALAR ||
+                 !(g_ascii_strcasecmp (sn->value, "true") == 0 || g_ascii_strcasecmp (sn->value, "yes") == 0 ||
+                   g_ascii_strcasecmp (sn->value, "false") == 0 || g_ascii_strcasecmp (sn->value, "no") == 0))) {
+        set_err (err, sn, "vars: %s: secret is true or false", k->value);
+        return -1;
+      }
+      if (sn)
+        d->secret = g_ascii_strcasecmp (sn->value, "true") == 0 || g_ascii_strcasecmp (sn->value, "yes") == 0;
+      if (fn && (fn->type != Y_SCALAR || fn->value[0] == '\0')) {
+        set_err (err, fn, "vars: %s: file is the path of a file whose first line is the value", k->value);
+        return -1;
+      }
+      if (fn)
+        d->file = local_path (fn->file, fn->value);
+      continue;
+    }
     if (v->type != Y_SCALAR && v->type != Y_NULL) {
-      set_err (err, v, "vars: %s: expected a string, got %s", k->value, type_name (v));
+      set_err (err, v, "vars: %s: expected a string or a mapping {secret: true, file: PATH}, got %s",
+               k->value, type_name (v));
       return -1;
     }
+    d = g_new0 (struct var_decl, 1);
+    d->node = d->value = v;
+    g_hash_table_insert (l->decls, k->value, d);
   }
   l->vars = n;
   return 0;
@@ -1408,9 +1823,14 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
   g_autoptr (kiln_recipe) r = g_new0 (struct kiln_recipe, 1);
   g_autoptr (GPtrArray) arena = g_ptr_array_new_with_free_func (ynode_free);
   g_autoptr (GPtrArray) stack = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) decls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, var_decl_free);
+  g_autoptr (GHashTable) secret_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) file_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) kiln_secret_free);
+  g_autoptr (GHashTable) warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   const struct ynode *root, *v, *k = NULL;
 
   r->path = g_strdup (path);
+  r->reads = g_ptr_array_new_with_free_func (read_free);
   r->files = g_ptr_array_new_with_free_func (recipe_file_free);
   r->steps = g_ptr_array_new_with_free_func (step_free);
   r->networks = g_ptr_array_new_with_free_func (network_free);
@@ -1419,6 +1839,11 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
   l.files = r->files;
   l.stack = stack;
   l.cli_vars = vars;
+  l.decls = decls;
+  l.secret_names = secret_names;
+  l.file_values = file_values;
+  l.warned = warned;
+  l.reads = r->reads;
 
   for (size_t i = 0; vars && vars[i]; i++)
     if (!kiln_recipe_var_valid (vars[i])) {
@@ -1471,6 +1896,18 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
     return NULL;
   if ((v = map_get (root, "clones", &k)) && load_clones (&l, v, k, r, err) == -1)
     return NULL;
+  /* A step may use a variable before a later password selector makes it
+   * a secret: its display is redacted once all are known. */
+  for (guint i = 0; i < r->steps->len; i++) {
+    struct kiln_recipe_step *s = r->steps->pdata[i];
+
+    if (kiln_secret_in (s->display)) {
+      char *shown = kiln_secret_redact (s->display);
+
+      kiln_secret_free (s->display);
+      s->display = shown;
+    }
+  }
   return g_steal_pointer (&r);
 }
 
@@ -1483,8 +1920,8 @@ kiln_recipe_free (struct kiln_recipe *r)
   g_free (r->name);
   if (r->files)
     g_ptr_array_unref (r->files);
-  g_free (r->base_source);
-  g_free (r->base_sums);
+  kiln_secret_free (r->base_source);      /* a URL may hold a token */
+  kiln_secret_free (r->base_sums);
   g_free (r->base_checksum);
   g_free (r->output_path);
   g_free (r->output_format);
@@ -1502,5 +1939,7 @@ kiln_recipe_free (struct kiln_recipe *r)
   if (r->disks)
     g_ptr_array_unref (r->disks);
   g_strfreev (r->clones);
+  if (r->reads)
+    g_ptr_array_unref (r->reads);
   g_free (r);
 }

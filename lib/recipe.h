@@ -10,10 +10,25 @@
 /* The recipe format version this kiln reads (the recipe: key). */
 #define KILN_RECIPE_VERSION 1
 
+/* What one recipe file may hold (kiln-recipe(5), LIMITS): more is an
+ * error naming the file, the line and the limit. */
+#define KILN_RECIPE_MAX_BYTES (1024 * 1024)   /* bytes of one file */
+#define KILN_RECIPE_MAX_DEPTH 64              /* levels of nested lists and mappings */
+#define KILN_RECIPE_MAX_NODES 100000          /* nodes of one file, aliases expanded */
+#define KILN_RECIPE_MAX_KEYS 10000            /* keys of one mapping */
+
 /* A file of the recipe: the one given, then each one it extends. */
 struct kiln_recipe_file {
   char *path;                 /* as reached: the given path, or dirname + extends */
   char *digest;               /* "sha256:HEX" of its bytes */
+};
+
+/* A file of the host that the recipe reads besides itself (recipes are
+ * code: these are read with the rights of whoever runs kiln). */
+struct kiln_recipe_read {
+  char *path;                 /* absolute, or a pattern like ~/.ssh/id*.pub */
+  char *what;                 /* why: "upload", "password file", ... */
+  char *where;                /* "FILE:LINE:COLUMN" of the node that names it */
 };
 
 struct kiln_customize_op;
@@ -72,12 +87,21 @@ struct kiln_recipe {
   GPtrArray *disks;           /* struct kiln_recipe_disk *: extra disks */
 
   char **clones;              /* NULL-terminated names, or NULL */
+
+  GPtrArray *reads;           /* struct kiln_recipe_read *: every host file the
+                                 recipe reads besides its own files, in order */
 };
 
 /* Load PATH and everything it extends.  VARS: "NAME=VALUE" strings from
  * --var (may be NULL); they win over the environment, which wins over the
- * recipe's vars.  NULL and a KILN_ERROR_USAGE error "FILE:LINE:COLUMN:
- * what is wrong" on any problem. */
+ * recipe's vars (a value, or the first line of a file).  The values of
+ * secret variables (declared {secret: true}, read from a file, or named
+ * in a password:${NAME} selector) are registered with
+ * kiln_secret_register, so that nothing kiln writes shows them; step
+ * displays are redacted already.  NULL and a KILN_ERROR_USAGE error
+ * "FILE:LINE:COLUMN: what is wrong" on any problem (a file over a limit
+ * of KILN_RECIPE_MAX_* too).  kiln_recipe_free wipes the strings that
+ * may hold expanded secrets. */
 struct kiln_recipe *kiln_recipe_load (const char *path, const char *const *vars,
                                       GError **err);
 void kiln_recipe_free (struct kiln_recipe *r);

@@ -17,6 +17,7 @@
 #include "domain.h"
 #include "domxml.h"
 #include "event.h"
+#include "fault.h"
 #include "guest.h"
 #include "mac.h"
 #include "osinfo.h"
@@ -36,6 +37,7 @@ struct reg {
   const struct kiln_register_spec *s;
   GArray *extra;                  /* struct extra_disk */
   char *disk_abs, *format;
+  char *disk_read;                /* where DISK's bytes are now (SPEC->disk_now) */
   char *vol_name;                 /* the uploaded volume, when --pool */
   virStorageVolPtr vol;
 };
@@ -51,6 +53,7 @@ reg_clear (struct reg *r)
   if (r->extra)
     g_array_free (r->extra, TRUE);
   g_free (r->disk_abs);
+  g_free (r->disk_read);
   g_free (r->format);
   g_free (r->vol_name);
   if (r->vol)
@@ -115,7 +118,7 @@ resolve_os (struct reg *r, struct kiln_osinfo_match *m, GError **err)
     int rc;
 
     kiln_event_info ("register", "Inspecting %s", s->disk);
-    if (kiln_guest_add_disk (gu, r->disk_abs, r->format, err) == -1 ||
+    if (kiln_guest_add_disk (gu, r->disk_read, r->format, err) == -1 ||
         kiln_guest_launch (gu, err) == -1 ||
         kiln_guest_inspect (gu, err) == -1)
       return -1;
@@ -319,6 +322,7 @@ kiln_register_result_clear (struct kiln_register_result *res)
   g_clear_pointer (&res->osinfo, g_free);
   g_clear_pointer (&res->osinfo_note, g_free);
   g_clear_pointer (&res->xml, g_free);
+  g_clear_pointer (&res->extra_files, g_ptr_array_unref);
 }
 
 int
@@ -358,7 +362,8 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
     g_array_append_val (r.extra, e);
   }
   r.disk_abs = kiln_path_canonical (rs->disk);
-  r.format = kiln_image_file_format (r.disk_abs, &err);
+  r.disk_read = kiln_path_canonical (rs->disk_now ? rs->disk_now : rs->disk);
+  r.format = kiln_image_file_format (r.disk_read, &err);
   if (r.format == NULL)
     goto fail;
   /* Said, because a header is what a guest could have written: register
@@ -371,7 +376,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
 
     /* kiln's cache publishes bases read-only; a template's disk is
      * written by its first boot, so it must be an overlay or a copy. */
-    if (stat (r.disk_abs, &st) == 0 && (st.st_mode & 0222) == 0 && !rs->pool) {
+    if (stat (r.disk_read, &st) == 0 && (st.st_mode & 0222) == 0 && !rs->pool) {
       g_set_error (&err, KILN_ERROR, KILN_ERROR_FAILED,
                    "%s is read-only (a cached base image?): register an overlay of it "
                    "(kiln create, or qemu-img create -b) or a copy", rs->disk);
@@ -382,7 +387,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   conn = kiln_virt_open (ctx, NULL, &err);
   if (conn == NULL)
     goto fail;
-  if (kiln_domain_exists (conn, rs->name)) {
+  if (g_strcmp0 (rs->replaces, rs->name) != 0 && kiln_domain_exists (conn, rs->name)) {
     g_set_error (&err, KILN_ERROR, KILN_ERROR_EXISTS,
                  "a domain named '%s' exists already (choose another --name, or "
                  "virsh undefine %s)", rs->name, rs->name);
@@ -404,7 +409,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
     goto fail;
   }
   g_clear_pointer (&names, g_ptr_array_unref);
-  names = kiln_domain_users (conn, files, NULL, &err);
+  names = kiln_domain_users (conn, files, rs->replaces, &err);
   if (names == NULL)
     goto fail;
   if (names->len > 0) {
@@ -435,7 +440,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
     goto fail;
   type = accel == KILN_ACCEL_KVM ? "kvm" : "qemu";
 
-  chain = kiln_image_chain (r.disk_abs, &err);
+  chain = kiln_image_chain (r.disk_read, &err);
   if (chain == NULL)
     goto fail;
   /* The template runs as the hypervisor's user: its whole chain must be
@@ -465,6 +470,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
 
   /* The disks: DISK itself (or its volume), then the empty extra ones. */
   specs = g_new0 (struct kiln_domxml_disk_spec, 1 + r.extra->len);
+  res->extra_files = g_ptr_array_new_with_free_func (g_free);
   if (rs->pool && !rs->print_xml) {
     if (upload_to_pool (conn, &r, &err) == -1)
       goto fail;
@@ -486,6 +492,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
     g_autofree char *base = g_strdup_printf ("%s-disk%u.qcow2", rs->name, k + 1);
 
     e->path = g_build_filename (dir, base, NULL);
+    g_ptr_array_add (res->extra_files, g_strdup (e->path));
     if (e->target == NULL)
       e->target = g_strdup_printf ("%s%c", virtio_blk ? "vd" : "sd", 'b' + k);
     if (!rs->print_xml) {
@@ -536,6 +543,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
 
 fail:
   rollback (&r);
+  kiln_register_result_clear (res);
   g_propagate_error (errp, g_steal_pointer (&err));
 out:
   kiln_osinfo_match_clear (&m);
@@ -547,3 +555,36 @@ out:
   return rc;
 }
 
+
+int
+kiln_register_define (const struct kiln_ctx *ctx, const struct kiln_register_spec *rs,
+                      const struct kiln_register_result *res, GError **err)
+{
+  virConnectPtr conn = kiln_virt_open (ctx, NULL, err);
+  virDomainPtr dom = NULL;
+  guint made = 0;
+  int rc = -1;
+
+  if (conn == NULL)
+    return -1;
+  for (; res->extra_files && made < res->extra_files->len; made++)
+    if (kiln_disk_create_empty (res->extra_files->pdata[made], "qcow2", rs->extra[made].size,
+                                err) == -1)
+      goto out;
+  if (kiln_fault_check ("template-define", err) == -1)
+    goto out;
+  dom = virDomainDefineXML (conn, res->xml);
+  if (dom == NULL) {
+    kiln_virt_set_error (err, "cannot define domain '%s'", rs->name);
+    goto out;
+  }
+  rc = 0;
+out:
+  /* Only the files this call made: kiln_disk_create_empty never replaces. */
+  while (rc == -1 && made > 0)
+    unlink (res->extra_files->pdata[--made]);
+  if (dom)
+    virDomainFree (dom);
+  virConnectClose (conn);
+  return rc;
+}

@@ -25,7 +25,15 @@ struct kiln_register_spec {
   unsigned vcpus;              /* 0: likewise */
   const struct kiln_register_disk *extra;   /* empty qcow2 disks to add */
   size_t n_extra;
-  bool print_xml;              /* only build the XML: define and create nothing */
+  bool print_xml;              /* only build the XML: define and create nothing
+                                  (kiln_register_define does the rest later) */
+  const char *disk_now;        /* where DISK's bytes are until the caller
+                                  publishes them as DISK (kiln build's
+                                  temporary); NULL: DISK itself */
+  const char *replaces;        /* a domain of NAME that the caller will
+                                  undefine before kiln_register_define (kiln
+                                  build --force): its existence and its use of
+                                  DISK are no obstacle; NULL: none */
   /* What the caller's own inspection of DISK found (kiln build has just
    * had it open): used for os_variant auto instead of launching an
    * appliance again.  NULL distro: not inspected. */
@@ -37,6 +45,8 @@ struct kiln_register_result {
   char *uuid, *type, *disk;    /* disk: DISK's absolute path, or the volume's name */
   char *osinfo, *osinfo_note;  /* note: why another id than DISK's own was used */
   char *xml;                   /* the domain XML (defined, or to define) */
+  GPtrArray *extra_files;      /* char *: the extra disks' paths (made, or to
+                                  make), in SPEC's order */
   guint64 memory_mib;
   unsigned vcpus;
 };
@@ -46,5 +56,14 @@ void kiln_register_result_clear (struct kiln_register_result *res);
  * nothing is left: no domain, no extra disk, no uploaded volume. */
 int kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_spec *spec,
                             struct kiln_register_result *res, GError **err);
+
+/* The second half of a registration made with SPEC->print_xml (kiln
+ * build's commit): create the extra disks RES->extra_files and define
+ * RES->xml.  A domain of that name must not exist any more (the caller
+ * has undefined SPEC->replaces).  On failure (KILN_FAULT step
+ * "template-define" included) nothing is left: the extra disks it made
+ * are removed. */
+int kiln_register_define (const struct kiln_ctx *ctx, const struct kiln_register_spec *spec,
+                          const struct kiln_register_result *res, GError **err);
 
 #endif

@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "guest.h"
 #include "json.h"
+#include "secret.h"
 #include "version.h"
 
 static void
@@ -365,6 +366,7 @@ kiln_sbom_json (const struct kiln_sbom_doc *d, GError **err)
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
+  kiln_secret_redact_json (root);           /* written 0644: no secret variable's value */
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_root (gen, root);
   text = json_generator_to_data (gen, NULL);

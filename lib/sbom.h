@@ -66,7 +66,8 @@ struct kiln_sbom_doc {
 };
 
 /* D as an SPDX 2.3 JSON document (pretty, newline-terminated), for the
- * caller to g_free.  SPDX ids are "SPDXRef-" and letters, digits, '.' and
+ * caller to g_free; every registered secret (secret.h) redacted, as in a
+ * manifest.  SPDX ids are "SPDXRef-" and letters, digits, '.' and
  * '-' only, unique within the document; the document namespace is a
  * unique URI under https://kiln.invalid/spdx/.  NULL with ERR
  * (KILN_ERROR_USAGE) when D has no image or a digest is not "ALG:HEX" with

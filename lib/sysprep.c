@@ -549,6 +549,8 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
       if (op->phase == KILN_SYSPREP_CUSTOMIZE && custom && !kiln_customize_is_empty (custom))
         g_hash_table_remove_all (j.listings);
       if (r == 0 && !dry_run && j.changes > 0)
+        gu->changed = true;
+      if (r == 0 && !dry_run && j.changes > 0)
         kiln_event_info ("sysprep", "sysprep %s: %u change%s (%.1f s)", op->name, j.changes,
                          j.changes == 1 ? "" : "s", (g_get_monotonic_time () - t0) / 1e6);
     }

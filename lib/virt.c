@@ -30,22 +30,44 @@ kiln_virt_quiet (void)
   }
 }
 
-void
-kiln_virt_set_error (GError **err, const char *fmt, ...)
+/* ERR from libvirt's error E (may be NULL) with context CTX. */
+static void
+set_from (GError **err, virErrorPtr e, const char *ctx)
 {
-  virErrorPtr e = virGetLastError ();
-  g_autofree char *ctx = NULL;
   int code = KILN_ERROR_LIBVIRT;
-  va_list ap;
 
-  va_start (ap, fmt);
-  ctx = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
   if (e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_NO_STORAGE_POOL ||
             e->code == VIR_ERR_NO_STORAGE_VOL || e->code == VIR_ERR_NO_NETWORK))
     code = KILN_ERROR_NOT_FOUND;
   g_set_error (err, KILN_ERROR, code, "%s: %s", ctx,
                e && e->message ? e->message : "unknown libvirt error");
+}
+
+void
+kiln_virt_set_domain_error (GError **err, virDomainPtr dom, const char *what)
+{
+  /* virDomainGetName, like every libvirt call, resets the thread's last
+   * error: keep a copy across the call. */
+  virErrorPtr saved = virSaveLastError ();
+  const char *name = virDomainGetName (dom);
+  g_autofree char *ctx = g_strdup_printf ("%s domain '%s'", what, name ? name : "?");
+
+  set_from (err, saved, ctx);
+  if (saved)
+    virFreeError (saved);
+}
+
+void
+kiln_virt_set_error (GError **err, const char *fmt, ...)
+{
+  virErrorPtr e = virGetLastError ();
+  g_autofree char *ctx = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  ctx = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  set_from (err, e, ctx);
 }
 
 virConnectPtr
@@ -94,6 +116,6 @@ kiln_virt_undefine (virDomainPtr dom, GError **err)
   /* Drivers without NVRAM or checkpoints refuse the flags they lack. */
   if (virDomainUndefine (dom) == 0)
     return 0;
-  kiln_virt_set_error (err, "cannot undefine domain '%s'", virDomainGetName (dom));
+  kiln_virt_set_domain_error (err, dom, "cannot undefine");
   return -1;
 }

@@ -21,6 +21,11 @@ void kiln_virt_quiet (void);
  * (KILN_ERROR_NOT_FOUND for missing domains, pools, volumes). */
 void kiln_virt_set_error (GError **err, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
+/* kiln_virt_set_error with "WHAT domain 'NAME'" as the context, keeping
+ * libvirt's error across the virDomainGetName call (which resets it):
+ * never pass virDomainGetName (DOM) to kiln_virt_set_error directly. */
+void kiln_virt_set_domain_error (GError **err, virDomainPtr dom, const char *what);
+
 /* Domain NAME on CONN, or NULL and ERR (KILN_ERROR_NOT_FOUND) naming the URI. */
 virDomainPtr kiln_virt_lookup (virConnectPtr conn, const char *name, GError **err);
 

@@ -9,7 +9,7 @@ set -u
 
 require_guest perl sha256sum
 
-plan 54
+plan 56
 
 base=$(fixture_debian) || bail_out "no Debian fixture"
 img=$T/ov.qcow2
@@ -74,6 +74,7 @@ SECONDS=0
     --ssh-inject root:string:"$key" \
     --run "$T/script.sh" \
     --firstboot-command 'echo first > /root/firstboot.out' \
+    --write /etc/selinux/config:SELINUX=enforcing \
     >"$T/run.out" 2>"$T/run.err"
 st=$?
 is "$st" 0 "kiln customize with many operations succeeds (${SECONDS}s)" ||
@@ -123,6 +124,8 @@ cat /usr/lib/kiln-firstboot/scripts/0001
 is-file /etc/systemd/system/kiln-firstboot.service
 echo @tmp
 ls /tmp
+echo @selinux
+exists /.autorelabel
 echo @end
 GF
 )
@@ -173,6 +176,10 @@ like "$fb" '^/etc/systemd/system/kiln-firstboot\.service' "the first boot unit i
 like "$fb" 'echo first > /root/firstboot\.out' "the first boot command is stored"
 like "$fb" 'true$' "the unit file exists"
 unlike "$(sec tmp)" 'kiln-run' "--run left nothing in /tmp"
+# The guest now says SELinux is enforcing, and the appliance has no policy
+# for it: kiln falls back to a relabel at the guest's next boot.
+is "$(sec selinux)" "true" "an SELinux guest that kiln changed gets /.autorelabel"
+like "$(cat "$T/run.err")" "relabels them at its next boot" "and kiln says so"
 
 # ---- a second run: relock, disable, the key not added twice; the seed's command ----
 "$KILN" customize -a "$img" --ssh-inject root:string:"$key" --root-password locked \

@@ -19,14 +19,10 @@ V="virsh -q -c qemu:///system"
 
 P=kiln-test-$RANDOM$RANDOM-
 _kt_cleanup() {
-    local d
     chattr -i "$T/ro" 2>/dev/null
     $V pool-destroy "${P}pool" >/dev/null 2>&1
     $V pool-undefine "${P}pool" >/dev/null 2>&1
-    for d in $($V list --all --name 2>/dev/null | grep "^$P"); do
-        $V destroy "$d" >/dev/null 2>&1
-        $V undefine --nvram "$d" >/dev/null 2>&1 || $V undefine "$d" >/dev/null 2>&1
-    done
+    undefine_domains "$P"
 }
 trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
 

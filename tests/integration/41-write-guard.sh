@@ -11,11 +11,7 @@ require_root
 require_kiln
 require_cmd qemu-img virsh libvirtd sha256sum
 export KILN_ACCEL=tcg
-ensure_libvirtd
-V="virsh -q -c qemu:///system"
-
-P=kiln-test-$RANDOM$RANDOM-
-undefine_domains_on_exit "$P"
+libvirt_scratch kiln-test
 
 plan 15
 

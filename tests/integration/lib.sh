@@ -5,8 +5,8 @@
 #   T      per-test scratch dir under /var/tmp, removed at exit unless KILN_KEEP=1
 # and provides TAP helpers (plan ok ok_cmd nok_cmd is isnt like unlike skip skip_all
 # diag note bail_out done_testing), requirements (require_root require_cmd),
-# fixtures (fixture_debian fixture_synthetic overlay_of) and real services
-# (start_nginx stop_nginx ensure_libvirtd).
+# fixtures (fixture_debian fixture_synthetic overlay_of build_scratch) and real services
+# (start_nginx stop_nginx ensure_libvirtd libvirt_scratch).
 # Safe under set -u; the test may use set -e only if it never lets a check fail.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -231,21 +231,6 @@ overlay_of() {
     qemu-img create -q -f qcow2 -F qcow2 -b "$base" "$out"
 }
 
-# undefine_domains_on_exit PREFIX — at exit, destroy and undefine every domain of
-# qemu:///system whose name starts with PREFIX (the test's own), then clean up
-# as usual.
-undefine_domains_on_exit() {
-    _kt_prefix=$1
-    trap '_kt_rc=$?; _kt_undefine; (exit $_kt_rc); _lib_cleanup' EXIT
-}
-_kt_undefine() {
-    local d v="virsh -q -c qemu:///system"
-    for d in $($v list --all --name 2>/dev/null | grep "^$_kt_prefix"); do
-        $v destroy "$d" >/dev/null 2>&1
-        $v undefine --nvram "$d" >/dev/null 2>&1 || $v undefine "$d" >/dev/null 2>&1
-    done
-}
-
 # ---------------------------------------------------------------- nginx ----
 
 # start_nginx DIR [https] — a real nginx serving DIR on 127.0.0.1 at a free port.
@@ -388,6 +373,29 @@ _make_test_ca() {
 
 # ensure_libvirtd — make qemu:///system answer: start virtlogd and libvirtd (as
 # daemons, left running for later tests) when absent; wait up to 30 s.
+# build_scratch — for kiln build tests that libvirtd's qemu reads: a private
+# phony-debian base at $T/base.qcow2, read-only, and an empty output
+# directory O=$T/out, both reachable by the qemu user.
+build_scratch() {
+    chmod 755 "$T"
+    fixture_synthetic phony-debian "$T/base.qcow2" || bail_out "no phony-debian fixture"
+    chmod a-w "$T/base.qcow2"
+    O=$T/out
+    mkdir -p "$O"
+    chmod 755 "$O"
+}
+
+# libvirt_scratch NAME-PREFIX — for a test that defines domains on the real
+# libvirtd (started if needed): V (virsh on qemu:///system) and P (a prefix
+# unique to this run, NAME-PREFIX-NNNN-); every domain named P* is destroyed
+# and undefined at exit.
+libvirt_scratch() {
+    ensure_libvirtd
+    V="virsh -q -c qemu:///system"
+    P=$1-$RANDOM$RANDOM-
+    trap '_ls_rc=$?; undefine_domains "$P"; (exit $_ls_rc); _lib_cleanup' EXIT
+}
+
 ensure_libvirtd() {
     if timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then
         return 0
@@ -404,4 +412,14 @@ ensure_libvirtd() {
         sleep 0.5
     done
     bail_out "libvirtd does not answer on qemu:///system after 30 s"
+}
+
+# undefine_domains PREFIX — destroy and undefine (with their NVRAM) every
+# domain on qemu:///system whose name starts with PREFIX: a test's cleanup.
+undefine_domains() {
+    local d v="virsh -q -c qemu:///system"
+    for d in $($v list --all --name 2>/dev/null | grep "^$1"); do
+        $v destroy "$d" >/dev/null 2>&1
+        $v undefine --nvram "$d" >/dev/null 2>&1 || $v undefine "$d" >/dev/null 2>&1
+    done
 }

@@ -99,7 +99,7 @@ main (void)
 
   events = g_ptr_array_new_with_free_func (g_free);
   kiln_event_set_handler (collect, NULL);
-  ok (kiln_build_register (&ctx, r, "nets.qcow2", NULL, false, &err) == 0,
+  ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, &err) == 0,
       "networks defined%s%s", err ? ": " : "", err ? err->message : "");
   ok (sent ("network: defined and started network kiln-isolated"),
       "an event says kiln-isolated was defined");
@@ -144,7 +144,7 @@ main (void)
     char *before = n ? virNetworkGetXMLDesc (n, 0) : NULL, *after = NULL;
 
     g_clear_error (&err);
-    ok (kiln_build_register (&ctx, r, "nets.qcow2", NULL, false, &err) == 0,
+    ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, &err) == 0,
         "a second run with the networks present succeeds");
     after = n ? virNetworkGetXMLDesc (n, 0) : NULL;
     ok (before && after && strcmp (after, before) == 0, "and leaves them as they are");
@@ -152,6 +152,36 @@ main (void)
     free (after);
     if (n)
       virNetworkFree (n);
+  }
+
+  /* A failure after the networks were defined (KILN_FAULT=networks)
+   * undefines those this run defined, and only those. */
+  {
+    static const char *text =
+      "recipe: 1\nname: nets2\nbase: {source: debian-12}\noutput: {path: n.qcow2}\n"
+      "networks:\n  - {name: kiln-undo, forward: none}\n  - {name: kiln-nat}\n";
+    g_autofree char *p2 = g_build_filename (dir, "nets2.yaml", NULL);
+    g_autoptr (kiln_recipe) r2 = NULL;
+    virNetworkPtr n;
+
+    g_clear_error (&err);
+    g_file_set_contents (p2, text, -1, NULL);
+    r2 = kiln_recipe_load (p2, NULL, &err);
+    ok (r2 != NULL, "a recipe with a new and an existing network loads");
+    setenv ("KILN_FAULT", "networks", 1);
+    ok (r2 && kiln_build_register (&ctx, r2, NULL, 0, NULL, NULL, false, &err) == -1 &&
+        err && strstr (err->message, "injected fault at networks"),
+        "KILN_FAULT=networks fails the run");
+    unsetenv ("KILN_FAULT");
+    n = virNetworkLookupByName (conn, "kiln-undo");
+    ok (n == NULL, "the network it defined is gone");
+    if (n)
+      virNetworkFree (n);
+    n = virNetworkLookupByName (conn, "kiln-nat");
+    ok (n != NULL, "the network that was there before stays");
+    if (n)
+      virNetworkFree (n);
+    unlink (p2);
   }
 
   kiln_event_set_handler (NULL, NULL);

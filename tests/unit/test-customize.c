@@ -11,6 +11,7 @@
 #include "customize.h"
 #include "packages.h"
 #include "password.h"
+#include "secret.h"
 
 static int
 add (struct kiln_customize *c, const char *name, const char *arg)
@@ -133,6 +134,8 @@ static const char *const samples[][2] = {
   { "root-password", "disabled" },
   { "password", "alice:locked" },
   { "password-crypto", "yescrypt" },
+  { "selinux-relabel", NULL },
+  { "no-selinux-relabel", NULL },
   { "install", "nginx" },
   { "uninstall", "exim4" },
   { "update", NULL },
@@ -362,6 +365,157 @@ test_file_selector (void)
       "an unknown selector's error does not echo what may be a password");
 }
 
+/* One spelling of a guest path (kiln_guest_path_normalize), and every
+ * destructive operation judged on it: "--delete //" is the root. */
+static void
+test_guest_paths (void)
+{
+  static const char *const good[][2] = {
+    { "/", "/" }, { "//", "/" }, { "/.", "/" }, { "/./", "/" }, { "///", "/" }, { "/././/.", "/" },
+    { "/etc/", "/etc" }, { "//etc//motd", "/etc/motd" }, { "/etc/./motd/.", "/etc/motd" },
+    { "/a b/c:d", "/a b/c:d" }, { "/...", "/..." }, { "/.hidden/..x", "/.hidden/..x" },
+  };
+  static const char *const bad[] = { "", "etc/motd", "./etc", "/..", "/../", "/a/..", "/a/../b", "..", "~/x" };
+  static const char *const root_spellings[] = { "/", "//", "/.", "/./", "///", "/./.", "/.//./" };
+  static const char *const not_root_ops[][3] = {   /* operation, before, after the path */
+    { "delete", "", "" }, { "write", "", ":x" }, { "append-line", "", ":x" }, { "touch", "", "" },
+    { "link", "/etc/motd:", "" }, { "link", "/etc/motd:/a:", "" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *n = kiln_guest_path_normalize (good[i][0], &err);
+
+    is_str (n, good[i][1], "guest path '%s' is '%s'", good[i][0], good[i][1]);
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *n = kiln_guest_path_normalize (bad[i], &err);
+
+    ok (n == NULL && err && err->code == KILN_ERROR_USAGE, "guest path '%s' is refused", bad[i]);
+  }
+  {
+    g_autoptr (GError) err = NULL;
+
+    ok (kiln_guest_path_normalize (NULL, &err) == NULL && err, "no guest path is refused");
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS (root_spellings); i++)
+    for (size_t j = 0; j < G_N_ELEMENTS (not_root_ops); j++) {
+      g_autoptr (kiln_customize) c = kiln_customize_new ();
+      g_autoptr (GError) err = NULL;
+      g_autofree char *arg = g_strconcat (not_root_ops[j][1], root_spellings[i], not_root_ops[j][2], NULL);
+
+      is_int (kiln_customize_add_by_name (c, not_root_ops[j][0], arg, &err), -1,
+              "--%s %s is refused: the guest's root", not_root_ops[j][0], arg);
+      ok (err && strstr (err->message, "root directory") != NULL && kiln_customize_is_empty (c),
+          "--%s %s: the error says so, nothing added", not_root_ops[j][0], arg);
+    }
+  {
+    /* Other operations get the normalized path; the root is fine where it
+     * is a directory to put things in. */
+    static const char *const ops[][3] = {
+      { "write", "//etc//motd/:hi", "--write /etc/motd (2 bytes)" },
+      { "chmod", "0755:/./", "--chmod 0755:/" },
+      { "mkdir", "/srv//www/.", "--mkdir /srv/www" },
+      { "copy-in", "/etc/hostname://", "--copy-in /etc/hostname:/" },
+      { "upload", "/etc/hostname:/root/./", "--upload /etc/hostname:/root" },
+      { "link", "/usr/bin/x://usr/local/bin/x/", "--link /usr/bin/x:/usr/local/bin/x" },
+      { "delete", "/etc/issue.net/", "--delete /etc/issue.net" },
+      { "touch", "/./etc//x", "--touch /etc/x" },
+    };
+    g_autoptr (kiln_customize) c = kiln_customize_new ();
+
+    for (size_t i = 0; i < G_N_ELEMENTS (ops); i++) {
+      g_autoptr (GError) err = NULL;
+      g_autofree char *d = NULL;
+
+      if (!ok (kiln_customize_add_by_name (c, ops[i][0], ops[i][1], &err) == 0, "--%s %s accepted", ops[i][0], ops[i][1])) {
+        diag (err->message);
+        continue;
+      }
+      d = kiln_customize_describe (c, (guint) i);
+      is_str (d, ops[i][2], "and applied to the normalized path");
+    }
+  }
+}
+
+/* file: reads one bounded line of a regular file, nothing else. */
+static void
+test_file_selector_bounds (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("kiln-test-pwfile-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  g_autofree char *nul = g_build_filename (dir, "nul", NULL);
+  g_autofree char *longf = g_build_filename (dir, "long", NULL);
+  g_autofree char *exact = g_build_filename (dir, "exact", NULL);
+  g_autofree char *big = g_strnfill (KILN_SECRET_LINE_MAX + 1, 'x');
+  g_autofree char *fits = g_strnfill (KILN_SECRET_LINE_MAX, 'y');
+  static const struct { const char *sel; const char *why; } refused[] = {
+    { "file:/dev/zero", "file:/dev/zero (a device, endless)" },
+    { "file:/dev/null", "file:/dev/null (a device)" },
+    { "file:/", "a directory" },
+  };
+
+  for (size_t i = 0; i < G_N_ELEMENTS (refused); i++) {
+    g_autoptr (GError) err = NULL;
+    gint64 t0 = g_get_monotonic_time ();
+    struct kiln_password *p = kiln_password_parse (refused[i].sel, &err);
+
+    ok (p == NULL && err && strstr (err->message, "not a regular file") != NULL,
+        "%s is refused: not a regular file", refused[i].why);
+    ok (g_get_monotonic_time () - t0 < G_USEC_PER_SEC, "at once");
+    kiln_password_free (p);
+  }
+  ok (mkfifo (fifo, 0600) == 0, "a FIFO with no writer");
+  {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *sel = g_strconcat ("file:", fifo, NULL);
+    gint64 t0 = g_get_monotonic_time ();
+    struct kiln_password *p = kiln_password_parse (sel, &err);
+
+    ok (p == NULL && err && strstr (err->message, "not a regular file") != NULL, "a FIFO is refused");
+    ok (g_get_monotonic_time () - t0 < G_USEC_PER_SEC, "without blocking");
+    kiln_password_free (p);
+  }
+  g_file_set_contents (nul, "ab\0cd\n", 6, NULL);
+  g_file_set_contents (longf, big, -1, NULL);
+  {
+    g_autofree char *text = g_strconcat (fits, "\nrest", NULL);
+
+    g_file_set_contents (exact, text, -1, NULL);
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *sel = g_strconcat ("file:", nul, NULL);
+    struct kiln_password *p = kiln_password_parse (sel, &err);
+
+    ok (p == NULL && err && strstr (err->message, "NUL") != NULL, "a NUL in the line is refused");
+    kiln_password_free (p);
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *sel = g_strconcat ("file:", longf, NULL);
+    struct kiln_password *p = kiln_password_parse (sel, &err);
+
+    ok (p == NULL && err && strstr (err->message, "longer than") != NULL && strstr (err->message, "xxxx") == NULL,
+        "a line over %d bytes is refused, without echoing it", KILN_SECRET_LINE_MAX);
+    kiln_password_free (p);
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *sel = g_strconcat ("file:", exact, NULL);
+    struct kiln_password *p = kiln_password_parse (sel, &err);
+
+    ok (p && strlen (p->secret) == KILN_SECRET_LINE_MAX, "a line of exactly %d bytes is read", KILN_SECRET_LINE_MAX);
+    kiln_password_free (p);
+  }
+  unlink (fifo);
+  unlink (nul);
+  unlink (longf);
+  unlink (exact);
+  rmdir (dir);
+}
+
 static void
 test_hashing (void)
 {
@@ -453,6 +607,8 @@ main (void)
   test_rejects ();
   test_order_and_describe ();
   test_file_selector ();
+  test_file_selector_bounds ();
+  test_guest_paths ();
   test_hashing ();
   test_shadow ();
   test_packages ();

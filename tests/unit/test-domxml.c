@@ -302,13 +302,72 @@ test_chain_and_dependents (virConnectPtr conn)
   rmdir (dir);
 }
 
+/* What a clone gets of its own (issue 15): paths derived from its name,
+ * the SMBIOS uuid, the NVRAM in either form, disks of any source type. */
+static void
+test_own (void)
+{
+  static const struct { const char *path, *want; } paths[] = {
+    { "/var/log/src-serial.log", "/var/log/c1-serial.log" },
+    { "/var/log/src.log", "/var/log/c1.log" },
+    { "/nv/src_VARS.fd", "/nv/c1_VARS.fd" },
+    { "/var/log/serial.log", "/var/log/serial-c1.log" },
+    { "/var/log/srcfoo.log", "/var/log/srcfoo-c1.log" },
+    { "/run/agent", "/run/agent-c1" },
+    { "/run/x.longextension", "/run/x.longextension-c1" },
+  };
+  g_autoptr (kiln_domxml) dx = kiln_domxml_parse (
+    "<domain><uuid>6695eb01-f6a4-8304-79aa-97f2502e1111</uuid>"
+    "<sysinfo type='smbios'><system><entry name='uuid'>6695eb01-f6a4-8304-79aa-97f2502e1111</entry>"
+    "</system></sysinfo>"
+    "<os><nvram type='file'><source file='/nv/src_VARS.fd'/></nvram></os>"
+    "<devices><disk type='vhostuser' device='disk'><source type='unix' path='/run/vu.sock'/>"
+    "<target dev='vda'/></disk>"
+    "<disk type='file' device='disk'><target dev='vdb'/></disk>"
+    "<serial type='file'><source path='/l/src-s.log'/></serial>"
+    "<console type='file'><source path='/l/src-s.log'/></console>"
+    "<rng model='virtio'><backend model='egd' type='unix'><source mode='bind' path='/r/src.egd'/>"
+    "</backend></rng>"
+    "<interface type='vhostuser'><source type='unix' path='/r/src-vu' mode='server'/></interface>"
+    "<interface type='vhostuser'><source type='unix' path='/r/ovs-vu' mode='client'/></interface>"
+    "<memory model='nvdimm'><source><path>/dev/pmem0</path></source></memory>"
+    "</devices></domain>", NULL);
+  g_autoptr (GPtrArray) disks = NULL;
+  g_autofree char *s = NULL;
+
+  for (size_t i = 0; i < G_N_ELEMENTS (paths); i++) {
+    g_autofree char *got = kiln_domxml_own_path (paths[i].path, "src", "c1");
+    is_str (got, paths[i].want, "own path of %s", paths[i].path);
+  }
+  kiln_domxml_set_uuid (dx, "11111111-2222-3333-4444-555555555555");
+  is_at (dx, "/domain/sysinfo/system/entry[@name='uuid']", "11111111-2222-3333-4444-555555555555",
+         "the SMBIOS uuid follows <uuid>");
+  s = kiln_domxml_nvram (dx);
+  is_str (s, "/nv/src_VARS.fd", "NVRAM in the <source file=> form read");
+  kiln_domxml_set_nvram (dx, "/nv/c1_VARS.fd");
+  is_at (dx, "/domain/os/nvram/source/@file", "/nv/c1_VARS.fd", "and set in that form");
+  disks = kiln_domxml_disks (dx);
+  ok (kiln_domxml_disk_is_cloned (disks->pdata[0]),
+      "a writable vhost-user disk is not shared (clone refuses it)");
+  ok (!kiln_domxml_disk_is_cloned (disks->pdata[1]), "an empty drive has nothing to clone");
+  is_int (kiln_domxml_make_own (dx, "src", "c1"), 4, "four per-domain paths rewritten");
+  is_at (dx, "/domain/devices/console/source/@path", "/l/c1-s.log", "the console's file");
+  is_at (dx, "/domain/devices/rng/backend/source/@path", "/r/c1.egd", "an EGD socket QEMU listens on");
+  is_at (dx, "/domain/devices/interface[1]/source/@path", "/r/c1-vu", "a vhost-user server socket");
+  is_at (dx, "/domain/devices/interface[2]/source/@path", "/r/ovs-vu",
+         "a vhost-user socket QEMU connects to is shared");
+  g_clear_pointer (&s, g_free);
+  s = kiln_domxml_unclonable (dx);
+  ok (s && strstr (s, "/dev/pmem0"), "an NVDIMM backed by a file cannot be cloned (%s)", s ? s : "");
+}
+
 int
 main (void)
 {
   virConnectPtr conn;
   g_autoptr (kiln_domxml) bad = NULL;
 
-  plan (69);
+  plan (87);
   kiln_virt_quiet ();
   conn = virConnectOpen ("test:///default");
   ok (conn != NULL, "test:///default opens");
@@ -320,6 +379,7 @@ main (void)
   test_clone_rewrite (conn);
   test_macs (conn);
   test_chain_and_dependents (conn);
+  test_own ();
   {
     g_autoptr (kiln_domxml) nd = kiln_domxml_parse (
       "<domain><devices><disk type='network' device='disk'><source protocol='rbd' name='p/img'/>"

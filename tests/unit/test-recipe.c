@@ -5,12 +5,16 @@
  * recipes/ must load; kiln-recipe(5) must hold debian-12-base.yaml. */
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <glib.h>
 
 #include "tap.h"
 #include "customize.h"
+#include "event.h"
 #include "recipe.h"
+#include "secret.h"
 
 #define BAD_DIR "tests/recipes/bad"
 #define GOOD_DIR "tests/recipes/good"
@@ -108,7 +112,7 @@ test_full (void)
   const struct kiln_recipe_network *n;
   const struct kiln_recipe_disk *d;
 
-  g_unsetenv ("PW");
+  g_setenv ("PW", "from-env", TRUE);
   g_setenv ("WHO", "environment", TRUE);
   g_setenv ("MEM", "1536", TRUE);
   r = kiln_recipe_load (GOOD_DIR "/full.yaml", cli, &err);
@@ -133,7 +137,7 @@ test_full (void)
   STEP_IS (r, 0, "root-password", want);
   ARGS_ARE (r, 0, want + strlen ("root-password "), "file: selector made absolute, beside the recipe");
   STEP_IS (r, 1, "password", "password admin:password:<redacted>");
-  ARGS_ARE (r, 1, "admin|password:from-vars", "password from vars reaches the parts (user, selector)");
+  ARGS_ARE (r, 1, "admin|password:from-env", "a secret variable from the environment reaches the parts (user, selector)");
   STEP_IS (r, 2, "password", "password alice:random");
   STEP_IS (r, 3, "password-crypto", "password-crypto sha512");
   STEP_IS (r, 4, "install", "install nginx,curl");
@@ -188,6 +192,8 @@ test_full (void)
   is_str (r->clones ? r->clones[2] : NULL, "node-3", "count and prefix give names");
   g_unsetenv ("WHO");
   g_unsetenv ("MEM");
+  g_unsetenv ("PW");
+  kiln_secret_forget_all ();
 }
 
 static void
@@ -374,6 +380,238 @@ test_typed_steps (void)
   }
 }
 
+static double
+seconds_since (gint64 t0)
+{
+  return (g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC;
+}
+
+/* Peak resident memory of this process so far, in KiB. */
+static long
+peak_kib (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+/* Hostile sizes: refused fast, in little memory, naming file, line and
+ * limit.  Run first, so that the peak memory measured is this test's. */
+static void
+test_limits (void)
+{
+  g_autoptr (GString) lol = g_string_new ("recipe: 1\nname: lol\nbase: {source: debian-12}\n"
+                                          "output: {path: lol.qcow2}\nvars:\n  a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+  g_autoptr (GString) keys = g_string_new ("recipe: 1\nname: k\nbase: {source: debian-12}\noutput: {path: k.qcow2}\nvars:\n");
+  g_autoptr (GString) fine = g_string_new ("recipe: 1\nname: k\nbase: {source: debian-12}\noutput: {path: k.qcow2}\nvars:\n");
+  g_autofree char *deep = NULL;
+  g_autofree char *huge = NULL;
+  const char prev[] = "abcdefghijkl";
+
+  /* 10^12 strings once expanded, in about 1 KB. */
+  for (int i = 1; i < 12; i++) {
+    g_string_append_printf (lol, "  %c: &%c [", prev[i], prev[i]);
+    for (int j = 0; j < 10; j++)
+      g_string_append_printf (lol, "%s*%c", j ? "," : "", prev[i - 1]);
+    g_string_append (lol, "]\n");
+  }
+  ok (lol->len <= 1024, "a billion-laughs recipe of %zu bytes", lol->len);
+  {
+    g_autoptr (GError) err = NULL;
+    long before = peak_kib ();
+    gint64 t0 = g_get_monotonic_time ();
+    g_autoptr (kiln_recipe) r = load_text (lol->str, &err);
+    double took = seconds_since (t0);
+    long grew = peak_kib () - before;
+
+    ok (r == NULL && err && strstr (err->message, "/r.yaml:") && strstr (err->message, "100000") &&
+        strstr (err->message, "alias"), "is refused, naming the file, the line and the limit");
+    if (err)
+      diag (err->message);
+    ok (took < 1.0, "in under a second (%.3f s)", took);
+    ok (grew < 50 * 1024, "with under 50 MiB more memory (%ld KiB)", grew);
+  }
+
+  /* 100000 keys in one mapping (quadratic duplicate detection took
+   * minutes): under 1 MiB, refused at the key limit at once. */
+  for (int i = 0; i < 100000; i++)
+    g_string_append_printf (keys, "  k%x:\n", i);
+  ok (keys->len < KILN_RECIPE_MAX_BYTES, "a recipe of 100000 keys in %zu bytes", keys->len);
+  {
+    g_autoptr (GError) err = NULL;
+    gint64 t0 = g_get_monotonic_time ();
+    g_autoptr (kiln_recipe) r = load_text (keys->str, &err);
+    double took = seconds_since (t0);
+
+    ok (r == NULL && err && strstr (err->message, "10000 keys"), "is refused at the limit of keys");
+    ok (took < 1.0, "in under a second (%.3f s)", took);
+  }
+  /* Just under the limit: loads, and a duplicate at the end is found in
+   * linear time. */
+  for (int i = 0; i < KILN_RECIPE_MAX_KEYS - 1; i++)
+    g_string_append_printf (fine, "  V%d: x\n", i);
+  {
+    g_autoptr (GError) err = NULL;
+    gint64 t0 = g_get_monotonic_time ();
+    g_autoptr (kiln_recipe) r = load_text (fine->str, &err);
+    double took = seconds_since (t0);
+
+    ok (r != NULL, "%d variables load", KILN_RECIPE_MAX_KEYS - 1);
+    ok (took < 1.0, "in under a second (%.3f s)", took);
+  }
+  g_string_append (fine, "  V0: again\n");
+  {
+    g_autoptr (GError) err = NULL;
+    g_autoptr (kiln_recipe) r = load_text (fine->str, &err);
+
+    ok (r == NULL && err && strstr (err->message, "duplicate key 'V0' (first given at line 6)"),
+        "a duplicate key among them is found");
+  }
+
+  deep = g_strconcat ("recipe: 1\nname: d\nbase: {source: debian-12}\noutput: {path: d.qcow2}\nvars:\n  a: ",
+                      g_strnfill (100000, '['), NULL);
+  {
+    g_autoptr (GError) err = NULL;
+    g_autoptr (kiln_recipe) r = load_text (deep, &err);
+
+    ok (r == NULL && err && strstr (err->message, ":6:68: ") && strstr (err->message, "64 levels"),
+        "100000 nested lists are refused at the 65th, naming the limit");
+  }
+  huge = g_strnfill (KILN_RECIPE_MAX_BYTES + 10, '#');
+  huge[KILN_RECIPE_MAX_BYTES + 9] = '\n';
+  {
+    g_autoptr (GError) err = NULL;
+    g_autoptr (kiln_recipe) r = load_text (huge, &err);
+
+    ok (r == NULL && err && strstr (err->message, "/r.yaml:1:1048577: ") && strstr (err->message, "1 MiB"),
+        "a recipe over 1 MiB is refused where it passes the limit");
+  }
+}
+
+static GPtrArray *warnings;
+
+static void
+keep_warning (const struct kiln_event *ev, void *opaque)
+{
+  if (ev->level == KILN_EVENT_WARNING)
+    g_ptr_array_add (warnings, g_strdup (ev->message));
+}
+
+/* Secret variables: from the environment, a file or --var (warned), never
+ * the recipe; shown nowhere. */
+static void
+test_secrets (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("kiln-test-secrets-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "s.yaml", NULL);
+  g_autofree char *pwfile = g_build_filename (dir, "db.pw", NULL);
+  const char *cli[] = { "ROOTPW=cli-Secret-3", NULL };
+  g_autoptr (GError) err = NULL;
+  g_autoptr (kiln_recipe) r = NULL;
+  bool leak = false;
+
+  warnings = g_ptr_array_new_with_free_func (g_free);
+  kiln_event_set_handler (keep_warning, NULL);
+  kiln_secret_forget_all ();
+  g_setenv ("KILN_TEST_TOKEN", "tok-Secret-1", TRUE);
+  g_file_set_contents (pwfile, "db-Secret-2\nnot this\n", -1, NULL);
+  chmod (pwfile, 0600);
+  g_file_set_contents (path,
+                       "recipe: 1\nname: s\n"
+                       "vars:\n"
+                       "  KILN_TEST_TOKEN: {secret: true}\n"
+                       "  DBPW: {file: db.pw}\n"
+                       "  PLAIN: visible-value\n"
+                       "base: {source: \"https://u:${KILN_TEST_TOKEN}@example.org/i.qcow2\"}\n"
+                       "output: {path: s.qcow2}\n"
+                       "customize:\n"
+                       "  - run-command: \"curl -H t=${KILN_TEST_TOKEN} ${PLAIN}\"\n"
+                       "  - run-command: \"echo ${ROOTPW} is used before it is a password\"\n"
+                       "  - firstboot-command: echo ${DBPW} > /root/db\n"
+                       "  - ssh-inject: \"root:string:ssh-ed25519 ${KILN_TEST_TOKEN}\"\n"
+                       "  - root-password: password:${ROOTPW}\n", -1, NULL);
+  r = kiln_recipe_load (path, cli, &err);
+  if (!ok (r != NULL, "a recipe with secret variables loads")) {
+    diag (err->message);
+    goto out;
+  }
+  ARGS_ARE (r, 0, "curl -H t=tok-Secret-1 visible-value", "the operation gets the environment's secret");
+  ARGS_ARE (r, 2, "echo db-Secret-2 > /root/db", "and the first line of the secret file");
+  is_str (step (r, 0)->display, "run-command curl -H t=<redacted> visible-value", "the step shows it redacted, plain values as they are");
+  is_str (step (r, 1)->display, "run-command echo <redacted> is used before it is a password",
+          "a variable named by a later password:${} is a secret in earlier steps too");
+  is_str (step (r, 2)->display, "firstboot-command echo <redacted> > /root/db", "a file variable is a secret");
+  is_str (step (r, 3)->display, "ssh-inject root:string:ssh-ed25519 <redacted>", "in every operation");
+  is_str (step (r, 4)->display, "root-password password:<redacted>", "and the password itself");
+  for (guint i = 0; i < r->steps->len; i++)
+    leak |= strstr (step (r, i)->display, "Secret") != NULL;
+  ok (!leak, "no step display holds a secret");
+  {
+    g_autofree char *shown = kiln_secret_redact (r->base_source);
+
+    is_str (shown, "https://u:<redacted>@example.org/i.qcow2", "any text kiln writes is redacted (the base URL)");
+    ok (kiln_secret_in ("x cli-Secret-3 y") && !kiln_secret_in ("visible-value"),
+        "the --var secret is registered, the plain value is not");
+  }
+  ok (warnings->len == 1 && strstr (warnings->pdata[0], "--var ROOTPW") &&
+      strstr (warnings->pdata[0], "cli-Secret") == NULL,
+      "a secret given with --var is warned about (ps shows it), without its value");
+  {
+    bool seen = false;
+
+    for (guint i = 0; i < r->reads->len; i++) {
+      const struct kiln_recipe_read *rd = r->reads->pdata[i];
+
+      seen |= strcmp (rd->path, pwfile) == 0 && strstr (rd->where, "s.yaml:5:") != NULL;
+    }
+    ok (seen, "the secret file is listed among the host files the recipe reads");
+  }
+ out:
+  g_unsetenv ("KILN_TEST_TOKEN");
+  kiln_secret_forget_all ();
+  kiln_event_set_handler (NULL, NULL);
+  g_ptr_array_unref (warnings);
+  unlink (pwfile);
+  unlink (path);
+  rmdir (dir);
+}
+
+/* Recipes are code: every host file they read is listed. */
+static void
+test_reads (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (kiln_recipe) r = NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *good = g_build_filename (cwd, GOOD_DIR, NULL);
+  g_autoptr (GString) got = g_string_new (NULL);
+  g_autofree char *want = NULL;
+
+  g_setenv ("PW", "x", TRUE);
+  r = kiln_recipe_load (GOOD_DIR "/full.yaml", NULL, &err);
+  g_unsetenv ("PW");
+  kiln_secret_forget_all ();
+  if (!ok (r != NULL, "full.yaml loads")) {
+    diag (err->message);
+    return;
+  }
+  for (guint i = 0; i < r->reads->len; i++) {
+    const struct kiln_recipe_read *rd = r->reads->pdata[i];
+    g_autofree char *rel = g_str_has_prefix (rd->path, good) ? g_strdup (rd->path + strlen (good) + 1)
+                                                               : g_strdup (rd->path);
+
+    g_string_append_printf (got, "%s (%s, %s)\n", rel, rd->what, rd->where);
+  }
+  want = g_strdup_printf ("secrets/root.pw (password file, %s/full.yaml:18:20)\n"
+                          "scripts/setup.sh (run, %s/full.yaml:25:10)\n"
+                          "files/app.conf (upload, %s/full.yaml:28:13)\n"
+                          "/srv/data (copy-in, %s/full.yaml:29:14)\n"
+                          "keys/id.pub (ssh-inject key, %s/full.yaml:38:17)\n",
+                          GOOD_DIR, GOOD_DIR, GOOD_DIR, GOOD_DIR, GOOD_DIR);
+  is_str (got->str, want, "run, upload, copy-in, file: and ssh-inject file: are listed, with where they are named");
+}
+
 static void
 test_misc (void)
 {
@@ -420,6 +658,7 @@ test_examples (void)
 int
 main (void)
 {
+  test_limits ();
   test_bad_corpus ();
   test_full ();
   test_child ();
@@ -428,6 +667,8 @@ main (void)
   test_names ();
   test_typed_steps ();
   test_misc ();
+  test_secrets ();
+  test_reads ();
   test_examples ();
   return done_testing ();
 }

@@ -12,12 +12,9 @@ require_root
 require_kiln
 require_cmd qemu-img virsh libvirtd sha512sum stat
 export KILN_ACCEL=tcg
-ensure_libvirtd
-V="virsh -q -c qemu:///system"
-P=kiln-test-$RANDOM$RANDOM-
-undefine_domains_on_exit "$P"
+libvirt_scratch kiln-test
 
-plan 10
+plan 12
 
 chmod 755 "$T"
 mkdir -p "$T/src"
@@ -43,6 +40,10 @@ isnt "$?" 0 "and defines nothing"
 chmod o+x "$T/out"
 ok_cmd "register once the directory is searchable" \
     "$KILN" register "$T/out/tmpl.qcow2" --name "${P}tmpl" --os-variant debian11 --network none
+mkdir -p "$T/private"       # 0700 too
+"$KILN" clone --original "${P}tmpl" --name "${P}p" --file "$T/private/p.qcow2" >"$T/o" 2>&1
+is "$?" 1 "clone refuses a disk in a directory the hypervisor's user cannot search"
+like "$(cat "$T/o")" "directory $T/private .*mode 0700" "naming it"
 ok_cmd "a linked clone" "$KILN" clone --original "${P}tmpl" --name "${P}c"
 ok_cmd "the clone starts: libvirt-qemu reaches its whole chain" $V start "${P}c"
 like "$($V domstate "${P}c")" "running" "running"
