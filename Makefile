@@ -5,11 +5,13 @@
 #   make check-faults       kill -9 at 20 points of a build, then reruns
 #   make demo               the whole pipeline on a local repository
 #   make deps               install the Debian packages kiln needs (as root)
+#   make deb                build/deb/kiln_VERSION_ARCH.deb (dpkg-buildpackage)
 #   make SANITIZE=address,undefined check
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+COMPLETIONSDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= /etc
 DESTDIR   ?=
 VERSION   := 0.1.0
@@ -39,7 +41,7 @@ WARNFLAGS := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter -Werror
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
-ALL_CFLAGS = -std=gnu11 $(WARNFLAGS) $(SANFLAGS) $(CFLAGS) -Ilib -Icli $(PKG_CFLAGS) \
+ALL_CFLAGS = -std=gnu11 $(WARNFLAGS) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS) -Ilib -Icli $(PKG_CFLAGS) \
              -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' \
              -DKILN_SYSCONFDIR='"$(SYSCONFDIR)"' -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
@@ -57,7 +59,7 @@ MAN_SRCS  := $(sort $(wildcard docs/*.scd))
 MANS      := $(MAN_SRCS:docs/%.scd=$(O)/docs/%)
 
 .SECONDARY:
-.PHONY: all check check-unit check-integration check-layout check-faults install clean demo deps bench
+.PHONY: all check check-unit check-integration check-layout check-faults install clean demo deps bench deb
 all: $(O)/kiln $(MANS)
 
 $(O)/%.o: %.c
@@ -126,6 +128,24 @@ install: all
 	  case $$m in *.1) d=man1;; *.5) d=man5;; esac; \
 	  install -m 644 $$m $(DESTDIR)$(MANDIR)/$$d/; \
 	done
+	install -d $(DESTDIR)$(COMPLETIONSDIR)
+	install -m 644 completions/kiln.bash $(DESTDIR)$(COMPLETIONSDIR)/kiln
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree
+# under build/deb/ (it writes its .deb, .changes and .buildinfo into the
+# parent of the tree it builds, and cleans that tree first): nothing
+# outside build/deb/ is touched, ./build/kiln included.  Prints the .deb's
+# path.  debian/changelog's version must be $(VERSION).
+DEBDIR    := $(O)/deb
+deb:
+	@v=$$(dpkg-parsechangelog -S Version) && [ "$$v" = "$(VERSION)" ] || \
+	  { echo "kiln: debian/changelog says $$v, the Makefile $(VERSION): make them agree" >&2; exit 1; }
+	rm -rf $(DEBDIR)
+	mkdir -p $(DEBDIR)/kiln-$(VERSION)
+	tar -c --exclude=./build --exclude=./build-sanitize --exclude=./.git . | tar -x -C $(DEBDIR)/kiln-$(VERSION)
+	cd $(DEBDIR)/kiln-$(VERSION) && dpkg-buildpackage -b -us -uc
+	rm -rf $(DEBDIR)/kiln-$(VERSION)
+	@echo $(abspath $(DEBDIR))/kiln_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb
 
 clean:
 	rm -rf build build-sanitize

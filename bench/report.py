@@ -36,6 +36,8 @@ pairs = [
     ("clone10", "kiln", "clone1", "virt-clone", "10 linked clones (one kiln call) vs ONE virt-clone --auto-clone", 0.1),
     ("clonefull", "kiln", "clone1", "virt-clone", "one full clone vs one virt-clone", None),
     ("recipes3", "kiln -j2", "recipes3", "kiln one by one", "3 recipes sharing a base, -j 2 vs one after another", None),
+    ("recipes3", "kiln -j2", "recipes3", "kiln -j2 --no-sbom",
+     "the same 3 recipes with the SBOM (packages listed in the build's launch) vs --no-sbom", None),
 ]
 results = []
 for s1, k1, s2, k2, what, target in pairs:

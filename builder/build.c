@@ -21,12 +21,14 @@
 #include "msg.h"
 #include "opts.h"
 #include "recipe.h"
+#include "sbom.h"
 #include "secret.h"
 #include "version.h"
 #include "writable.h"
 #include "sysprep.h"
 
-enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE, OPT_UNSAFE_WRITE };
+enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE, OPT_UNSAFE_WRITE,
+       OPT_NO_SBOM };
 
 const struct kiln_option kiln_build_options[] = {
   { "var", 0, KILN_ARG_REQUIRED, "NAME=VALUE", "set a recipe variable (wins over the environment and the recipe's vars)", OPT_VAR },
@@ -35,6 +37,7 @@ const struct kiln_option kiln_build_options[] = {
   { "keep-going", 0, KILN_ARG_NONE, NULL, "when a build fails, finish the others", OPT_KEEP_GOING },
   { "force", 0, KILN_ARG_NONE, NULL, "replace outputs that exist", OPT_FORCE },
   { "unsafe-write-template", 0, KILN_ARG_NONE, NULL, "with --force, replace outputs even if linked clones are backed by them or running domains use them (corrupts them)", OPT_UNSAFE_WRITE },
+  { "no-sbom", 0, KILN_ARG_NONE, NULL, "write no SBOM (OUTPUT.spdx.json) and list no packages", OPT_NO_SBOM },
   KILN_OPTION_END
 };
 
@@ -69,6 +72,7 @@ struct run {
   GPtrArray *jobs;                    /* struct job * */
   GPtrArray *groups;                  /* struct base_group * */
   bool force, keep_going;
+  bool no_sbom;                       /* --no-sbom */
   GMutex lock;
   bool stop;                          /* a build failed without --keep-going */
 };
@@ -413,7 +417,7 @@ struct timings {
 
 static char *
 manifest_text (const struct job *j, const struct kiln_image_result *res,
-               const char *passwords, const struct timings *t)
+               const char *passwords, const char *sbom, const struct timings *t)
 {
   const struct kiln_recipe *r = j->r;
   const struct kiln_fetch_result *fr = &j->base->fr;
@@ -456,6 +460,7 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   kiln_json_add_string (b, "digest", res->digest);
   /* The file that holds generated passwords, never the passwords. */
   kiln_json_add_string (b, "passwords", passwords);
+  kiln_json_add_string (b, "sbom", sbom);
   json_builder_end_object (b);
 
   add_steps (b, r);
@@ -523,6 +528,25 @@ write_passwords (const char *path, const GPtrArray *pws, GError **err)
   return tmp;
 }
 
+/* The SBOM of J's image (lib/sbom.h), the packages that the image build
+ * read in its launch and the base with its digest, in a temporary beside
+ * SBOM (published at the build's commit, before the manifest). */
+static char *
+write_sbom (const char *sbom, const struct job *j, const struct kiln_image_result *res,
+            GError **err)
+{
+  const struct kiln_fetch_result *fr = &j->base->fr;
+  struct kiln_sbom_doc d = {
+    .image = j->output, .image_digest = res->digest, .guest = res->contents,
+    .base = fr->path, .base_source = fr->source, .base_digest = fr->digest,
+    .base_verified = fr->verified, .base_source_digest = fr->source_digest,
+  };
+
+  g_autofree char *text = kiln_sbom_json (&d, err);
+
+  return text ? kiln_temp_write (sbom, text, strlen (text), 0644, err) : NULL;
+}
+
 /* ------------------------------------------------------------ register */
 
 /* kiln_build_register (lib/buildreg.c): the commit, a transaction. */
@@ -580,11 +604,13 @@ build_one (gpointer data, gpointer user_data)
     .base = j->base->fr.path, .base_format = j->base->fr.format, .output = j->output,
     .format = r->output_format, .copy = strcmp (r->output_mode, "copy") == 0,
     .size = r->output_bytes, .force = run->force, .custom = j->custom, .sysprep = j->sel,
+    .packages = !run->no_sbom,
   };
   struct kiln_image_result res = { 0 };
   struct timings t = { 0 };
   g_autofree char *text = NULL, *pwfile = g_strconcat (j->output, ".passwords", NULL);
   g_autofree char *manifest_tmp = NULL, *pw_tmp = NULL;
+  g_autofree char *sbom = kiln_sbom_path (j->output), *sbom_tmp = NULL;
   GError *e = NULL;
   const char *stage = "image";
   double t0;
@@ -616,8 +642,11 @@ build_one (gpointer data, gpointer user_data)
    * generated belongs to the image being replaced: removed with it. */
   if (res.passwords->len && (pw_tmp = write_passwords (pwfile, res.passwords, &e)) == NULL)
     goto undo;
+  /* Likewise its SBOM, with --no-sbom. */
+  if (!run->no_sbom && (sbom_tmp = write_sbom (sbom, j, &res, &e)) == NULL)
+    goto undo;
   t.end = g_date_time_new_now_utc ();
-  text = manifest_text (j, &res, pw_tmp ? pwfile : NULL, &t);
+  text = manifest_text (j, &res, pw_tmp ? pwfile : NULL, sbom_tmp ? sbom : NULL, &t);
   manifest_tmp = kiln_temp_write (j->manifest, text, strlen (text), 0644, &e);
   if (manifest_tmp == NULL)
     goto undo;
@@ -628,6 +657,7 @@ build_one (gpointer data, gpointer user_data)
   {
     const struct kiln_build_file files[] = {
       { res.work, j->output, "publish" },
+      { sbom_tmp, sbom, NULL },       /* before the manifest, which names it */
       { manifest_tmp, j->manifest, "manifest" },
       { pw_tmp, pwfile, NULL },
     };
@@ -639,9 +669,12 @@ build_one (gpointer data, gpointer user_data)
     g_clear_pointer (&manifest_tmp, g_free);
     if (rc == -1) {
       g_clear_pointer (&pw_tmp, g_free);
+      g_clear_pointer (&sbom_tmp, g_free);
       goto undo;
     }
   }
+  if (sbom_tmp)
+    emit (run, j, "image", "sbom", "SBOM %s", sbom);
   if (pw_tmp)
     emit (run, j, "image", "passwords", "generated passwords in %s", pwfile);
   emit (run, j, "manifest", "end", "manifest %s", j->manifest);
@@ -656,6 +689,7 @@ build_one (gpointer data, gpointer user_data)
   kiln_temp_discard (res.work);
   kiln_temp_discard (manifest_tmp);
   kiln_temp_discard (pw_tmp);
+  kiln_temp_discard (sbom_tmp);
   fail_job (run, j, stage, e);
  out:
   kiln_event_set_job (NULL);
@@ -751,6 +785,9 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
       break;
     case OPT_FORCE:
       run.force = true;
+      break;
+    case OPT_NO_SBOM:
+      run.no_sbom = true;
       break;
     }
   }

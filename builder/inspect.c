@@ -1,19 +1,24 @@
 /* inspect.c: kiln inspect DISK, what virt-inspector tells, plus the
- * libosinfo id that kiln register will use for the image. */
+ * libosinfo id that kiln register will use for the image; --sbom FILE
+ * writes the image's SBOM (lib/sbom.h), as kiln build writes it beside
+ * the images it makes, in the same launch. */
 #include <stdio.h>
 
 #include "kiln.h"
+#include "digest.h"
 #include "guest.h"
 #include "json.h"
 #include "msg.h"
 #include "opts.h"
 #include "osinfo.h"
+#include "sbom.h"
 
-enum { OPT_FORMAT = 1, OPT_TRACE };
+enum { OPT_FORMAT = 1, OPT_TRACE, OPT_SBOM };
 
 const struct kiln_option kiln_inspect_options[] = {
   { "format", 0, KILN_ARG_REQUIRED, "raw|qcow2", "the disk's format (default: detected by qemu-img)", OPT_FORMAT },
   { "trace", 'x', KILN_ARG_NONE, NULL, "trace libguestfs calls on stderr (passwords and /etc/shadow left out)", OPT_TRACE },
+  { "sbom", 0, KILN_ARG_REQUIRED, "FILE", "write the image's SBOM (SPDX 2.3 JSON: OS and installed packages) to FILE", OPT_SBOM },
   KILN_OPTION_END
 };
 
@@ -59,6 +64,23 @@ print_json (const char *disk, const struct kiln_guest *gu, const struct kiln_osi
   kiln_json_print_builder (b);
 }
 
+/* The SBOM of DISK (inspected in GU) in FILE: mounts GU read-only for
+ * the package database. */
+static int
+write_sbom (const char *file, const char *disk, struct kiln_guest *gu, GError **err)
+{
+  g_autoptr (kiln_sbom_guest) sg = NULL;
+  g_autofree char *digest = NULL;
+  struct kiln_sbom_doc d = { .image = disk };
+
+  if (kiln_guest_mount (gu, err) == -1 || (sg = kiln_sbom_read_guest (gu, err)) == NULL ||
+      (digest = kiln_digest_file (disk, "sha256", err)) == NULL)
+    return -1;
+  d.image_digest = digest;
+  d.guest = sg;
+  return kiln_sbom_write (file, &d, err);
+}
+
 int
 kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -66,7 +88,7 @@ kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
   g_autoptr (kiln_guest) gu = kiln_guest_new (true);
   g_autoptr (GError) err = NULL;
   struct kiln_osinfo_match m = { 0 };
-  const char *format = NULL, *arg = NULL, *disk;
+  const char *format = NULL, *arg = NULL, *disk, *sbom = NULL;
   OsinfoDb *db;
   int c, i;
 
@@ -79,6 +101,9 @@ kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
       break;
     case OPT_TRACE:
       kiln_guest_trace_calls (true);
+      break;
+    case OPT_SBOM:
+      sbom = arg;
       break;
     }
   }
@@ -102,6 +127,8 @@ kiln_cmd_inspect (struct kiln_ctx *ctx, int argc, char **argv)
   else
     print_text (disk, gu, &m);
   kiln_osinfo_match_clear (&m);
+  if (sbom && write_sbom (sbom, disk, gu, &err) == -1)
+    return kiln_fail (err);
   if (kiln_guest_close (gu, &err) == -1)
     return kiln_fail (err);
   return KILN_EXIT_OK;

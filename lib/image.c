@@ -26,6 +26,7 @@
 #include "guest.h"
 #include "msg.h"                /* kiln_elapsed */
 #include "qcow2.h"
+#include "sbom.h"
 
 int
 kiln_image_opts_check (const struct kiln_image_opts *o, GError **err)
@@ -58,6 +59,7 @@ kiln_image_result_clear (struct kiln_image_result *res)
   g_clear_pointer (&res->type, g_free);
   g_clear_pointer (&res->passwords, g_ptr_array_unref);
   g_clear_pointer (&res->work, g_free);
+  g_clear_pointer (&res->contents, kiln_sbom_guest_free);
 }
 
 static void
@@ -221,6 +223,9 @@ run_guest (const struct kiln_image_opts *o, const char *work, const char *format
   if (o->sysprep && kiln_sysprep_run (o->sysprep, gu, NULL, false, err) == -1)
     goto fail;
   res->sysprep_seconds = kiln_elapsed () - t;
+  /* The SBOM's packages, read while the guest is open: no second launch. */
+  if (o->packages && (res->contents = kiln_sbom_read_guest (gu, err)) == NULL)
+    goto fail;
   return kiln_guest_close (gu, err);
 
 fail:

@@ -23,6 +23,8 @@
 #include "customize.h"
 #include "sysprep.h"
 
+struct kiln_sbom_guest;
+
 struct kiln_image_opts {
   const char *base;               /* the verified base image */
   const char *base_format;        /* NULL: detected */
@@ -37,6 +39,8 @@ struct kiln_image_opts {
   bool unpublished;               /* leave the complete image under RES->work,
                                      for a caller whose commit publishes it
                                      (kiln build) */
+  bool packages;                  /* list the installed packages (res->contents,
+                                     for an SBOM) in the launch, if there is one */
 };
 
 /* A password that a customize operation generated (a random selector):
@@ -60,6 +64,9 @@ struct kiln_image_result {
   char *work;                     /* with O->unpublished: the image, a temporary
                                      beside OUTPUT (kiln_temp_beside) that the
                                      caller publishes or discards */
+  struct kiln_sbom_guest *contents;   /* with o->packages and a launch: the OS and
+                                         its packages as the image is published
+                                         (after customize and sysprep); else NULL */
 };
 
 /* Check O's choices without touching anything (the base may not be

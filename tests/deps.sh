@@ -19,6 +19,8 @@ packages=(
   xz-utils zstd bzip2 e2fsprogs fdisk parted time util-linux python3 perl
   # bench: the tools kiln is measured against
   virtinst
+  # packaging: make deb (dpkg-buildpackage), lintian (tests/integration/70-deb.sh)
+  debhelper dpkg-dev fakeroot lintian
 )
 
 missing=()
