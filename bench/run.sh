@@ -20,6 +20,9 @@ cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cle
 trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
+# want SCENARIO: BENCH_ONLY (space-separated: fetch unxz pipeline clones
+# recipes3) names the scenarios to run; all when empty.
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
 measure() {
@@ -57,27 +60,29 @@ NG
 }
 
 # A 400 MiB image of incompressible bytes, made once.
-if [ ! -f "$W/www/big.img" ]; then
+if want fetch && [ ! -f "$W/www/big.img" ]; then
     mkdir -p "$W/www"
     head -c $((400 << 20)) /dev/urandom >"$W/www/big.img.tmp" && mv "$W/www/big.img.tmp" "$W/www/big.img"
 fi
 # A 100 MiB one, to show memory stays flat as the size grows.
-[ -f "$W/www/small.img" ] || head -c $((100 << 20)) "$W/www/big.img" >"$W/www/small.img"
-BIG_SUM=$(sha512sum "$W/www/big.img" | cut -d' ' -f1)
-SMALL_SUM=$(sha512sum "$W/www/small.img" | cut -d' ' -f1)
+if want fetch; then
+    [ -f "$W/www/small.img" ] || head -c $((100 << 20)) "$W/www/big.img" >"$W/www/small.img"
+    BIG_SUM=$(sha512sum "$W/www/big.img" | cut -d' ' -f1)
+    SMALL_SUM=$(sha512sum "$W/www/small.img" | cut -d' ' -f1)
+fi
 # An xz-compressed raw disk image: the fixture as raw (3 GiB, mostly holes).
-if [ ! -f "$W/www/debian.raw.xz" ]; then
+if want unxz && [ ! -f "$W/www/debian.raw.xz" ]; then
     qemu-img convert -O raw "$FIXTURE" "$RUN/debian.raw"
     xz -T2 -1 -c "$RUN/debian.raw" >"$W/www/debian.raw.xz.tmp" && mv "$W/www/debian.raw.xz.tmp" "$W/www/debian.raw.xz"
     rm -f "$RUN/debian.raw"
 fi
-XZ_SUM=$(sha512sum "$W/www/debian.raw.xz" | cut -d' ' -f1)
+want unxz && XZ_SUM=$(sha512sum "$W/www/debian.raw.xz" | cut -d' ' -f1)
 ln -sf "$FIXTURE" "$W/www/debian-12.qcow2"
 FIX_SUM=$(sha512sum "$FIXTURE" | cut -d' ' -f1)
 nginx_start
 
 # ------------------------------------------------------------ 1. fetch ----
-for r in $(seq 1 "$REPS"); do
+for r in $(want fetch && seq 1 "$REPS"); do
     rm -rf "$RUN/cache" "$RUN/dl"; mkdir -p "$RUN/dl"
     measure fetch kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "$URL/big.img" --checksum "sha512:$BIG_SUM"
     rm -f "$RUN/dl/big.img"; sync
@@ -90,7 +95,7 @@ for r in $(seq 1 "$REPS"); do
 done
 
 # ------------------------------------------------------------ 2. decompress ----
-for r in $(seq 1 "$REPS"); do
+for r in $(want unxz && seq 1 "$REPS"); do
     rm -rf "$RUN/cache"
     measure unxz kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$W/www/debian.raw.xz" --checksum "sha512:$XZ_SUM"
     alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
@@ -104,7 +109,7 @@ done
 
 # ------------------------------------------------------------ 3, 4. build and sysprep ----
 PW="$RUN/root.pw"; printf 'kiln-bench-pw\n' >"$PW"; chmod 600 "$PW"
-for r in $(seq 1 "$REPS"); do
+for r in $(want pipeline && seq 1 "$REPS"); do
     rm -f "$RUN/out.qcow2"
     measure pipeline kiln "$r" "" "$KILN" -q create "$FIXTURE" -o "$RUN/out.qcow2" \
         --root-password "file:$PW" --uninstall cloud-init --sysprep
@@ -137,7 +142,7 @@ cleanup_domains() {
     virsh -c "$CONN" pool-undefine "$(basename "$RUN")" >/dev/null 2>&1
     return 0
 }
-if [ "$(id -u)" = 0 ]; then
+if want clones && [ "$(id -u)" = 0 ]; then
     pidof virtlogd >/dev/null || virtlogd -d
     pidof libvirtd >/dev/null || libvirtd -d
     for i in $(seq 1 30); do virsh -c "$CONN" list >/dev/null 2>&1 && break; sleep 1; done
@@ -160,7 +165,7 @@ fi
 
 # ------------------------------------------------------------ 6. parallel recipes ----
 export BENCH_URL="$URL/debian-12.qcow2" BENCH_SUM="$FIX_SUM"
-for r in $(seq 1 "$REPS"); do
+for r in $(want recipes3 && seq 1 "$REPS"); do
     rm -rf "$RUN/par" "$RUN/cache"; mkdir -p "$RUN/par"
     measure recipes3 "kiln -j2" "$r" "" env BENCH_OUT="$RUN/par" \
         "$KILN" -q --cache-dir "$RUN/cache" build -j 2 "$TOP"/bench/recipes/r1.yaml "$TOP"/bench/recipes/r2.yaml "$TOP"/bench/recipes/r3.yaml
