@@ -55,9 +55,10 @@ check_dir (const char *path, bool top, GError **err)
     g_autofree char *owner = user_name (st.st_uid), *me = user_name (geteuid ());
 
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                 "cache: %s belongs to %s, not to you (%s) or root: whoever owns a cache can "
+                 "cache: %s belongs to %s, not to you (%s)%s: whoever owns a cache can "
                  "make kiln overwrite or expose other files through it; use a cache of your own "
-                 "(--cache-dir) or give it to yourself (chown -R)", path, owner, me);
+                 "(--cache-dir) or give it to yourself (chown -R)", path, owner, me,
+                 geteuid () == 0 ? "" : " or root");
     return -1;
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {

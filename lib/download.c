@@ -49,6 +49,7 @@ struct sink {
   uint64_t offset;              /* bytes of the file before this attempt's data */
   uint64_t done;                /* bytes of the file received so far */
   uint64_t flushed;             /* bytes of the file written to it (worker) */
+  bool length_checked;          /* this attempt's Content-Length against T->max */
   GError *error;                /* a failure inside the callback */
   kiln_progress *progress;
   /* The worker. */
@@ -216,6 +217,18 @@ write_cb (char *data, size_t size, size_t nmemb, void *opaque)
   }
   if (g_atomic_int_get (&s->failed))
     return 0;                   /* the worker's error is collected by sink_flush */
+  if (s->t->max && !s->length_checked) {
+    curl_off_t cl = -1;
+
+    /* The headers are in: a Content-Length past the bound is refused
+     * before a byte of the body is kept. */
+    s->length_checked = true;
+    if (curl_easy_getinfo (s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+        cl > 0 && s->offset + (uint64_t) cl > s->t->max) {
+      set_too_big (s, s->offset + cl, true);
+      return 0;
+    }
+  }
   if (s->t->max && s->done + len > s->t->max) {
     /* An endless body, or one longer than declared, is not an image. */
     set_too_big (s, s->done + len, false);
@@ -249,10 +262,6 @@ xferinfo_cb (void *opaque, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ulto
 {
   struct sink *s = opaque;
 
-  if (s->mem == NULL && s->t->max && dltotal > 0 && s->offset + dltotal > s->t->max) {
-    set_too_big (s, s->offset + dltotal, true);
-    return 1;                   /* refused before its bytes arrive */
-  }
   if (s->progress && dltotal > 0)
     kiln_progress_set_total (s->progress, s->offset + dltotal);
   return 0;
@@ -444,6 +453,7 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
       goto out;
     }
     curl_easy_setopt (s.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) s.offset);
+    s.length_checked = false;
     rc = curl_easy_perform (s.curl);
     curl_easy_getinfo (s.curl, CURLINFO_RESPONSE_CODE, &code);
     if (s.error) {

@@ -63,7 +63,10 @@ set_too_big (GError **err, const char *in, uint64_t max, const char *max_why)
 }
 
 /* Take the image out of A (opened by the caller; freed here), named IN in
- * errors, into OUT_FD, at most MAX bytes (0: no bound). */
+ * errors, into OUT_FD, at most MAX bytes (0: no bound).  1 when A took
+ * the data for a container without a single entry: zero blocks look like
+ * the end of a tar archive, and an image whose first KiB are zeros (a
+ * filesystem image, a bomb of zeros) is no container; read it raw. */
 static int
 unpack_archive (struct archive *a, const char *in, int out_fd, uint64_t max, const char *max_why,
                 char **digest, uint64_t *size, char **member, unsigned char head[16],
@@ -130,6 +133,11 @@ unpack_archive (struct archive *a, const char *in, int out_fd, uint64_t max, con
     found = true;
     break;
   }
+  if (!found && r == ARCHIVE_EOF && *member == NULL && archive_format (a) != ARCHIVE_FORMAT_RAW &&
+      archive_file_count (a) == 0) {
+    archive_read_free (a);
+    return 1;
+  }
   if (!found) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY, "%s: %s", in,
                  r == ARCHIVE_EOF ? "the container holds no disk image"
@@ -151,13 +159,16 @@ out:
   return ret;
 }
 
+/* A reader of compressed data holding a tar container (CONTAINERS) or a
+ * raw image. */
 static struct archive *
-new_reader (void)
+new_reader (bool containers)
 {
   struct archive *a = archive_read_new ();
 
   archive_read_support_filter_all (a);
-  archive_read_support_format_tar (a);
+  if (containers)
+    archive_read_support_format_tar (a);
   archive_read_support_format_raw (a);
   return a;
 }
@@ -167,20 +178,25 @@ kiln_unpack (int in_fd, const char *in, int out_fd, uint64_t max, const char *ma
              char **digest, uint64_t *size, char **member, unsigned char head[16],
              GError **err)
 {
-  struct archive *a = new_reader ();
+  int ret = 1;
 
   *member = NULL;
-  if (lseek (in_fd, 0, SEEK_SET) != 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, g_strerror (errno));
-    archive_read_free (a);
-    return -1;
+  for (int containers = 1; ret == 1 && containers >= 0; containers--) {
+    struct archive *a = new_reader (containers);
+
+    if (lseek (in_fd, 0, SEEK_SET) != 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, g_strerror (errno));
+      archive_read_free (a);
+      return -1;
+    }
+    if (archive_read_open_fd (a, in_fd, 1 << 20) != ARCHIVE_OK) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, archive_error_string (a));
+      archive_read_free (a);
+      return -1;
+    }
+    ret = unpack_archive (a, in, out_fd, max, max_why, digest, size, member, head, err);
   }
-  if (archive_read_open_fd (a, in_fd, 1 << 20) != ARCHIVE_OK) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, archive_error_string (a));
-    archive_read_free (a);
-    return -1;
-  }
-  return unpack_archive (a, in, out_fd, max, max_why, digest, size, member, head, err);
+  return ret;
 }
 
 /* ---- following a download ---- */
@@ -250,17 +266,21 @@ static gpointer
 stream_thread (gpointer opaque)
 {
   struct kiln_unpack_stream *u = opaque;
-  struct archive *a = new_reader ();
 
-  if (archive_read_open (a, u, NULL, stream_read, NULL) != ARCHIVE_OK) {
-    g_set_error (&u->error, KILN_ERROR, KILN_ERROR_VERIFY, "%s: %s", u->in, archive_error_string (a));
-    archive_read_free (a);
-    u->ret = -1;
-    g_atomic_int_set (&u->done, 1);
-    return NULL;
+  u->ret = 1;
+  for (int containers = 1; u->ret == 1 && containers >= 0; containers--) {
+    struct archive *a = new_reader (containers);
+
+    u->pos = 0;                 /* the raw reading starts over */
+    if (archive_read_open (a, u, NULL, stream_read, NULL) != ARCHIVE_OK) {
+      g_set_error (&u->error, KILN_ERROR, KILN_ERROR_VERIFY, "%s: %s", u->in, archive_error_string (a));
+      archive_read_free (a);
+      u->ret = -1;
+      break;
+    }
+    u->ret = unpack_archive (a, u->in, u->out_fd, u->max, u->max_why, &u->digest, &u->size,
+                             &u->member, u->head, &u->error);
   }
-  u->ret = unpack_archive (a, u->in, u->out_fd, u->max, u->max_why, &u->digest, &u->size,
-                           &u->member, u->head, &u->error);
   g_atomic_int_set (&u->done, 1);
   return NULL;
 }
