@@ -157,7 +157,7 @@ follow_data (void *opaque, uint64_t bytes)
     f->tmp = g_build_filename (f->dir, "images", tname, NULL);
     f->fd = g_mkstemp_full (f->tmp, O_RDWR | O_CLOEXEC, 0644);
     if (f->fd >= 0)
-      f->u = kiln_unpack_stream_start (f->t->fd, f->t->part, f->fd, f->b->out, f->b->out_why, NULL);
+      f->u = kiln_unpack_stream_start (f->t->fd, f->t->label, f->fd, f->b->out, f->b->out_why, NULL);
     if (f->u == NULL) {
       /* Unpack after the download instead. */
       follow_stop (f);
@@ -290,7 +290,6 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
       f.u = NULL;
       g_free (digest);
       g_free (mem);
-      g_prefix_error (err, "%s: ", name);
       unlink (part);
     }
     /* A server that says the file is not there will not say otherwise
@@ -335,7 +334,6 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
     if (rc == -1) {
       unlink (tmp);
       unlink (part);
-      g_prefix_error (err, "%s: ", name);
       goto out;
     }
     format = kiln_image_format (head, sizeof head);
@@ -352,14 +350,13 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
       g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", tmp, g_strerror (errno));
       goto out;
     }
-    if (kiln_unpack (t.fd, part, fd, b->out, b->out_why, &image_digest, &size, &member,
+    if (kiln_unpack (t.fd, name, fd, b->out, b->out_why, &image_digest, &size, &member,
                      head, err) == -1) {
       close (fd);
       unlink (tmp);
       /* Verified bytes that do not unpack: the publisher's problem; keep
        * nothing, so that a fixed file is fetched again. */
       unlink (part);
-      g_prefix_error (err, "%s: ", name);
       goto out;
     }
     close (fd);
