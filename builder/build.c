@@ -23,12 +23,13 @@
 #include "recipe.h"
 #include "sbom.h"
 #include "secret.h"
+#include "value.h"
 #include "version.h"
 #include "writable.h"
 #include "sysprep.h"
 
 enum { OPT_VAR = 1, OPT_DRY_RUN, OPT_JOBS, OPT_KEEP_GOING, OPT_FORCE, OPT_UNSAFE_WRITE,
-       OPT_NO_SBOM };
+       OPT_NO_SBOM, OPT_MAX_SIZE };
 
 const struct kiln_option kiln_build_options[] = {
   { "var", 0, KILN_ARG_REQUIRED, "NAME=VALUE", "set a recipe variable (wins over the environment and the recipe's vars)", OPT_VAR },
@@ -38,6 +39,7 @@ const struct kiln_option kiln_build_options[] = {
   { "force", 0, KILN_ARG_NONE, NULL, "replace outputs that exist", OPT_FORCE },
   { "unsafe-write-template", 0, KILN_ARG_NONE, NULL, "with --force, replace outputs even if linked clones are backed by them or running domains use them (corrupts them)", OPT_UNSAFE_WRITE },
   { "no-sbom", 0, KILN_ARG_NONE, NULL, "write no SBOM (OUTPUT.spdx.json) and list no packages", OPT_NO_SBOM },
+  { "max-size", 0, KILN_ARG_REQUIRED, "SIZE", "refuse a base whose download or unpacked image is larger than SIZE (default: the index's size, else 64G)", OPT_MAX_SIZE },
   KILN_OPTION_END
 };
 
@@ -73,6 +75,7 @@ struct run {
   GPtrArray *groups;                  /* struct base_group * */
   bool force, keep_going;
   bool no_sbom;                       /* --no-sbom */
+  uint64_t max_size;                  /* --max-size, 0: the default */
   GMutex lock;
   bool stop;                          /* a build failed without --keep-going */
 };
@@ -110,23 +113,31 @@ base_key (const struct kiln_recipe *r)
                           r->base_checksum ? r->base_checksum : "", r->base_insecure);
 }
 
-/* How the base will be checked, in words, for the plan. */
+/* How the base will be checked, in words, for the plan (the manifest
+ * says what the fetch did: kiln_fetch_result.verification). */
 static char *
 verify_text (const struct kiln_recipe *r)
 {
   const char *s = r->base_source;
 
   if (r->base_checksum)
-    return g_strdup_printf ("checked against %s", r->base_checksum);
+    return g_strdup_printf ("checked against %s, given in the recipe", r->base_checksum);
+  if (r->base_sums && g_str_has_prefix (r->base_sums, "http://"))
+    return g_strdup (r->base_insecure
+                     ? "NOT verified (insecure: true): the checksums come over plain http://, and "
+                       "whoever could change the image could change them too"
+                     : "refused: checksums over plain http:// verify nothing; use https://, a "
+                       "checksum:, or insecure: true");
   if (r->base_sums)
     return g_strdup_printf ("checked against the checksums in %s", r->base_sums);
   if (g_str_has_prefix (s, "https://"))
-    return g_strdup ("over TLS; no checksum given");
+    return g_strdup ("not checked against any checksum: over https, which authenticates the server, not the image");
   if (g_str_has_prefix (s, "http://"))
     return g_strdup (r->base_insecure ? "NOT verified (insecure: true)" : "refused: http:// without sums or checksum needs insecure: true");
   if (g_str_has_prefix (s, "file://") || g_path_is_absolute (s))
-    return g_strdup ("a local file, trusted as it is");
-  return g_strdup ("a template from the configured repositories, checked against their checksums and signature");
+    return g_strdup ("not checked against any checksum: a local file, trusted as it is");
+  return g_strdup ("checked against its repository's index, which must be signed, local or "
+                   "fetched over https (a plain http:// unsigned one needs insecure: true)");
 }
 
 /* ------------------------------------------------------------ events */
@@ -447,7 +458,9 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   kiln_json_add_string (b, "fetched_from", fr->source);
   kiln_json_add_string (b, "sums", r->base_sums);
   kiln_json_add_string (b, "checksum", r->base_checksum);
-  kiln_json_add_string (b, "verification", verify);
+  kiln_json_add_string (b, "verification", fr->verification ? fr->verification : verify);
+  json_builder_set_member_name (b, "verified");
+  json_builder_add_boolean_value (b, fr->verified);
   kiln_json_add_string (b, "path", fr->path);
   kiln_json_add_string (b, "format", fr->format);
   kiln_json_add_string (b, "digest", fr->digest);
@@ -561,6 +574,7 @@ fetch_one (gpointer data, gpointer user_data)
   const struct kiln_recipe *r = bg->first;
   struct kiln_fetch_opts fo = {
     .checksum = r->base_checksum, .sums_url = r->base_sums, .insecure = r->base_insecure,
+    .max_size = run->max_size,
   };
   const struct job *j = bg->users->pdata[0];
   double t = kiln_elapsed ();
@@ -789,6 +803,13 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_NO_SBOM:
       run.no_sbom = true;
       break;
+    case OPT_MAX_SIZE: {
+      g_autoptr (GError) e0 = NULL;
+
+      if (kiln_parse_size (arg, &run.max_size, &e0) == -1)
+        return kiln_usage_error (ctx, "--max-size: %s", e0->message);
+      break;
+    }
     }
   }
   i = kiln_opts_operand_index (p);

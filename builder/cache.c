@@ -49,6 +49,7 @@ cache_list (struct kiln_ctx *ctx, const char *dir, GPtrArray *es)
                              "source", source, "source_digest", sdigest, NULL);
       kiln_json_add_int (b, "size", (gint64) e->apparent);
       kiln_json_add_int (b, "disk_usage", (gint64) e->size);
+      kiln_json_add_string (b, "untrusted", e->problem);
       kiln_json_add_strv (b, "users", (const char *const *) e->users);
       json_builder_end_object (b);
     }
@@ -59,6 +60,8 @@ cache_list (struct kiln_ctx *ctx, const char *dir, GPtrArray *es)
       printf ("%s\n  %-8s %s (%s on disk)\n  %-8s %s\n  %-8s %s\n  %-8s %u\n",
               e->path, "size:", sz, du, "format:", format ? format : "?",
               "source:", source ? source : "?", "users:", g_strv_length (e->users));
+      if (e->problem)
+        printf ("  %-8s %s\n", "NOT USED:", e->problem);
     }
   }
   if (b) {
@@ -76,8 +79,16 @@ cache_verify (struct kiln_ctx *ctx, GPtrArray *es)
   for (guint i = 0; i < es->len; i++) {
     const struct kiln_cache_entry *e = es->pdata[i];
     g_autoptr (GError) err = NULL;
-    g_autofree char *got = kiln_digest_file (e->path, "sha512", &err);
+    g_autofree char *got = NULL;
 
+    if (e->problem) {
+      /* Not read: it may be a link to a file that is none of kiln's. */
+      kiln_error ("%s is not an entry kiln trusts: %s (kiln does not use it; remove it, and "
+                  "check who can write into the cache)", e->path, e->problem);
+      bad++;
+      continue;
+    }
+    got = kiln_digest_file (e->path, "sha512", &err);
     if (got == NULL) {
       kiln_error ("%s", err->message);
       bad++;

@@ -19,7 +19,7 @@
 
 enum {
   OPT_OUTPUT = 1, OPT_FORMAT, OPT_SIZE, OPT_COPY, OPT_FORCE, OPT_SYSPREP,
-  OPT_CHECKSUM, OPT_SUMS, OPT_INSECURE, OPT_UNSAFE_WRITE, OPT_TRACE,
+  OPT_CHECKSUM, OPT_SUMS, OPT_INSECURE, OPT_UNSAFE_WRITE, OPT_TRACE, OPT_MAX_SIZE,
 };
 
 const struct kiln_option kiln_create_options[] = {
@@ -32,7 +32,8 @@ const struct kiln_option kiln_create_options[] = {
   { "sysprep", 0, KILN_ARG_OPTIONAL, "OPS", "generalize after customizing (OPS as for kiln sysprep --operations)", OPT_SYSPREP },
   { "checksum", 0, KILN_ARG_REQUIRED, "ALG:HEX", "expected digest of a downloaded SOURCE", OPT_CHECKSUM },
   { "sums", 0, KILN_ARG_REQUIRED, "URL", "a SHA512SUMS/SHA256SUMS file to check SOURCE against", OPT_SUMS },
-  { "insecure", 0, KILN_ARG_NONE, NULL, "allow a plain http SOURCE with nothing to verify it against", OPT_INSECURE },
+  { "insecure", 0, KILN_ARG_NONE, NULL, "accept what verifies nothing: http:// with no checksum, --sums over http://, an unsigned http:// repository", OPT_INSECURE },
+  { "max-size", 0, KILN_ARG_REQUIRED, "SIZE", "refuse a download or an unpacked base larger than SIZE (default: the index's size, else 64G)", OPT_MAX_SIZE },
   { "trace", 'x', KILN_ARG_NONE, NULL, "trace libguestfs calls on stderr (passwords and /etc/shadow left out)", OPT_TRACE },
   KILN_OPTION_END
 };
@@ -76,6 +77,10 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_CHECKSUM: fo.checksum = arg; break;
     case OPT_SUMS: fo.sums_url = arg; break;
     case OPT_INSECURE: fo.insecure = true; break;
+    case OPT_MAX_SIZE:
+      if (kiln_parse_size (arg, &fo.max_size, &err) == -1)
+        return kiln_usage_error (ctx, "--max-size: %s", err->message);
+      break;
     case OPT_TRACE: kiln_guest_trace_calls (true); break;
     default:
       if (kiln_customize_add (custom, opt, arg, &err) == -1)
@@ -111,6 +116,8 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
 
   if (kiln_fetch (ctx, source, &fo, &fr, &err) == -1)
     return kiln_fail (err);
+  if (!fr.verified && fo.insecure)
+    kiln_warn ("%s was not verified: %s", fr.source, fr.verification);
   o.base = fr.path;
   o.base_format = fr.format;
   if (kiln_image_build (ctx, &o, &res, &err) == -1) {

@@ -9,15 +9,17 @@
 #include "json.h"
 #include "msg.h"
 #include "opts.h"
+#include "value.h"
 
-enum { OPT_CHECKSUM = 1, OPT_SUMS, OPT_OUTPUT, OPT_ARCH, OPT_INSECURE };
+enum { OPT_CHECKSUM = 1, OPT_SUMS, OPT_OUTPUT, OPT_ARCH, OPT_INSECURE, OPT_MAX_SIZE };
 
 const struct kiln_option kiln_fetch_options[] = {
   { "checksum", 0, KILN_ARG_REQUIRED, "ALG:HEX", "what the downloaded file must hash to (sha256 or sha512)", OPT_CHECKSUM },
   { "sums", 0, KILN_ARG_REQUIRED, "URL", "take the checksum from this SHA512SUMS/SHA256SUMS/CHECKSUM file", OPT_SUMS },
   { "output", 'o', KILN_ARG_REQUIRED, "FILE", "also write the verified image to FILE", OPT_OUTPUT },
   { "arch", 0, KILN_ARG_REQUIRED, "ARCH", "architecture of the template (default: the host's)", OPT_ARCH },
-  { "insecure", 0, KILN_ARG_NONE, NULL, "accept an http:// download with nothing to verify it against", OPT_INSECURE },
+  { "insecure", 0, KILN_ARG_NONE, NULL, "accept what verifies nothing: http:// with no checksum, --sums over http://, an unsigned http:// repository", OPT_INSECURE },
+  { "max-size", 0, KILN_ARG_REQUIRED, "SIZE", "refuse a download or an unpacked image larger than SIZE (default: the index's size, else 64G)", OPT_MAX_SIZE },
   KILN_OPTION_END
 };
 
@@ -40,6 +42,7 @@ print_json (const struct kiln_fetch_result *r, const char *output)
   json_builder_add_boolean_value (b, r->from_cache);
   json_builder_set_member_name (b, "verified");
   json_builder_add_boolean_value (b, r->verified);
+  kiln_json_add_string (b, "verification", r->verification);
   json_builder_end_object (b);
   kiln_json_print_builder (b);
 }
@@ -61,6 +64,10 @@ kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_OUTPUT: output = arg; break;
     case OPT_ARCH: o.arch = arg; break;
     case OPT_INSECURE: o.insecure = true; break;
+    case OPT_MAX_SIZE:
+      if (kiln_parse_size (arg, &o.max_size, &err) == -1)
+        return kiln_usage_error (ctx, "--max-size: %s", err->message);
+      break;
     }
   }
   i = kiln_opts_operand_index (p);
@@ -73,8 +80,10 @@ kiln_cmd_fetch (struct kiln_ctx *ctx, int argc, char **argv)
     return kiln_fail (err);
   if (r.from_cache)
     kiln_debug ("%s: already in the cache", argv[i]);
-  if (!r.verified && o.insecure && g_str_has_prefix (r.source, "http://"))
-    kiln_warn ("%s was not verified against any checksum (--insecure)", r.source);
+  if (!r.verified && o.insecure)
+    kiln_warn ("%s was not verified: %s", r.source, r.verification);
+  else
+    kiln_debug ("%s: %s", r.source, r.verification);
   if (output && kiln_file_copy_sparse (r.path, output, 0644, true, &err) == -1) {
     kiln_fetch_result_clear (&r);
     return kiln_fail (err);

@@ -3,6 +3,7 @@
  * the bookkeeping of which overlays still need which base. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -11,6 +12,65 @@
 
 #include "cache.h"
 #include "fileio.h"
+
+/* The owner of a cache directory kiln trusts: the caller, or root (whose
+ * directories nobody else can write to unless root allowed it). */
+static bool
+trusted_owner (uid_t uid)
+{
+  return uid == geteuid () || uid == 0;
+}
+
+static char *
+user_name (uid_t uid)
+{
+  struct passwd *pw = getpwuid (uid);
+
+  return pw ? g_strdup_printf ("uid %u (%s)", (unsigned) uid, pw->pw_name)
+            : g_strdup_printf ("uid %u", (unsigned) uid);
+}
+
+/* Whether kiln may work in directory PATH of the cache: a directory (TOP,
+ * the cache itself, may be reached through a symbolic link the user chose;
+ * its subdirectories may not), owned by the caller or root, and writable
+ * by nobody else.  Whoever can write in a cache can plant links that make
+ * kiln, often root, overwrite or expose other files. */
+static int
+check_dir (const char *path, bool top, GError **err)
+{
+  struct stat st;
+
+  if ((top ? stat (path, &st) : lstat (path, &st)) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cache: %s: %s (choose another with --cache-dir)",
+                 path, g_strerror (errno));
+    return -1;
+  }
+  if (!S_ISDIR (st.st_mode)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "cache: %s is not a directory (a symbolic link?): refusing the cache; "
+                 "remove it, or choose another cache with --cache-dir", path);
+    return -1;
+  }
+  if (!trusted_owner (st.st_uid)) {
+    g_autofree char *owner = user_name (st.st_uid), *me = user_name (geteuid ());
+
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "cache: %s belongs to %s, not to you (%s)%s: whoever owns a cache can "
+                 "make kiln overwrite or expose other files through it; use a cache of your own "
+                 "(--cache-dir) or give it to yourself (chown -R)", path, owner, me,
+                 geteuid () == 0 ? "" : " or root");
+    return -1;
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "cache: %s is writable by %s (mode %04o): anyone who can write there can make "
+                 "kiln overwrite or expose other files; make it private (chmod go-w) or choose "
+                 "another cache with --cache-dir", path,
+                 st.st_mode & S_IWOTH ? "everyone" : "its group", (unsigned) (st.st_mode & 07777));
+    return -1;
+  }
+  return 0;
+}
 
 char *
 kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
@@ -37,7 +97,136 @@ kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
       return NULL;
     }
   }
+  if (check_dir (dir, true, err) == -1)
+    return NULL;
+  for (const char *const *sub = (const char *const[]) { "images", "sources", "users", "locks", NULL };
+       *sub; sub++) {
+    g_autofree char *p = g_build_filename (dir, *sub, NULL);
+
+    if (check_dir (p, false, err) == -1)
+      return NULL;
+  }
   return g_steal_pointer (&dir);
+}
+
+int
+kiln_cache_open (const char *path, int flags, mode_t mode, GError **err)
+{
+  struct stat st;
+  int fd, e;
+
+  /* O_NONBLOCK: a FIFO planted under the name must not hang the open;
+   * it is refused below like any other non-regular file. */
+  fd = open (path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+  if (fd < 0) {
+    e = errno;
+    if (e == ELOOP)
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "%s is a symbolic link: kiln never follows links in its cache (was it planted "
+                   "there? remove it and check who can write into the cache)", path);
+    else
+      g_set_error (err, KILN_ERROR, e == ENOENT ? KILN_ERROR_NOT_FOUND : KILN_ERROR_FAILED,
+                   "%s: %s", path, g_strerror (e));
+    return -1;
+  }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) ||
+      fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    e = errno;
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "%s: %s", path, S_ISREG (st.st_mode) ? g_strerror (e)
+                 : "not a regular file: kiln uses only files it made in its cache (remove it)");
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* The contents of FD (PATH, in messages), at most MAX bytes; NULL when
+ * it cannot be read (ERR may be NULL). */
+static char *
+read_fd (int fd, const char *path, size_t max, gsize *len, GError **err)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  char buf[8192];
+
+  for (;;) {
+    ssize_t n = read (fd, buf, sizeof buf);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 || s->len + n > max) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path,
+                   n < 0 ? g_strerror (errno) : "too large");
+      return NULL;
+    }
+    if (n == 0)
+      break;
+    g_string_append_len (s, buf, n);
+  }
+  if (len)
+    *len = s->len;
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* The same for the file PATH of the cache (kiln_cache_open). */
+static char *
+read_file (const char *path, size_t max, gsize *len, GError **err)
+{
+  int fd = kiln_cache_open (path, O_RDONLY, 0, err);
+  char *text;
+
+  if (fd < 0)
+    return NULL;
+  text = read_fd (fd, path, max, len, err);
+  close (fd);
+  return text;
+}
+
+GKeyFile *
+kiln_cache_meta (const char *image)
+{
+  g_autofree char *path = g_strconcat (image, ".meta", NULL);
+  g_autofree char *text = NULL;
+  GKeyFile *meta = g_key_file_new ();
+  gsize len;
+
+  text = read_file (path, 1u << 20, &len, NULL);
+  if (text)
+    g_key_file_load_from_data (meta, text, len, G_KEY_FILE_NONE, NULL);
+  return meta;
+}
+
+/* Why the image at PATH (DIR/images/sha512-HEX) is not an entry kiln can
+ * trust, or NULL when it is: a regular file (not a link, nor anything
+ * else planted under the name), owned by the caller or root, writable by
+ * nobody else, with the .meta that publish writes first, recording the
+ * digest the name says (when the .meta records one: caches from before
+ * kiln recorded it are trusted by name). */
+static const char *
+entry_problem (const char *path)
+{
+  g_autofree char *metapath = g_strconcat (path, ".meta", NULL);
+  g_autoptr (GKeyFile) meta = NULL;
+  g_autofree char *recorded = NULL;
+  g_autofree char *named = NULL;
+  struct stat st;
+
+  if (lstat (path, &st) != 0)
+    return "it cannot be read";
+  if (S_ISLNK (st.st_mode))
+    return "it is a symbolic link, not an image kiln published";
+  if (!S_ISREG (st.st_mode))
+    return "it is not a regular file";
+  if (!trusted_owner (st.st_uid) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return "someone else owns it or can write to it";
+  if (lstat (metapath, &st) != 0 || !S_ISREG (st.st_mode))
+    return "it has no .meta: kiln did not publish it";
+  meta = kiln_cache_meta (path);
+  recorded = g_key_file_get_string (meta, "image", "digest", NULL);
+  named = kiln_cache_digest_of (path);
+  if (recorded && g_strcmp0 (recorded, named) != 0)
+    return "its .meta records another digest";
+  return NULL;
 }
 
 /* Opens (creating it) the lock file PATH and takes flock HOW on it; the
@@ -46,12 +235,10 @@ kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
 static int
 lock_file (const char *path, int how, GError **err)
 {
-  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = kiln_cache_open (path, O_RDWR | O_CREAT, 0644, err);
 
-  if (fd < 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
+  if (fd < 0)
     return -1;
-  }
   while (flock (fd, how) != 0) {
     int e = errno;
 
@@ -147,17 +334,21 @@ kiln_cache_lookup (const char *dir, const char *checksum)
   g_autofree char *img = g_build_filename (dir, "images", key, NULL);
   g_autofree char *target = NULL;
   g_autofree char *base = NULL;
+  g_autofree char *named = NULL;
 
   /* A sha512 of an uncompressed image is the image's own name. */
-  if (g_str_has_prefix (checksum, "sha512:") && g_file_test (img, G_FILE_TEST_IS_REGULAR))
+  if (g_str_has_prefix (checksum, "sha512:") && entry_problem (img) == NULL)
     return g_steal_pointer (&img);
+  /* sources/ holds kiln's own links; only their last component counts,
+   * and it must name an image as publish names them. */
   target = g_file_read_link (link, NULL);
   if (target == NULL)
     return NULL;
   base = g_path_get_basename (target);
   g_clear_pointer (&img, g_free);
   img = g_build_filename (dir, "images", base, NULL);
-  if (!g_file_test (img, G_FILE_TEST_IS_REGULAR))
+  named = kiln_cache_digest_of (img);
+  if (named == NULL || !g_str_has_prefix (named, "sha512:") || entry_problem (img) != NULL)
     return NULL;
   return g_steal_pointer (&img);
 }
@@ -171,7 +362,7 @@ kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
   g_autofree char *metapath = g_strconcat (path, ".meta", NULL);
   g_autofree char *data = NULL;
   gsize len;
-  int pin;
+  int pin, fd;
 
   /* One commit point: the .meta is complete under its final name before
    * the image takes its own, so an image is never without its format.  A
@@ -184,12 +375,20 @@ kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
     unlink (tmp);
     return NULL;
   }
-  if (chmod (tmp, 0444) != 0) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "publishing %s in the cache: %s",
-                 path, g_strerror (errno));
+  /* Through an fd that refuses links: the mode is TMP's own. */
+  fd = kiln_cache_open (tmp, O_RDONLY, 0, err);
+  if (fd < 0 || fchmod (fd, 0444) != 0) {
+    if (fd >= 0)
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", tmp, g_strerror (errno));
+    g_prefix_error (err, "publishing %s in the cache: ", path);
+    if (fd >= 0)
+      close (fd);
     unlink (tmp);
     goto fail;
   }
+  close (fd);
+  /* What lookups check the name against (entry_problem). */
+  g_key_file_set_string (meta, "image", "digest", digest);
   data = g_key_file_to_data (meta, &len, NULL);
   if (kiln_file_write_atomic (metapath, data, len, 0644, true, err) == -1) {
     g_prefix_error (err, "publishing in the cache: ");
@@ -238,6 +437,9 @@ kiln_cache_entry_free (struct kiln_cache_entry *e)
   g_free (e);
 }
 
+/* Users files are small: a path a line. */
+#define KILN_USERS_MAX (16u << 20)
+
 static char **
 read_users (const char *dir, const char *key)
 {
@@ -246,7 +448,7 @@ read_users (const char *dir, const char *key)
   g_auto (GStrv) lines = NULL;
   GPtrArray *out = g_ptr_array_new ();
 
-  if (g_file_get_contents (path, &text, NULL, NULL)) {
+  if ((text = read_file (path, KILN_USERS_MAX, NULL, NULL))) {
     lines = g_strsplit (text, "\n", -1);
     for (char **l = lines; *l; l++)
       if (**l && g_file_test (*l, G_FILE_TEST_EXISTS))
@@ -278,7 +480,6 @@ kiln_cache_entries (const char *dir, GError **err)
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_cache_entry_free);
   while ((n = g_dir_read_name (d))) {
     struct kiln_cache_entry *e;
-    g_autofree char *metapath = NULL;
     struct stat st;
 
     if (!g_str_has_prefix (n, "sha512-") || strchr (n, '.'))
@@ -286,10 +487,9 @@ kiln_cache_entries (const char *dir, GError **err)
     e = g_new0 (struct kiln_cache_entry, 1);
     e->path = g_build_filename (images, n, NULL);
     e->digest = g_strconcat ("sha512:", n + 7, NULL);
-    e->meta = g_key_file_new ();
-    metapath = g_strconcat (e->path, ".meta", NULL);
-    g_key_file_load_from_file (e->meta, metapath, G_KEY_FILE_NONE, NULL);
-    if (stat (e->path, &st) == 0) {
+    e->meta = kiln_cache_meta (e->path);
+    e->problem = entry_problem (e->path);
+    if (lstat (e->path, &st) == 0) {
       e->size = (uint64_t) st.st_blocks * 512;
       e->apparent = st.st_size;
     }
@@ -339,10 +539,10 @@ remove_orphan (const char *images, const char *n, uint64_t *bytes)
   if (g_str_has_suffix (n, ".meta")) {
     g_autofree char *img = g_strndup (path, strlen (path) - strlen (".meta"));
 
-    if (g_file_test (img, G_FILE_TEST_IS_REGULAR))
+    if (lstat (img, &st) == 0)
       return false;
   }
-  if (stat (path, &st) != 0 || !S_ISREG (st.st_mode) || unlink (path) != 0)
+  if (lstat (path, &st) != 0 || !S_ISREG (st.st_mode) || unlink (path) != 0)
     return false;
   if (bytes)
     *bytes += (uint64_t) st.st_blocks * 512;
@@ -381,7 +581,7 @@ kiln_cache_clean_partials (const char *dir, uint64_t *bytes, GError **err)
     if (fd < 0)
       continue;
     path = g_build_filename (images, n, NULL);
-    if (stat (path, &st) == 0 && unlink (path) == 0) {
+    if (lstat (path, &st) == 0 && unlink (path) == 0) {
       count++;
       if (bytes)
         *bytes += (uint64_t) st.st_blocks * 512;
@@ -420,20 +620,31 @@ kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
   lock = kiln_cache_lock (dir, "users", true, err);
   if (lock < 0)
     return -1;
-  if (g_file_get_contents (path, &text, NULL, NULL)) {
+  /* Read and appended through kiln_cache_open: a link planted under the
+   * name would make kiln append to another file. */
+  fd = kiln_cache_open (path, O_RDWR | O_CREAT | O_APPEND, 0644, err);
+  if (fd < 0) {
+    close (lock);
+    return -1;
+  }
+  if ((text = read_fd (fd, path, KILN_USERS_MAX, NULL, err)) == NULL) {
+    close (fd);
+    close (lock);
+    return -1;
+  }
+  {
     g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
 
     if (g_strv_contains ((const char *const *) lines, cuser)) {
+      close (fd);
       close (lock);
       return 0;
     }
   }
   line = g_strconcat (cuser, "\n", NULL);
-  fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0 || write (fd, line, strlen (line)) != (ssize_t) strlen (line)) {
+  if (write (fd, line, strlen (line)) != (ssize_t) strlen (line)) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", path, g_strerror (errno));
-    if (fd >= 0)
-      close (fd);
+    close (fd);
     close (lock);
     return -1;
   }

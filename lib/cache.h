@@ -13,7 +13,20 @@
 #define KILN_CACHE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "kiln.h"
+
+/* Open PATH, a file in the cache, with open(2) FLAGS and MODE, refusing
+ * a symbolic link (O_NOFOLLOW) and anything but a regular file (a FIFO or
+ * a device planted under the name): whoever planted it must not make
+ * kiln write, create or read elsewhere.  Returns the fd (close-on-exec,
+ * blocking) for the caller to close, or -1 with ERR (NOT_FOUND when PATH
+ * does not exist, else FAILED, saying it is a link). */
+int kiln_cache_open (const char *path, int flags, mode_t mode, GError **err);
+
+/* The metadata beside the cached image IMAGE (IMAGE.meta, read through
+ * kiln_cache_open); an empty key file when there is none.  Unref it. */
+GKeyFile *kiln_cache_meta (const char *image);
 
 /* An exclusive flock on DIR/locks/KEY.lock; WAIT false: -1 with
  * KILN_ERROR_BUSY when someone holds it.  Returns the fd to close. */
@@ -30,7 +43,12 @@ char *kiln_cache_key (const char *checksum);
  * reads nothing. */
 char *kiln_cache_digest_of (const char *path);
 
-/* The image that the download with digest CHECKSUM became, if cached. */
+/* The image that the download with digest CHECKSUM became, if cached and
+ * trusted: a regular file (lstat: no link) named sha512-HEX, owned by the
+ * caller or root and writable by nobody else, with the .meta kiln
+ * publishes first (whose digest=, when there, is the name's).  NULL
+ * otherwise: the caller downloads again, and its publish replaces what
+ * was there. */
 char *kiln_cache_lookup (const char *dir, const char *checksum);
 
 /* Make TMP (in DIR/images) the read-only image DIGEST ("sha512:HEX"),
@@ -49,6 +67,9 @@ struct kiln_cache_entry {
   uint64_t size;                /* bytes allocated on disk */
   uint64_t apparent;            /* st_size */
   char **users;                 /* recorded users that still exist */
+  const char *problem;          /* why kiln does not trust it (a link, no
+                                   .meta...; kiln_cache_lookup skips it),
+                                   or NULL; static */
 };
 void kiln_cache_entry_free (struct kiln_cache_entry *e);
 GPtrArray *kiln_cache_entries (const char *dir, GError **err);
@@ -71,7 +92,12 @@ int kiln_cache_add_user (const struct kiln_ctx *ctx, const char *base,
  * after kiln_cache_add_user (prune waits for every pin to go). */
 int kiln_cache_pin (const struct kiln_ctx *ctx, GError **err);
 
-/* The cache directory for CTX (created if absent). */
+/* The cache directory for CTX (created if absent, with its images/,
+ * sources/, users/ and locks/, 0755).  Refused (NULL with ERR, FAILED,
+ * saying what to do) unless the directory and each subdirectory is owned
+ * by the caller or root and writable by nobody else, and the
+ * subdirectories are directories, not links: whoever can write in a cache
+ * can make kiln overwrite or expose other files through it. */
 char *kiln_cache_dir (const struct kiln_ctx *ctx, GError **err);
 
 #endif

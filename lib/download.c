@@ -49,6 +49,7 @@ struct sink {
   uint64_t offset;              /* bytes of the file before this attempt's data */
   uint64_t done;                /* bytes of the file received so far */
   uint64_t flushed;             /* bytes of the file written to it (worker) */
+  bool length_checked;          /* this attempt's Content-Length against T->max */
   GError *error;                /* a failure inside the callback */
   kiln_progress *progress;
   /* The worker. */
@@ -82,8 +83,11 @@ worker_main (gpointer opaque)
       }
       else {
         s->flushed += c->len;
-        if (s->t->on_data)
-          s->t->on_data (s->t->opaque, s->flushed);
+        if (s->t->on_data && !s->t->on_data (s->t->opaque, s->flushed)) {
+          s->t->stopped = true;
+          g_set_error (&s->werror, KILN_ERROR, KILN_ERROR_FAILED, "stopped by its reader");
+          g_atomic_int_set (&s->failed, 1);
+        }
       }
     }
     c->len = 0;
@@ -173,6 +177,29 @@ restart_from_zero (struct sink *s, struct kiln_transfer *t, GError **err)
   return 0;
 }
 
+/* A transfer past T->max: the error, and TOO_BIG.  ANNOUNCED: the server
+ * said so before sending it (Content-Length). */
+static void
+set_too_big (struct sink *s, uint64_t bytes, bool announced)
+{
+  g_autofree char *max = kiln_format_size (s->t->max);
+
+  s->t->too_big = true;
+  if (s->error)
+    return;
+  if (announced) {
+    g_autofree char *got = kiln_format_size (bytes);
+
+    g_set_error (&s->error, KILN_ERROR, KILN_ERROR_VERIFY,
+                 "%s: the server announces %s (%" G_GUINT64_FORMAT " bytes), more than %s "
+                 "(%s): refused", s->t->url, got, bytes, max, s->t->max_why);
+  }
+  else
+    g_set_error (&s->error, KILN_ERROR, KILN_ERROR_VERIFY,
+                 "%s: the server sent more than %s (%s): stopped and refused",
+                 s->t->url, max, s->t->max_why);
+}
+
 static size_t
 write_cb (char *data, size_t size, size_t nmemb, void *opaque)
 {
@@ -190,6 +217,23 @@ write_cb (char *data, size_t size, size_t nmemb, void *opaque)
   }
   if (g_atomic_int_get (&s->failed))
     return 0;                   /* the worker's error is collected by sink_flush */
+  if (s->t->max && !s->length_checked) {
+    curl_off_t cl = -1;
+
+    /* The headers are in: a Content-Length past the bound is refused
+     * before a byte of the body is kept. */
+    s->length_checked = true;
+    if (curl_easy_getinfo (s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+        cl > 0 && s->offset + (uint64_t) cl > s->t->max) {
+      set_too_big (s, s->offset + cl, true);
+      return 0;
+    }
+  }
+  if (s->t->max && s->done + len > s->t->max) {
+    /* An endless body, or one longer than declared, is not an image. */
+    set_too_big (s, s->done + len, false);
+    return 0;
+  }
   if (s->t->head_len < sizeof s->t->head) {
     size_t n = MIN (len, sizeof s->t->head - s->t->head_len);
 
@@ -363,14 +407,23 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
 
   init_curl ();
   t->head_len = 0;
-  s.fd = open (t->part, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (s.fd < 0 || fstat (s.fd, &st) != 0) {
+  t->too_big = t->stopped = false;
+  s.fd = t->fd;
+  if (fstat (s.fd, &st) != 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
     goto out;
   }
   s.scratch = g_malloc (KILN_WBUF);
   if (reset_digests (&s, err) == -1)
     goto out;
+  /* A partial file past the bound cannot be continued into an image. */
+  if (t->max && (uint64_t) st.st_size > t->max) {
+    if (ftruncate (s.fd, 0) != 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", t->part, g_strerror (errno));
+      goto out;
+    }
+    st.st_size = 0;
+  }
   if (st.st_size > 0) {
     if (rehash_part (&s, st.st_size, err) == -1)
       goto out;
@@ -400,6 +453,7 @@ kiln_download_resumable (const struct kiln_ctx *ctx, struct kiln_transfer *t, GE
       goto out;
     }
     curl_easy_setopt (s.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) s.offset);
+    s.length_checked = false;
     rc = curl_easy_perform (s.curl);
     curl_easy_getinfo (s.curl, CURLINFO_RESPONSE_CODE, &code);
     if (s.error) {
@@ -464,8 +518,6 @@ out:
     kiln_digest_free (s.d[i]);
   g_clear_error (&s.error);
   g_free (s.scratch);
-  if (s.fd >= 0)
-    close (s.fd);
   return ret;
 }
 

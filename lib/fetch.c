@@ -24,6 +24,7 @@ kiln_fetch_result_clear (struct kiln_fetch_result *r)
   g_clear_pointer (&r->source, g_free);
   g_clear_pointer (&r->source_digest, g_free);
   g_clear_pointer (&r->osinfo, g_free);
+  g_clear_pointer (&r->verification, g_free);
   if (r->pinned)
     close (r->pin);
   r->pinned = false;
@@ -71,12 +72,10 @@ checksum_from_sums (const char *sums_url, const char *name, GError **err)
 static void
 fill_from_cache (struct kiln_fetch_result *r, char *path, const char *url, const char *checksum)
 {
-  g_autofree char *metapath = g_strconcat (path, ".meta", NULL);
-  g_autoptr (GKeyFile) meta = g_key_file_new ();
+  g_autoptr (GKeyFile) meta = kiln_cache_meta (path);
   g_autofree char *base = g_path_get_basename (path);
   struct stat st;
 
-  g_key_file_load_from_file (meta, metapath, G_KEY_FILE_NONE, NULL);
   r->path = path;
   r->digest = g_strconcat ("sha512:", base + strlen ("sha512-"), NULL);
   r->format = g_key_file_get_string (meta, "image", "format", NULL);
@@ -86,16 +85,30 @@ fill_from_cache (struct kiln_fetch_result *r, char *path, const char *url, const
     r->osinfo = g_key_file_get_string (meta, "image", "osinfo", NULL);
   r->source = g_strdup (url);
   r->source_digest = g_strdup (checksum);
-  if (stat (path, &st) == 0)
+  if (lstat (path, &st) == 0)
     r->size = st.st_size;
   r->from_cache = true;
-  r->verified = checksum != NULL || g_key_file_get_boolean (meta, "image", "verified", NULL);
+}
+
+/* The bounds on what a fetch writes: the downloaded file (DL) and the
+ * image it unpacks to (OUT), each with where it comes from. */
+struct bounds {
+  uint64_t dl, out;
+  char *dl_why, *out_why;
+};
+
+static void
+bounds_clear (struct bounds *b)
+{
+  g_clear_pointer (&b->dl_why, g_free);
+  g_clear_pointer (&b->out_why, g_free);
 }
 
 /* Unpacking while the download goes on: a thread follows the partial
  * file once its first bytes say it is compressed. */
 struct follow {
   struct kiln_transfer *t;
+  const struct bounds *b;
   const char *dir, *key;
   bool decided, disabled;
   char *tmp;
@@ -122,37 +135,41 @@ follow_stop (struct follow *f)
   g_clear_pointer (&f->tmp, g_free);
 }
 
-static void
+static bool
 follow_data (void *opaque, uint64_t bytes)
 {
   struct follow *f = opaque;
 
   if (f->disabled)
-    return;
+    return true;
   if (!f->decided) {
     g_autofree char *tname = NULL;
 
     /* Enough to tell a tar header (offset 257) from anything else. */
     if (f->t->head_len < 262)
-      return;
+      return true;
     f->decided = true;
     if (!kiln_unpack_needed (f->t->head, f->t->head_len)) {
       f->disabled = true;
-      return;
+      return true;
     }
     tname = g_strconcat (".tmp-", f->key, "-XXXXXX", NULL);
     f->tmp = g_build_filename (f->dir, "images", tname, NULL);
     f->fd = g_mkstemp_full (f->tmp, O_RDWR | O_CLOEXEC, 0644);
     if (f->fd >= 0)
-      f->u = kiln_unpack_stream_start (f->t->part, f->fd, NULL);
+      f->u = kiln_unpack_stream_start (f->t->fd, f->t->label, f->fd, f->b->out, f->b->out_why, NULL);
     if (f->u == NULL) {
       /* Unpack after the download instead. */
       follow_stop (f);
       f->disabled = true;
-      return;
+      return true;
     }
   }
+  /* Unpacking gave up (past its bound, corrupt): stop downloading too. */
+  if (kiln_unpack_stream_failed (f->u))
+    return false;
   kiln_unpack_stream_feed (f->u, bytes);
+  return true;
 }
 
 static void
@@ -166,10 +183,12 @@ follow_restart (void *opaque)
 }
 
 /* Download URL into the cache under lock; CHECKSUM (may be NULL) is what
- * the downloaded bytes must hash to. */
+ * the downloaded bytes must hash to, R->verified whether that proves
+ * anything (recorded in the .meta); B bounds what is written. */
 static int
 fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
-           const char *format_hint, struct kiln_fetch_result *r, GError **err)
+           const char *format_hint, const struct bounds *b, struct kiln_fetch_result *r,
+           GError **err)
 {
   g_autofree char *dir = kiln_cache_dir (ctx, err);
   g_autofree char *key = NULL;
@@ -179,8 +198,9 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   g_autofree char *image_digest = NULL;
   g_autofree char *member = NULL;
   g_autoptr (GKeyFile) meta = NULL;
-  struct kiln_transfer t = { .url = url, .label = name };
-  struct follow f = { .fd = -1 };
+  struct kiln_transfer t = { .url = url, .label = name, .fd = -1,
+                             .max = b->dl, .max_why = b->dl_why };
+  struct follow f = { .fd = -1, .b = b };
   g_autofree char *alg = NULL;
   const char *format;
   unsigned char head[16];
@@ -245,6 +265,9 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
     sha512_slot = 0;
   }
   t.part = part;
+  t.fd = kiln_cache_open (part, O_RDWR | O_CREAT, 0600, err);
+  if (t.fd < 0)
+    goto out;
   f.t = &t;
   f.dir = dir;
   f.key = key;
@@ -252,12 +275,28 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   t.on_restart = follow_restart;
   t.opaque = &f;
   if (kiln_download_resumable (ctx, &t, err) == -1) {
-    /* A server that says the file is not there will not say otherwise
-     * on the next run: keep nothing. */
     struct stat st;
 
-    if ((err && *err && (*err)->code == KILN_ERROR_NOT_FOUND) ||
-        (stat (part, &st) == 0 && st.st_size == 0))
+    if (t.stopped && f.u) {
+      /* The unpacking gave up (past its bound, or corrupt data): its
+       * error is the one to tell, and the bytes that made it are not
+       * worth resuming. */
+      char *digest = NULL, *mem = NULL;
+      unsigned char h[16];
+      uint64_t sz;
+
+      g_clear_error (err);
+      kiln_unpack_stream_finish (f.u, true, &digest, &sz, &mem, h, err);
+      f.u = NULL;
+      g_free (digest);
+      g_free (mem);
+      unlink (part);
+    }
+    /* A server that says the file is not there will not say otherwise
+     * on the next run, and a file past its bound will not shrink: keep
+     * nothing. */
+    else if ((err && *err && (*err)->code == KILN_ERROR_NOT_FOUND) || t.too_big ||
+             (fstat (t.fd, &st) == 0 && st.st_size == 0))
       unlink (part);
     goto out;
   }
@@ -275,7 +314,9 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
     g_key_file_set_string (meta, "image", "source_digest", checksum);
   else
     g_key_file_set_string (meta, "image", "source_digest", t.digests[0]);
-  g_key_file_set_boolean (meta, "image", "verified", checksum != NULL);
+  g_key_file_set_boolean (meta, "image", "verified", r->verified);
+  if (r->verification)
+    g_key_file_set_string (meta, "image", "verification", r->verification);
   {
     g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
     g_autofree char *iso = g_date_time_format_iso8601 (now);
@@ -293,7 +334,6 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
     if (rc == -1) {
       unlink (tmp);
       unlink (part);
-      g_prefix_error (err, "%s: ", name);
       goto out;
     }
     format = kiln_image_format (head, sizeof head);
@@ -310,13 +350,13 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
       g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", tmp, g_strerror (errno));
       goto out;
     }
-    if (kiln_unpack (part, fd, &image_digest, &size, &member, head, err) == -1) {
+    if (kiln_unpack (t.fd, name, fd, b->out, b->out_why, &image_digest, &size, &member,
+                     head, err) == -1) {
       close (fd);
       unlink (tmp);
       /* Verified bytes that do not unpack: the publisher's problem; keep
        * nothing, so that a fixed file is fetched again. */
       unlink (part);
-      g_prefix_error (err, "%s: ", name);
       goto out;
     }
     close (fd);
@@ -352,16 +392,101 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   r->source = g_strdup (url);
   r->source_digest = g_strdup (checksum ? checksum : t.digests[0]);
   r->size = size;
-  r->verified = checksum != NULL;
   ret = 0;
 out:
   /* Whatever failed, an unpacking thread still under way is stopped and
    * its output removed. */
   follow_stop (&f);
+  if (t.fd >= 0)
+    close (t.fd);
   kiln_transfer_clear (&t);
   if (lock >= 0)
     close (lock);
   return ret;
+}
+
+/* What a template's checksum is worth: the index it comes from is signed
+ * (the signature was checked when it was read), local, came over TLS, or
+ * came over plain http unsigned (proves nothing).  Sets R's verification
+ * text; returns whether the checksum is authentic.  REPO may be NULL. */
+static bool
+index_trust (const struct kiln_repo *repo, const char *id, struct kiln_fetch_result *r)
+{
+  const char *uri = repo ? repo->uri : "";
+
+  if (repo && (repo->pubkey || repo->gpgkey)) {
+    r->verification = g_strdup_printf ("matched the checksum in repository %s's index, whose %s "
+                                       "signature was verified", id, repo->pubkey ? "Ed25519" : "OpenPGP");
+    return true;
+  }
+  switch (kiln_source_classify (uri)) {
+  case KILN_SOURCE_HTTPS:
+    r->verification = g_strdup_printf ("matched the checksum in repository %s's index, fetched "
+                                       "over https (authenticated by TLS; the index is not signed)", id);
+    return true;
+  case KILN_SOURCE_HTTP:
+    r->verification = g_strdup_printf ("NOT verified: repository %s's index came over plain http:// "
+                                       "without a signature, so its checksum proves nothing (--insecure)", id);
+    return false;
+  default:
+    r->verification = g_strdup_printf ("matched the checksum in repository %s's local index", id);
+    return true;
+  }
+}
+
+/* What --sums URL's checksum is worth (see index_trust); false: plain
+ * http, which a man in the middle could have written as well as the
+ * image. */
+static bool
+sums_trust (const char *sums_url, struct kiln_fetch_result *r)
+{
+  switch (kiln_source_classify (sums_url)) {
+  case KILN_SOURCE_HTTP:
+    r->verification = g_strdup_printf ("NOT verified: it matched the checksum in %s, but that came "
+                                       "over plain http:// unsigned, from wherever the image could "
+                                       "have come (--insecure)", sums_url);
+    return false;
+  case KILN_SOURCE_HTTPS:
+    r->verification = g_strdup_printf ("matched the checksum in %s (fetched over https)", sums_url);
+    return true;
+  default:
+    r->verification = g_strdup_printf ("matched the checksum in %s (a local file)", sums_url);
+    return true;
+  }
+}
+
+/* The bounds of a fetch: MAX (--max-size, 0: not given), or else the
+ * sizes the index declares (T may be NULL), or else the default. */
+static void
+bounds_set (struct bounds *b, uint64_t max, const struct kiln_template *t)
+{
+  if (max) {
+    b->out = max;
+    b->out_why = g_strdup ("--max-size");
+  }
+  else {
+    b->out = KILN_FETCH_MAX_SIZE_DEFAULT;
+    b->out_why = g_strdup ("kiln's default maximum; --max-size raises it");
+  }
+  /* size= is the disk's virtual size: a qcow2 file holding all of it
+   * also holds its tables (1/8192 of the data, and some clusters). */
+  if (t && t->size && t->size < UINT64_MAX / 2) {
+    uint64_t declared = t->size + t->size / 256 + (1u << 20);
+
+    if (max == 0 || declared < max) {
+      b->out = declared;
+      g_free (b->out_why);
+      b->out_why = g_strdup_printf ("the size= of repository %s's index, %" G_GUINT64_FORMAT
+                                    " bytes, with room for qcow2's tables", t->repo, t->size);
+    }
+  }
+  b->dl = b->out;
+  b->dl_why = g_strdup (b->out_why);
+  if (t && t->compressed_size && (max == 0 || t->compressed_size <= max)) {
+    b->dl = t->compressed_size;
+    g_free (b->dl_why);
+    b->dl_why = g_strdup_printf ("the compressed_size= of repository %s's index", t->repo);
+  }
 }
 
 static int
@@ -374,6 +499,9 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
   g_autofree char *url = NULL;
   g_autofree char *format_hint = NULL;
   g_autoptr (kiln_template) t = NULL;
+  struct bounds b = { 0 };
+  bool authentic = false;       /* the checksum came from a source a MITM cannot write */
+  int ret;
 
   memset (r, 0, sizeof *r);
   if (o == NULL)
@@ -382,6 +510,8 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
     checksum = kiln_checksum_parse (o->checksum, NULL, err);
     if (checksum == NULL)
       return -1;
+    r->verification = g_strdup_printf ("matched the checksum given, %s", checksum);
+    authentic = true;
   }
   switch (kind) {
   case KILN_SOURCE_INVALID:
@@ -429,6 +559,8 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
       r->source_digest = g_steal_pointer (&got);
       r->verified = true;
     }
+    else
+      r->verification = g_strdup ("not checked against any checksum: a local file, trusted as it is");
     r->path = g_canonicalize_filename (source, NULL);
     r->source = g_strdup (r->path);
     r->size = st.st_size;
@@ -439,6 +571,8 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
   case KILN_SOURCE_TEMPLATE: {
     const struct kiln_repo *repo = NULL;
     g_autoptr (GPtrArray) repos = NULL;
+    g_autofree char *given = g_steal_pointer (&r->verification);
+    bool index_ok;
 
     t = kiln_repo_find (ctx, source, o->arch, err);
     if (t == NULL)
@@ -453,8 +587,8 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
                    source, t->repo);
       return -1;
     }
-    if (repo && g_str_has_prefix (repo->uri, "http://") && !repo->pubkey && !repo->gpgkey &&
-        !o->insecure) {
+    index_ok = index_trust (repo, t->repo, r);
+    if (!index_ok && !o->insecure) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY,
                    "repository %s is plain http:// and has no pubkey= or gpgkey=: its checksums "
                    "prove nothing; refusing it (use https, sign it, or --insecure)", t->repo);
@@ -466,8 +600,20 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
                    t->checksum, source);
       return -1;
     }
-    if (checksum == NULL)
+    if (checksum == NULL && t->checksum) {
       checksum = g_strdup (t->checksum);
+      authentic = index_ok;
+    }
+    else if (checksum) {
+      /* Given, and the same as the index's if it has one. */
+      g_free (r->verification);
+      r->verification = g_steal_pointer (&given);
+    }
+    else {
+      g_free (r->verification);
+      r->verification = g_strdup_printf ("NOT verified: repository %s's index gives no checksum "
+                                         "(--insecure)", t->repo);
+    }
     url = g_strdup (t->url);
     format_hint = g_strdup (t->format);
     r->osinfo = g_strdup (t->osinfo);
@@ -484,6 +630,14 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
   if (checksum == NULL && o->sums_url) {
     g_autofree char *name = url_basename (url);
 
+    authentic = sums_trust (o->sums_url, r);
+    if (!authentic && !o->insecure) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY,
+                   "--sums %s is plain http://: a checksum file that anyone on the way can "
+                   "rewrite verifies nothing; give it over https://, give --checksum, or accept "
+                   "the risk with --insecure", o->sums_url);
+      return -1;
+    }
     checksum = checksum_from_sums (o->sums_url, name, err);
     if (checksum == NULL)
       return -1;
@@ -494,7 +648,25 @@ fetch (const struct kiln_ctx *ctx, const char *source, const struct kiln_fetch_o
                  "use https://, or accept the risk with --insecure", url);
     return -1;
   }
-  if (fetch_url (ctx, url, checksum, format_hint, r, err) == -1) {
+  if (r->verification == NULL) {
+    switch (kiln_source_classify (url)) {
+    case KILN_SOURCE_HTTPS:
+      r->verification = g_strdup ("not checked against any checksum: downloaded over https, "
+                                  "which authenticates the server, not the image");
+      break;
+    case KILN_SOURCE_HTTP:
+      r->verification = g_strdup ("NOT verified: plain http:// with no checksum (--insecure)");
+      break;
+    default:
+      r->verification = g_strdup ("not checked against any checksum: a local file, trusted as it is");
+      break;
+    }
+  }
+  r->verified = checksum != NULL && authentic;
+  bounds_set (&b, o->max_size, t);
+  ret = fetch_url (ctx, url, checksum, format_hint, &b, r, err);
+  bounds_clear (&b);
+  if (ret == -1) {
     kiln_fetch_result_clear (r);
     return -1;
   }

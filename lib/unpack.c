@@ -10,6 +10,7 @@
 #include "unpack.h"
 #include "digest.h"
 #include "fileio.h"
+#include "progress.h"
 
 bool
 kiln_unpack_needed (const unsigned char *h, size_t len)
@@ -51,11 +52,25 @@ is_sidecar (const char *name)
   return false;
 }
 
+/* The error for output past MAX bytes (from MAX_WHY). */
+static void
+set_too_big (GError **err, const char *in, uint64_t max, const char *max_why)
+{
+  g_autofree char *m = kiln_format_size (max);
+
+  g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY,
+               "%s unpacks to more than %s (%s): stopped and refused", in, m, max_why);
+}
+
 /* Take the image out of A (opened by the caller; freed here), named IN in
- * errors, into OUT_FD. */
+ * errors, into OUT_FD, at most MAX bytes (0: no bound).  1 when A took
+ * the data for a container without a single entry: zero blocks look like
+ * the end of a tar archive, and an image whose first KiB are zeros (a
+ * filesystem image, a bomb of zeros) is no container; read it raw. */
 static int
-unpack_archive (struct archive *a, const char *in, int out_fd, char **digest, uint64_t *size,
-                char **member, unsigned char head[16], GError **err)
+unpack_archive (struct archive *a, const char *in, int out_fd, uint64_t max, const char *max_why,
+                char **digest, uint64_t *size, char **member, unsigned char head[16],
+                GError **err)
 {
   struct archive_entry *ent;
   g_autoptr (kiln_digest) d = kiln_digest_new ("sha512", err);
@@ -79,6 +94,11 @@ unpack_archive (struct archive *a, const char *in, int out_fd, char **digest, ui
     if (!raw)
       *member = g_strdup (archive_entry_pathname (ent));
     while ((r = archive_read_data_block (a, &buf, &len, &off)) == ARCHIVE_OK) {
+      /* Holes count: a bomb of zeros is sparse but still unbounded. */
+      if (max && (off < 0 || (uint64_t) off + len > max)) {
+        set_too_big (err, in, max, max_why);
+        goto out;
+      }
       if (off > pos) {
         /* A hole of a sparse tar member. */
         kiln_digest_update_zeros (d, off - pos);
@@ -102,12 +122,21 @@ unpack_archive (struct archive *a, const char *in, int out_fd, char **digest, ui
                    archive_error_string (a));
       goto out;
     }
+    if (!raw && archive_entry_size_is_set (ent) && max && (uint64_t) archive_entry_size (ent) > max) {
+      set_too_big (err, in, max, max_why);
+      goto out;
+    }
     if (!raw && archive_entry_size_is_set (ent) && archive_entry_size (ent) > pos) {
       kiln_digest_update_zeros (d, archive_entry_size (ent) - pos);
       pos = archive_entry_size (ent);
     }
     found = true;
     break;
+  }
+  if (!found && r == ARCHIVE_EOF && *member == NULL && archive_format (a) != ARCHIVE_FORMAT_RAW &&
+      archive_file_count (a) == 0) {
+    archive_read_free (a);
+    return 1;
   }
   if (!found) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY, "%s: %s", in,
@@ -130,30 +159,44 @@ out:
   return ret;
 }
 
+/* A reader of compressed data holding a tar container (CONTAINERS) or a
+ * raw image. */
 static struct archive *
-new_reader (void)
+new_reader (bool containers)
 {
   struct archive *a = archive_read_new ();
 
   archive_read_support_filter_all (a);
-  archive_read_support_format_tar (a);
+  if (containers)
+    archive_read_support_format_tar (a);
   archive_read_support_format_raw (a);
   return a;
 }
 
 int
-kiln_unpack (const char *in, int out_fd, char **digest, uint64_t *size,
-             char **member, unsigned char head[16], GError **err)
+kiln_unpack (int in_fd, const char *in, int out_fd, uint64_t max, const char *max_why,
+             char **digest, uint64_t *size, char **member, unsigned char head[16],
+             GError **err)
 {
-  struct archive *a = new_reader ();
+  int ret = 1;
 
   *member = NULL;
-  if (archive_read_open_filename (a, in, 1 << 20) != ARCHIVE_OK) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, archive_error_string (a));
-    archive_read_free (a);
-    return -1;
+  for (int containers = 1; ret == 1 && containers >= 0; containers--) {
+    struct archive *a = new_reader (containers);
+
+    if (lseek (in_fd, 0, SEEK_SET) != 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, g_strerror (errno));
+      archive_read_free (a);
+      return -1;
+    }
+    if (archive_read_open_fd (a, in_fd, 1 << 20) != ARCHIVE_OK) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, archive_error_string (a));
+      archive_read_free (a);
+      return -1;
+    }
+    ret = unpack_archive (a, in, out_fd, max, max_why, digest, size, member, head, err);
   }
-  return unpack_archive (a, in, out_fd, digest, size, member, head, err);
+  return ret;
 }
 
 /* ---- following a download ---- */
@@ -169,6 +212,9 @@ struct kiln_unpack_stream {
   uint64_t available;           /* bytes of IN that hold the file's data */
   bool finished, aborted;
   uint64_t pos;                 /* the reader's offset in IN */
+  uint64_t max;
+  char *max_why;
+  gint done;                    /* the thread has returned */
   char *buf;
   /* Results, from the thread. */
   int ret;
@@ -220,15 +266,22 @@ static gpointer
 stream_thread (gpointer opaque)
 {
   struct kiln_unpack_stream *u = opaque;
-  struct archive *a = new_reader ();
 
-  if (archive_read_open (a, u, NULL, stream_read, NULL) != ARCHIVE_OK) {
-    g_set_error (&u->error, KILN_ERROR, KILN_ERROR_VERIFY, "%s: %s", u->in, archive_error_string (a));
-    archive_read_free (a);
-    u->ret = -1;
-    return NULL;
+  u->ret = 1;
+  for (int containers = 1; u->ret == 1 && containers >= 0; containers--) {
+    struct archive *a = new_reader (containers);
+
+    u->pos = 0;                 /* the raw reading starts over */
+    if (archive_read_open (a, u, NULL, stream_read, NULL) != ARCHIVE_OK) {
+      g_set_error (&u->error, KILN_ERROR, KILN_ERROR_VERIFY, "%s: %s", u->in, archive_error_string (a));
+      archive_read_free (a);
+      u->ret = -1;
+      break;
+    }
+    u->ret = unpack_archive (a, u->in, u->out_fd, u->max, u->max_why, &u->digest, &u->size,
+                             &u->member, u->head, &u->error);
   }
-  u->ret = unpack_archive (a, u->in, u->out_fd, &u->digest, &u->size, &u->member, u->head, &u->error);
+  g_atomic_int_set (&u->done, 1);
   return NULL;
 }
 
@@ -246,17 +299,22 @@ stream_free (struct kiln_unpack_stream *u)
   g_cond_clear (&u->cond);
   g_free (u->buf);
   g_free (u->in);
+  g_free (u->max_why);
   g_free (u);
 }
 
 struct kiln_unpack_stream *
-kiln_unpack_stream_start (const char *in, int out_fd, GError **err)
+kiln_unpack_stream_start (int in_fd, const char *in, int out_fd, uint64_t max,
+                          const char *max_why, GError **err)
 {
   struct kiln_unpack_stream *u = g_new0 (struct kiln_unpack_stream, 1);
 
   u->in = g_strdup (in);
   u->out_fd = out_fd;
-  u->in_fd = open (in, O_RDONLY | O_CLOEXEC);
+  u->max = max;
+  u->max_why = g_strdup (max_why);
+  /* pread only: the offset it shares with IN_FD does not matter. */
+  u->in_fd = fcntl (in_fd, F_DUPFD_CLOEXEC, 0);
   g_mutex_init (&u->lock);
   g_cond_init (&u->cond);
   u->buf = g_malloc (KILN_STREAM_BUF);
@@ -278,6 +336,12 @@ kiln_unpack_stream_feed (struct kiln_unpack_stream *u, uint64_t bytes)
   u->available = bytes;
   g_cond_signal (&u->cond);
   g_mutex_unlock (&u->lock);
+}
+
+bool
+kiln_unpack_stream_failed (struct kiln_unpack_stream *u)
+{
+  return g_atomic_int_get (&u->done) && u->ret != 0;
 }
 
 int

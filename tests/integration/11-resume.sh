@@ -9,7 +9,7 @@ require_root
 require_kiln
 require_cmd nginx sha512sum
 
-plan 25
+plan 28
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -100,6 +100,15 @@ is "$(basename "${out:-none}")" "sha512-$S" "a complete partial file is publishe
 sleep 0.2
 like "$(tail -n 2 "$NGINX_ACCESS_LOG")" '"GET /big.raw HTTP/1.1" 416 .*"HEAD /big.raw HTTP/1.1" 200 0 ' \
     "after a 416 and a HEAD that says it is complete, with no download"
+
+# ---- a partial file past the bound is not resumed, nor kept ----
+rm -rf "$C"
+k cache list >/dev/null
+cp "$W/big.raw" "$C/images/.part-sha512-$S"
+k fetch --max-size 8M --checksum "sha512:$S" "$U/big.raw" 2>"$T/err"
+is $? 1 "a fetch whose file is past --max-size fails, even with a complete .part"
+like "$(cat "$T/err")" 'announces 16\.0 MiB .*more than 8\.0 MiB \(--max-size\)' "saying so"
+is "$(find "$C/images" -mindepth 1 | wc -l)" 0 "and the .part is gone"
 
 # ---- compressed: unpacked while it downloads, and after a kill -9 too ----
 fetch_bg "$SX" "$U/slow/conc.raw.xz"

@@ -1,5 +1,7 @@
 #!/bin/bash
-# kiln cache list|verify|prune.  Prune keeps a base while a recorded user
+# kiln cache list|verify|prune, and the refusal of caches others can write
+# into and of entries kiln did not publish (tests/unit/test-cache.c plants
+# each kind of link).  Prune keeps a base while a recorded user
 # exists; users are recorded by kiln create through kiln_cache_add_user
 # (tests/unit/test-cache.c checks the file it writes, one path a line);
 # here the test writes that file itself, as kiln create is another stage.
@@ -10,7 +12,7 @@ require_root
 require_kiln
 require_cmd sha512sum qemu-img flock timeout
 
-plan 18
+plan 24
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -56,3 +58,23 @@ ok $([ -f "$A" ] && [ ! -e "$B" ]; echo $?) "keeps the base an overlay uses, rem
 rm "$T/overlay.qcow2"
 ok_cmd "cache prune once the overlay is gone" k cache prune
 is "$(find "$C/images" -type f | wc -l)" 0 "removes the base too"
+
+# ---- what someone else could have planted ----
+echo "root's secret" >"$T/secret"
+chmod 600 "$T/secret"
+X=$(sha512sum <"$T/secret" | cut -d' ' -f1)
+ln -s "$T/secret" "$C/images/sha512-$X"
+printf '[image]\nformat=raw\n' >"$C/images/sha512-$X.meta"
+k cache verify >"$T/v.out" 2>"$T/v.err"
+is $? 1 "cache verify fails on a planted link"
+like "$(cat "$T/v.err")" "sha512-$X is not an entry kiln trusts: it is a symbolic link" "naming it and why"
+like "$(k cache list)" 'NOT USED: +it is a symbolic link' "cache list marks it"
+out=$(k fetch --checksum "sha512:$X" "$T/secret" 2>&1)
+is "$out" "$T/secret" "(a local path is used where it is, not through the cache)"
+rm -f "$C/images/sha512-$X" "$C/images/sha512-$X.meta"
+chmod 777 "$C"
+k cache list >/dev/null 2>"$T/l.err"
+is $? 1 "a world-writable cache is refused"
+like "$(cat "$T/l.err")" "cache: $C is writable by everyone \(mode 0777\).*chmod go-w.*--cache-dir" \
+    "saying what to do"
+chmod 755 "$C"

@@ -1,17 +1,214 @@
 /* test-cache.c: lib/cache.c bookkeeping (users of a base, entries, the
- * lookup by source digest) and lib/fileio.c's sparse writer. */
+ * lookup by source digest), its refusal of planted links and of caches
+ * others can write, and lib/fileio.c's sparse writer. */
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tap.h"
 #include "cache.h"
+#include "digest.h"
 #include "fileio.h"
 #include "fetch.h"
 #include "unpack.h"
 
 #define HEX2 "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000002"
 #define HEX "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+
+/* PATH holds exactly TEXT with permission bits MODE: a victim untouched. */
+static bool
+untouched (const char *path, const char *text, mode_t mode)
+{
+  g_autofree char *got = NULL;
+  struct stat st;
+
+  return lstat (path, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 07777) == mode &&
+         g_file_get_contents (path, &got, NULL, NULL) && strcmp (got, text) == 0;
+}
+
+/* A file with TEXT and mode MODE (whatever the umask). */
+static void
+victim (const char *path, const char *text, mode_t mode)
+{
+  g_file_set_contents (path, text, -1, NULL);
+  chmod (path, mode);
+}
+
+/* Each kind of link someone could plant in a cache is refused, and what
+ * it points to is left alone (issue 16, item 8). */
+static void
+test_planted_links (struct kiln_ctx *ctx, const char *dir, const char *tmp)
+{
+  g_autofree char *src = g_build_filename (tmp, "planted-src.raw", NULL);
+  g_autofree char *url = g_strconcat ("file://", src, NULL);
+  g_autofree char *sum = NULL, *key = NULL, *pname = NULL, *part = NULL;
+  g_autofree char *lname = NULL, *lockp = NULL, *created = NULL;
+  g_autofree char *secret = g_build_filename (tmp, "secret", NULL);
+  g_autofree char *target = g_build_filename (tmp, "victim", NULL);
+  struct kiln_fetch_opts o = { 0 };
+  struct kiln_fetch_result fr = { 0 };
+  g_autoptr (GError) e = NULL;
+
+  g_file_set_contents (src, "the bytes of a source image", -1, NULL);
+  sum = kiln_digest_file (src, "sha512", NULL);
+  o.checksum = sum;
+  key = kiln_cache_key (sum);
+  victim (target, "someone else's file\n", 0600);
+
+  /* A .part link: the download would truncate and overwrite the target. */
+  pname = g_strconcat (".part-", key, NULL);
+  part = g_build_filename (dir, "images", pname, NULL);
+  ok (symlink (target, part) == 0, "plant images/.part-KEY -> a victim");
+  ok (kiln_fetch (ctx, url, &o, &fr, &e) == -1 && e && strstr (e->message, "symbolic link"),
+      "a fetch refuses the planted .part link%s%s", e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  ok (untouched (target, "someone else's file\n", 0600), "and its target is untouched (content, mode 0600)");
+  unlink (part);
+
+  /* A FIFO under the .part name must not hang kiln. */
+  ok (mkfifo (part, 0600) == 0 && kiln_fetch (ctx, url, &o, &fr, &e) == -1,
+      "a FIFO planted as the .part is refused%s%s", e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  unlink (part);
+
+  /* A lock-file link: opening it with O_CREAT would create the target. */
+  lname = g_strconcat (key, ".lock", NULL);
+  lockp = g_build_filename (dir, "locks", lname, NULL);
+  created = g_build_filename (tmp, "created-through-a-link", NULL);
+  unlink (lockp);                 /* the lock file the fetches above made */
+  ok (symlink (created, lockp) == 0, "plant locks/KEY.lock -> a file that does not exist");
+  ok (kiln_fetch (ctx, url, &o, &fr, &e) == -1 && e && strstr (e->message, "symbolic link"),
+      "a fetch refuses the planted lock link%s%s", e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  ok (!g_file_test (created, G_FILE_TEST_EXISTS), "and no file was created through it");
+  unlink (lockp);
+  ok (kiln_fetch (ctx, url, &o, &fr, &e) == 0, "with the links gone the same fetch works%s%s",
+      e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  kiln_fetch_result_clear (&fr);
+
+  /* A users/ record link: the record would be appended to the target. */
+  {
+    g_autofree char *base = g_build_filename (dir, "images", "sha512-" HEX2, NULL);
+    g_autofree char *rec = g_build_filename (dir, "users", "sha512-" HEX2, NULL);
+    g_autofree char *user = g_build_filename (tmp, "planted-user.qcow2", NULL);
+
+    g_file_set_contents (user, "", 0, NULL);
+    ok (symlink (target, rec) == 0, "plant users/sha512-HEX -> a victim");
+    ok (kiln_cache_add_user (ctx, base, user, &e) == -1 && e && strstr (e->message, "symbolic link"),
+        "recording a user refuses the planted link%s%s", e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    ok (untouched (target, "someone else's file\n", 0600), "and nothing was appended to its target");
+    unlink (rec);
+  }
+
+  /* An images/sha512-HEX link to a private file, with a .meta beside it:
+   * it would be taken as a verified entry and copied into a 0644 output. */
+  {
+    g_autofree char *ssum = NULL, *skey = NULL, *img = NULL, *meta = NULL, *found = NULL;
+    g_autofree char *wrong = g_build_filename (tmp, "not-the-secret", NULL);
+    g_autofree char *wurl = g_strconcat ("file://", wrong, NULL);
+    g_autofree char *same = g_build_filename (tmp, "same-bytes", NULL);
+    g_autofree char *surl = g_strconcat ("file://", same, NULL);
+    g_autoptr (GPtrArray) es = NULL;
+    struct kiln_fetch_opts so = { 0 };
+    struct stat st;
+    bool listed = false;
+
+    victim (secret, "root's secret\n", 0600);
+    ssum = kiln_digest_file (secret, "sha512", NULL);
+    skey = kiln_cache_key (ssum);
+    img = g_build_filename (dir, "images", skey, NULL);
+    meta = g_strconcat (img, ".meta", NULL);
+    ok (symlink (secret, img) == 0, "plant images/sha512-HEX -> a 0600 file");
+    g_file_set_contents (meta, "[image]\nformat=raw\nverified=true\n", -1, NULL);
+    found = kiln_cache_lookup (dir, ssum);
+    ok (found == NULL, "the lookup does not take the link for a cached image");
+    es = kiln_cache_entries (dir, &e);
+    for (guint i = 0; es && i < es->len; i++) {
+      const struct kiln_cache_entry *x = es->pdata[i];
+
+      if (strcmp (x->path, img) == 0)
+        listed = x->problem && strstr (x->problem, "symbolic link");
+    }
+    ok (listed, "kiln_cache_entries marks it untrusted (what cache verify reports)");
+    g_file_set_contents (wrong, "other bytes", -1, NULL);
+    so.checksum = ssum;
+    ok (kiln_fetch (ctx, wurl, &so, &fr, &e) == -1 && e && e->code == KILN_ERROR_VERIFY,
+        "a fetch for that digest downloads and checks again (mismatch here)%s%s",
+        e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    victim (same, "root's secret\n", 0644);
+    ok (kiln_fetch (ctx, surl, &so, &fr, &e) == 0 && fr.path && lstat (fr.path, &st) == 0 &&
+        S_ISREG (st.st_mode) && (st.st_mode & 0777) == 0444,
+        "a genuine fetch of those bytes replaces the link with a published image%s%s",
+        e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    kiln_fetch_result_clear (&fr);
+    ok (untouched (secret, "root's secret\n", 0600), "and the private file is untouched");
+  }
+}
+
+/* Caches others can write into, or that someone else owns, are refused
+ * with a message saying what to do. */
+static void
+test_cache_dir_checks (const char *tmp)
+{
+  g_autofree char *c2 = g_build_filename (tmp, "c2", NULL);
+  g_autofree char *images = g_build_filename (c2, "images", NULL);
+  g_autofree char *elsewhere = g_build_filename (tmp, "elsewhere-images", NULL);
+  struct kiln_ctx ctx = { .cache_dir = c2, .verbosity = 1 };
+  g_autoptr (GError) e = NULL;
+  g_autofree char *d = NULL;
+  struct passwd *nobody = getpwnam ("nobody");
+
+  d = kiln_cache_dir (&ctx, &e);
+  ok (d != NULL, "a private cache is accepted%s%s", e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  g_clear_pointer (&d, g_free);
+
+  chmod (c2, 0777);
+  d = kiln_cache_dir (&ctx, &e);
+  ok (d == NULL && e && strstr (e->message, "writable by everyone") && strstr (e->message, "chmod go-w"),
+      "a 0777 cache is refused, saying what to do%s%s", e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  chmod (c2, 0775);
+  d = kiln_cache_dir (&ctx, &e);
+  ok (d == NULL && e && strstr (e->message, "writable by its group"),
+      "a group-writable cache is refused%s%s", e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  chmod (c2, 0755);
+  chmod (images, 0777);
+  d = kiln_cache_dir (&ctx, &e);
+  ok (d == NULL && e && strstr (e->message, "images"), "a world-writable images/ is refused%s%s",
+      e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+  chmod (images, 0755);
+
+  if (getuid () == 0 && nobody) {
+    ok (chown (c2, nobody->pw_uid, nobody->pw_gid) == 0, "chown the cache to nobody");
+    d = kiln_cache_dir (&ctx, &e);
+    ok (d == NULL && e && strstr (e->message, "belongs to") && strstr (e->message, "nobody"),
+        "a cache owned by another user is refused%s%s", e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    ok (chown (c2, 0, 0) == 0, "chown it back");
+  }
+  else {
+    ok (1, "# SKIP not root or no user nobody: cannot chown");
+    ok (1, "# SKIP not root or no user nobody");
+    ok (1, "# SKIP not root or no user nobody");
+  }
+
+  /* images/ replaced by a link to another directory. */
+  rmdir (images);
+  g_mkdir_with_parents (elsewhere, 0755);
+  ok (symlink (elsewhere, images) == 0, "replace images/ by a link");
+  d = kiln_cache_dir (&ctx, &e);
+  ok (d == NULL && e && strstr (e->message, "not a directory"),
+      "a cache whose images/ is a link is refused%s%s", e ? ": " : "", e ? e->message : "");
+  g_clear_error (&e);
+}
 
 int
 main (void)
@@ -179,6 +376,9 @@ main (void)
     if (lock >= 0)
       close (lock);
   }
+
+  test_planted_links (&ctx, dir, tmp);
+  test_cache_dir_checks (tmp);
 
   ok (kiln_unpack_needed ((const unsigned char *) "\xfd" "7zXZ\0\0", 6), "xz magic");
   ok (!kiln_unpack_needed ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2 is not unpacked");
