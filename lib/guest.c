@@ -522,13 +522,16 @@ selinux_config (guestfs_h *g, char **mode, char **type)
   /* 32: AUG_NO_LOAD; only the one lens is loaded, on the one file. */
   if (guestfs_aug_init (g, "/", 32) == -1)
     return -1;
-  if (guestfs_aug_transform (g, "Selinux", "/etc/selinux/config") != -1 &&
+  if (guestfs_aug_transform (g, "Selinux", "/etc/selinux/config", -1) != -1 &&
       guestfs_aug_load (g) != -1) {
     *mode = guestfs_aug_get (g, "/files/etc/selinux/config/SELINUX");
     if (*mode)
       *type = guestfs_aug_get (g, "/files/etc/selinux/config/SELINUXTYPE");
     r = *mode ? 1 : -1;
   }
+  if (r == -1)
+    kiln_event_debug ("selinux", "Augeas cannot read /etc/selinux/config: %s",
+                      guestfs_last_error (g) ? guestfs_last_error (g) : "no SELINUX= in it");
   guestfs_aug_close (g);
   return r;
 }
