@@ -11,7 +11,7 @@ REPS=${REPS:-3}
 export KILN_ACCEL=tcg                      # KVM hangs here; both sides use TCG
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 W=${KILN_BENCH_DIR:-/var/tmp/kiln-bench}
-mkdir -p "$W"
+mkdir -p "$W" "$W/www"
 RUN=$(mktemp -d "$W/run.XXXXXX")
 chmod 755 "$RUN"                           # libvirt's qemu user reads disks here
 RAW="$RUN/raw.tsv"                         # scenario side rep seconds maxrss_kib extra
@@ -159,7 +159,7 @@ if want clones && [ "$(id -u)" = 0 ]; then
         cleanup_domains; DOMS=()
     done
     DOMS=("$TPL")
-else
+elif want clones; then
     say "clones: skipped (needs root for qemu:///system)"
 fi
 

@@ -10,7 +10,7 @@ set -u
 
 require_guest perl python3
 
-plan 15
+plan 21
 
 base=$(fixture_debian) || bail_out "no Debian fixture"
 mkdir -p "$T/out"
@@ -21,7 +21,8 @@ mkdir -p "$W"
 SECONDS=0
 "$KILN" create "$base" -o "$T/out/create.qcow2" --size 3G \
     --root-password password:Same-pw-22 --hostname same-image \
-    --write /etc/kiln-same:made-once --sysprep >"$T/c.out" 2>"$T/c.err"
+    --write /etc/kiln-same:made-once --run-command 'useradd -m bob' --password bob:random \
+    --sysprep >"$T/c.out" 2>"$T/c.err"
 is "$?" 0 "kiln create --size 3G with customize operations and --sysprep (${SECONDS}s)" ||
     diag "$(tail -n 20 "$T/c.err")"
 
@@ -34,6 +35,8 @@ customize:
   - root-password: password:\${PW}
   - hostname: same-image
   - write: {path: /etc/kiln-same, content: made-once}
+  - run-command: useradd -m bob
+  - password: bob:random
 sysprep:
   operations: [defaults]
 YAML
@@ -65,6 +68,7 @@ cat /etc/hostname
 cat /etc/kiln-same
 sh "grep ^root: /etc/shadow | cut -d: -f2"
 sh "stat -c %s /etc/machine-id 2>/dev/null || echo none"
+sh "grep ^bob: /etc/shadow | cut -d: -f2"
 umount /
 GF
 }
@@ -79,12 +83,27 @@ b_size=$(sed -n 1p <<<"$b")
 ok $(( ${c_size:-0} > 2800 ? 0 : 1 )) "create grew the root filesystem (${c_size:-?} MiB)"
 is "${b_size:-?}" "${c_size:-!}" "build grew it to the same size"
 like "$c" $'same-image\nmade-once' "create: hostname and file written"
-is "$(sed '4d' <<<"$b")" "$(sed '4d' <<<"$c")" "build: the same hostname, file and what sysprep left"
+is "$(sed '4d;6d' <<<"$b")" "$(sed '4d;6d' <<<"$c")" "build: the same hostname, file and what sysprep left"
 c_hash=$(sed -n 4p <<<"$c")
 b_hash=$(sed -n 4p <<<"$b")
 crypt_ok Same-pw-22 "$c_hash"
 ok $? "create: the root password is set (checked with crypt)"
 crypt_ok Same-pw-22 "$b_hash"
 ok $? "build: the same root password"
-like "$(cat "$T/c.out")" "^$T/out/create.qcow2\$" "create prints the output"
+like "$(cat "$T/c.out")" "$T/out/create.qcow2\$" "create prints the output"
+
+# A generated password: create prints it on stdout; build keeps it in a
+# 0600 file beside the image, never in its output, logs or manifest.
+c_bob=$(sed -n "s/^bob's password: //p" "$T/c.out")
+crypt_ok "$c_bob" "$(sed -n 6p <<<"$c")"
+ok $? "create: bob's random password is printed on stdout and is the one set"
+pwfile=$T/out/build.qcow2.passwords
+is "$(stat -c %a "$pwfile" 2>/dev/null)" 600 "build: the passwords file beside the image is 0600"
+b_bob=$(sed -n 's/^bob://p' "$pwfile")
+crypt_ok "$b_bob" "$(sed -n 6p <<<"$b")"
+ok $? "and holds bob's password, the one set in the image"
+unlike "$(cat "$T/b.out" "$T/b.err" "$T/out/build.qcow2.json" 2>/dev/null)" "${b_bob:-no-password}" \
+    "build's output, messages and manifest never hold it"
+like "$(cat "$T/out/build.qcow2.json" 2>/dev/null)" "build\.qcow2\.passwords" "the manifest names the file"
+unlike "$(cat "$T/c.err")" "${c_bob:-no-password}" "create's messages never hold it"
 is "$(find "$T/out" -name '.*' | wc -l)" 0 "no temporary file is left by either"
