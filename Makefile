@@ -7,6 +7,8 @@
 #   make deps               install the Debian packages kiln needs (as root)
 #   make deb                build/deb/kiln_VERSION_ARCH.deb (dpkg-buildpackage)
 #   make SANITIZE=address,undefined check
+#   make fuzz               each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS
+#   make check-fuzz         each fuzz target once over its corpus and regressions
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
@@ -59,7 +61,8 @@ MAN_SRCS  := $(sort $(wildcard docs/*.scd))
 MANS      := $(MAN_SRCS:docs/%.scd=$(O)/docs/%)
 
 .SECONDARY:
-.PHONY: all check check-unit check-integration check-layout check-faults install clean demo deps bench deb
+.PHONY: all check check-unit check-integration check-layout check-faults check-fuzz fuzz fuzz-build \
+        install clean demo deps bench deb
 all: $(O)/kiln $(MANS)
 
 $(O)/%.o: %.c
@@ -86,7 +89,7 @@ $(O)/docs/%: docs/%.scd
 # deps first, as its own make run, so that a fresh machine gets pkg-config
 # and the libraries before this Makefile asks pkg-config for flags.
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-integration
+	@$(MAKE) --no-print-directory check-unit check-integration check-fuzz
 
 check-unit: all $(UNIT_BINS)
 	prove -f --exec '' $(UNIT_BINS)
@@ -119,6 +122,42 @@ bench: deps
 deps:
 	@bash tests/deps.sh
 
+# Fuzzing (tests/fuzz/README.md): one libFuzzer target per parser, built
+# with clang into its own directory (gcc's -Werror build is the one that
+# keeps the code warning-free; clang's own warnings are not errors here):
+# lib/ with -fsanitize=fuzzer-no-link
+# plus ASan and UBSan, each target linked with -fsanitize=fuzzer.
+# make fuzz runs each for FUZZ_SECONDS on a copy of its corpus (and
+# regression inputs); make check-fuzz runs each once over them.
+FUZZ_O       ?= build-fuzz
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 600
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=gnu11 $(filter-out -Werror,$(WARNFLAGS)) -Wno-format-nonliteral -O1 -g $(FUZZ_SAN) -Ilib -Icli -Itests/fuzz $(PKG_CFLAGS) \
+                -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -DKILN_SYSCONFDIR='"$(SYSCONFDIR)"' -MMD -MP
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_O)/%.o,$(sort $(wildcard lib/*.c sysprep/*.c)))
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS    := $(FUZZ_SRCS:%.c=$(FUZZ_O)/%)
+
+$(FUZZ_O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_O)/libkiln.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_O)/tests/fuzz/fuzz-%: $(FUZZ_O)/tests/fuzz/fuzz-%.o $(FUZZ_O)/tests/fuzz/fuzz.o $(FUZZ_O)/libkiln.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz $(FUZZ_O) $(FUZZ_BINS)
+
+check-fuzz: $(FUZZ_BINS)
+	bash tests/fuzz/run.sh check $(FUZZ_O) $(FUZZ_BINS)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(O)/kiln $(DESTDIR)$(BINDIR)/kiln
@@ -142,12 +181,13 @@ deb:
 	  { echo "kiln: debian/changelog says $$v, the Makefile $(VERSION): make them agree" >&2; exit 1; }
 	rm -rf $(DEBDIR)
 	mkdir -p $(DEBDIR)/kiln-$(VERSION)
-	tar -c --exclude=./build --exclude=./build-sanitize --exclude=./.git . | tar -x -C $(DEBDIR)/kiln-$(VERSION)
+	tar -c --exclude=./build --exclude=./build-sanitize --exclude=./build-fuzz --exclude=./.git . | tar -x -C $(DEBDIR)/kiln-$(VERSION)
 	cd $(DEBDIR)/kiln-$(VERSION) && dpkg-buildpackage -b -us -uc
 	rm -rf $(DEBDIR)/kiln-$(VERSION)
 	@echo $(abspath $(DEBDIR))/kiln_$(VERSION)_$$(dpkg-architecture -qDEB_HOST_ARCH).deb
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(O)/kiln.d $(UNIT_SRCS:%.c=$(O)/%.d)
+-include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_SRCS:%.c=$(FUZZ_O)/%.d) $(FUZZ_O)/tests/fuzz/fuzz.d

@@ -17,6 +17,9 @@ packages=(
   # tests and fixtures
   nginx debootstrap extlinux syslinux-common gnupg openssl curl ca-certificates
   xz-utils zstd bzip2 e2fsprogs fdisk parted time util-linux python3 perl
+  # fuzzing (make fuzz, make check-fuzz): clang with libFuzzer and the
+  # sanitizer runtimes, llvm-symbolizer for the reports
+  clang-14 libclang-rt-14-dev llvm-14
   # bench: the tools kiln is measured against
   virtinst
   # packaging: make deb (dpkg-buildpackage), lintian (tests/integration/70-deb.sh)
