@@ -144,8 +144,11 @@ kiln_customize_normalize_paths (const struct kiln_customize_op *op, char **args,
     g_autoptr (GError) e = NULL;
     char *n;
 
-    if (!((op->guest & KILN_CUSTOMIZE_PART (i)) ||
-          (op->guest && op->shape == KILN_CUSTOMIZE_HEAD_LIST && i > top)))
+    /* Past part 31 only a list's tail can hold guest paths (a shift by
+     * 32 or more is undefined: found by the customize fuzzer). */
+    bool part = i < 32 && (op->guest & KILN_CUSTOMIZE_PART (i));
+
+    if (!(part || (op->guest && op->shape == KILN_CUSTOMIZE_HEAD_LIST && i > top)))
       continue;
     n = kiln_guest_path_normalize (args[i], &e);
     if (n == NULL) {
