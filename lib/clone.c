@@ -430,8 +430,10 @@ prepare_one (struct job *j, struct one *o, GError **err)
       return -1;
     /* A domain never started has no NVRAM file yet: libvirt makes the
      * clone's from the template at its first start; nothing to copy. */
-    if (!j->nvram_exists && !st->replaces)
+    if (!j->nvram_exists && !st->replaces) {
+      g_free (st->final);
       g_array_set_size (o->stages, o->stages->len - 1);
+    }
     kiln_domxml_set_nvram (dx, nv);
   }
   kiln_domxml_make_own (dx, j->s->original, o->name);
