@@ -31,7 +31,8 @@ echo '<Envelope/>' >"$W/vm.ovf"
 (cd "$W" && tar cf vm.ova vm.ovf disk.raw)
 # A flipped byte and a truncated copy, served as if they were the real thing.
 cp "$W/disk.raw" "$W/flipped.raw"
-printf '\x55' | dd of="$W/flipped.raw" bs=1 seek=1000 conv=notrunc status=none
+flip_byte "$W/flipped.raw" 1000
+cmp -s "$W/disk.raw" "$W/flipped.raw" && bail_out "flip_byte left flipped.raw unchanged"
 head -c 1000000 "$W/disk.raw" >"$W/truncated.raw"
 printf '%s  disk.raw\n%s  disk.raw.xz\n' "$S512" "$(sha512sum <"$W/disk.raw.xz" | cut -d' ' -f1)" >"$W/SHA512SUMS"
 # A decompression bomb: 64 MiB of zeros in a 64 KiB gzip file.

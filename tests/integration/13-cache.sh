@@ -12,7 +12,7 @@ require_root
 require_kiln
 require_cmd sha512sum qemu-img flock timeout
 
-plan 24
+plan 25
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -32,7 +32,9 @@ like "$(k --json cache list)" '"users" : \[' "--json lists users"
 
 ok_cmd "cache verify passes on a good cache" k cache verify
 chmod u+w "$B"
-printf '\x00' | dd of="$B" bs=1 seek=4096 conv=notrunc status=none
+cp "$B" "$T/b.good"
+flip_byte "$B" 4096
+nok_cmd "the corruption changed the entry" cmp -s "$B" "$T/b.good"
 k cache verify >"$T/v.out" 2>"$T/v.err"
 is $? 1 "cache verify fails on a corrupted entry"
 like "$(cat "$T/v.err")" "$(basename "$B") is corrupted: expected sha512:[0-9a-f]+, got sha512:" "and names it, with both digests"

@@ -225,6 +225,17 @@ fixture_synthetic() {
 }
 
 # overlay_of BASE OUT — a qcow2 overlay backed by BASE, so tests never write BASE
+# flip_byte FILE OFFSET: replace the byte at OFFSET with its complement,
+# so the file always changes (writing a fixed value is a no-op whenever
+# random data already holds that value: 1 run in 256).
+flip_byte() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    [ -n "$b" ] || bail_out "flip_byte: $1 has no byte at offset $2"
+    printf "\\$(printf %03o $(( 255 - b )))" |
+        dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 overlay_of() {
     local base=$1 out=$2
     case $base in /*) ;; *) base=$PWD/$base ;; esac
