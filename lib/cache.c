@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -72,6 +73,60 @@ check_dir (const char *path, bool top, GError **err)
   return 0;
 }
 
+/* Whether the directories above cache directory DIR keep others from
+ * replacing it: each, from DIR's real parent up to /, must belong to the
+ * caller or root and be writable by nobody else, unless it has the sticky
+ * bit (like /tmp and /var/tmp, where only a directory's owner may rename
+ * or remove it).  Otherwise anyone who can write in an ancestor can move
+ * the checked cache away and put one of their own under its name.  The
+ * same rule as OpenSSH's StrictModes for the paths of key files. */
+static int
+check_ancestors (const char *dir, GError **err)
+{
+  g_autofree char *real = realpath (dir, NULL);
+  g_autofree char *p = NULL;
+  struct stat st;
+
+  if (real == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cache: %s: %s (choose another with --cache-dir)",
+                 dir, g_strerror (errno));
+    return -1;
+  }
+  p = g_path_get_dirname (real);
+  for (;;) {
+    if (lstat (p, &st) != 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cache: %s: %s", p, g_strerror (errno));
+      return -1;
+    }
+    if (!trusted_owner (st.st_uid)) {
+      g_autofree char *owner = user_name (st.st_uid);
+
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "cache: %s, above the cache %s, belongs to %s: its owner can replace the "
+                   "cache with one of their own; choose a cache under directories that only "
+                   "you or root own (--cache-dir)", p, real, owner);
+      return -1;
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "cache: %s, above the cache %s, is writable by %s (mode %04o) without the "
+                   "sticky bit: anyone who can write there can replace the cache with one of "
+                   "their own; make it private (chmod go-w), give it the sticky bit (chmod +t), "
+                   "or choose another cache with --cache-dir", p, real,
+                   st.st_mode & S_IWOTH ? "everyone" : "its group", (unsigned) (st.st_mode & 07777));
+      return -1;
+    }
+    if (strcmp (p, "/") == 0)
+      return 0;
+    {
+      char *up = g_path_get_dirname (p);
+
+      g_free (p);
+      p = up;
+    }
+  }
+}
+
 char *
 kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
 {
@@ -97,7 +152,7 @@ kiln_cache_dir (const struct kiln_ctx *ctx, GError **err)
       return NULL;
     }
   }
-  if (check_dir (dir, true, err) == -1)
+  if (check_dir (dir, true, err) == -1 || check_ancestors (dir, err) == -1)
     return NULL;
   for (const char *const *sub = (const char *const[]) { "images", "sources", "users", "locks", NULL };
        *sub; sub++) {

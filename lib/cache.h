@@ -96,8 +96,11 @@ int kiln_cache_pin (const struct kiln_ctx *ctx, GError **err);
  * sources/, users/ and locks/, 0755).  Refused (NULL with ERR, FAILED,
  * saying what to do) unless the directory and each subdirectory is owned
  * by the caller or root and writable by nobody else, and the
- * subdirectories are directories, not links: whoever can write in a cache
- * can make kiln overwrite or expose other files through it. */
+ * subdirectories are directories, not links, and every directory above it
+ * (after resolving links) belongs to the caller or root and is writable by
+ * nobody else unless sticky, as OpenSSH's StrictModes asks of key paths:
+ * whoever can write in a cache, or rename it, can make kiln overwrite or
+ * expose other files through it.  The caller frees the returned path. */
 char *kiln_cache_dir (const struct kiln_ctx *ctx, GError **err);
 
 #endif

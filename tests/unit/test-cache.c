@@ -200,6 +200,41 @@ test_cache_dir_checks (const char *tmp)
     ok (1, "# SKIP not root or no user nobody");
   }
 
+  /* A cache under a directory others can write in can be swapped for
+   * another: refused unless that directory is sticky (like /tmp). */
+  {
+    g_autofree char *open_dir = g_build_filename (tmp, "open", NULL);
+    g_autofree char *c3 = g_build_filename (open_dir, "c3", NULL);
+    struct kiln_ctx ctx3 = { .cache_dir = c3, .verbosity = 1 };
+
+    g_mkdir_with_parents (c3, 0755);
+    chmod (open_dir, 0777);
+    d = kiln_cache_dir (&ctx3, &e);
+    ok (d == NULL && e && strstr (e->message, "above the cache") && strstr (e->message, "sticky"),
+        "a cache inside a world-writable directory is refused%s%s", e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    chmod (open_dir, 01777);
+    d = kiln_cache_dir (&ctx3, &e);
+    ok (d != NULL, "inside a sticky world-writable directory (like /tmp) it is accepted%s%s",
+        e ? ": " : "", e ? e->message : "");
+    g_clear_error (&e);
+    g_clear_pointer (&d, g_free);
+    chmod (open_dir, 0755);
+    if (getuid () == 0 && nobody) {
+      ok (chown (open_dir, nobody->pw_uid, nobody->pw_gid) == 0, "chown the cache's parent to nobody");
+      d = kiln_cache_dir (&ctx3, &e);
+      ok (d == NULL && e && strstr (e->message, "belongs to") && strstr (e->message, "above the cache"),
+          "a cache under another user's directory is refused%s%s", e ? ": " : "", e ? e->message : "");
+      g_clear_error (&e);
+      ok (chown (open_dir, 0, 0) == 0, "chown it back");
+    }
+    else {
+      ok (1, "# SKIP not root or no user nobody: cannot chown");
+      ok (1, "# SKIP not root or no user nobody");
+      ok (1, "# SKIP not root or no user nobody");
+    }
+  }
+
   /* images/ replaced by a link to another directory. */
   rmdir (images);
   g_mkdir_with_parents (elsewhere, 0755);
