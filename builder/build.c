@@ -532,7 +532,7 @@ write_passwords (const char *path, const GPtrArray *pws, GError **err)
   char *tmp;
 
   for (guint i = 0; i < pws->len; i++) {
-    const struct kiln_image_password *pw = pws->pdata[i];
+    const struct kiln_customize_password *pw = pws->pdata[i];
 
     g_string_append_printf (text, "%s:%s\n", pw->user, pw->password);
   }

@@ -126,7 +126,7 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
   }
   kiln_info ("Finished: %s", o.output);
   for (guint k = 0; k < res.passwords->len; k++) {
-    const struct kiln_image_password *pw = res.passwords->pdata[k];
+    const struct kiln_customize_password *pw = res.passwords->pdata[k];
 
     printf ("%s's password: %s\n", pw->user, pw->password);
   }

@@ -51,14 +51,26 @@ step_free (struct kiln_customize_step *s)
   g_free (s);
 }
 
-static void
-generated_free (gpointer p)
+void
+kiln_customize_password_free (gpointer p)
 {
   struct kiln_customize_password *g = p;
 
+  if (g == NULL)
+    return;
   g_free (g->user);
   kiln_secret_free (g->password);
   g_free (g);
+}
+
+struct kiln_customize_password *
+kiln_customize_password_copy (const struct kiln_customize_password *p)
+{
+  struct kiln_customize_password *c = g_new0 (struct kiln_customize_password, 1);
+
+  c->user = g_strdup (p->user);
+  c->password = g_strdup (p->password);
+  return c;
 }
 
 struct kiln_customize *
@@ -67,7 +79,7 @@ kiln_customize_new (void)
   struct kiln_customize *c = g_new0 (struct kiln_customize, 1);
 
   c->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) step_free);
-  c->generated = g_ptr_array_new_with_free_func (generated_free);
+  c->generated = g_ptr_array_new_with_free_func (kiln_customize_password_free);
   return c;
 }
 

@@ -133,11 +133,20 @@ bool kiln_customize_needs_network (const struct kiln_customize *c);
 int kiln_customize_apply (struct kiln_customize *c, struct kiln_guest *gu,
                           bool dry_run, GError **err);
 
-/* A password kiln_customize_apply generated (a random selector). */
+/* A password kiln_customize_apply generated (a random selector): the
+ * user's name and the password, both owned by the struct. */
 struct kiln_customize_password {
   char *user;
   char *password;
 };
+
+/* A copy of P (both strings copied), which the caller frees with
+ * kiln_customize_password_free. */
+struct kiln_customize_password *kiln_customize_password_copy (const struct kiln_customize_password *p);
+
+/* Free P (a gpointer, to be a GPtrArray's free function), wiping the
+ * password first; NULL is fine. */
+void kiln_customize_password_free (gpointer p);
 
 /* The passwords that kiln_customize_apply generated (random selectors),
  * in order: struct kiln_customize_password *, owned by C, valid until

@@ -62,17 +62,6 @@ kiln_image_result_clear (struct kiln_image_result *res)
   g_clear_pointer (&res->contents, kiln_sbom_guest_free);
 }
 
-static void
-password_free (gpointer p)
-{
-  struct kiln_image_password *pw = p;
-
-  g_free (pw->user);
-  if (pw->password)
-    explicit_bzero (pw->password, strlen (pw->password));
-  g_free (pw->password);
-  g_free (pw);
-}
 
 /* A child must not outlive kiln: killed with SIGTERM when kiln dies. */
 static void
@@ -176,12 +165,7 @@ collect_passwords (const struct kiln_customize *c, GPtrArray *out)
   const GPtrArray *gen = c ? kiln_customize_generated_passwords (c) : NULL;
 
   for (guint i = 0; gen && i < gen->len; i++) {
-    const struct kiln_customize_password *p = gen->pdata[i];
-    struct kiln_image_password *pw = g_new0 (struct kiln_image_password, 1);
-
-    pw->user = g_strdup (p->user);
-    pw->password = g_strdup (p->password);
-    g_ptr_array_add (out, pw);
+    g_ptr_array_add (out, kiln_customize_password_copy (gen->pdata[i]));
   }
 }
 
@@ -279,7 +263,7 @@ kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *o,
   size = o->size ? o->size : (uint64_t) base_size;
   grow = size > (uint64_t) base_size;
 
-  res->passwords = g_ptr_array_new_with_free_func (password_free);
+  res->passwords = g_ptr_array_new_with_free_func (kiln_customize_password_free);
   work = kiln_temp_beside (o->output, 0600, err);
   if (work == NULL)
     goto fail;

@@ -43,13 +43,6 @@ struct kiln_image_opts {
                                      for an SBOM) in the launch, if there is one */
 };
 
-/* A password that a customize operation generated (a random selector):
- * the caller prints it (kiln create) or stores it (kiln build). */
-struct kiln_image_password {
-  char *user;
-  char *password;
-};
-
 /* What happened, for output and manifests. */
 struct kiln_image_result {
   char *digest;                   /* "sha256:HEX" of OUTPUT as written */
@@ -59,8 +52,11 @@ struct kiln_image_result {
   bool grown;                     /* the partition and filesystem were grown */
   enum kiln_accel accel;
   double create_seconds, launch_seconds, grow_seconds, customize_seconds, sysprep_seconds;
-  GPtrArray *passwords;           /* struct kiln_image_password *; never NULL after
-                                     a success */
+  GPtrArray *passwords;           /* struct kiln_customize_password * (customize.h)
+                                     that customizing generated (random selectors),
+                                     which the caller prints (kiln create) or
+                                     stores (kiln build); never NULL after a
+                                     success */
   char *work;                     /* with O->unpublished: the image, a temporary
                                      beside OUTPUT (kiln_temp_beside) that the
                                      caller publishes or discards */
