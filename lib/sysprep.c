@@ -2,6 +2,7 @@
  * grammar), running them in their fixed order on one launched guest, and
  * the file helpers every operation uses, so that each operation in
  * sysprep/ only says which paths it touches. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <fnmatch.h>
@@ -458,40 +459,98 @@ has_prefix (const char *line, const char *const *prefixes)
 }
 
 int
-kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
-                         const char *const *prefixes, GError **err)
+kiln_sysprep_edit (struct kiln_sysprep_job *j, const char *path, kiln_sysprep_edit_fn fn,
+                   void *data, GError **err)
 {
   size_t len = 0;
   char *old;
-  g_auto (GStrv) lines = NULL;
-  g_autoptr (GString) out = g_string_new (NULL);
-  bool dropped = false;
+  g_autofree char *text = NULL, *out = NULL;
+  g_autoptr (GError) e = NULL;
+  int64_t size;
+  int r;
 
   if (guestfs_is_file (j->g, path) <= 0)
     return 0;
+  size = guestfs_filesize (j->g, path);
+  if (size > KILN_SYSPREP_EDIT_MAX) {
+    kiln_event_warning ("sysprep", "%s: %s is %" PRId64 " bytes, more than a configuration file "
+                        "(%d): left as it is", j->op, path, size, KILN_SYSPREP_EDIT_MAX);
+    return 0;
+  }
   old = kiln_guest_read_file (j->g, path, &len);
   if (old == NULL) {
     kiln_guest_set_error (j->gu, err, "%s: cannot read %s", j->op, path);
     return -1;
   }
-  {
-    g_autofree char *text = g_strndup (old, len);
+  text = g_strndup (old, len);
+  free (old);
+  r = fn (path, text, len, &out, data, &e);
+  switch (r) {
+  case KILN_SYSPREP_EDIT_CHANGE: {
+    g_autoptr (GString) s = g_string_new (out);
 
-    free (old);
-    lines = g_strsplit (text, "\n", -1);
+    return kiln_sysprep_rewrite (j, path, s, err);
   }
+  case KILN_SYSPREP_EDIT_REMOVE:
+    return kiln_sysprep_remove (j, path, err);
+  case KILN_SYSPREP_EDIT_KEEP:
+    return 0;
+  default:
+    kiln_event_warning ("sysprep", "%s: %s: %s: left as it is", j->op, path,
+                        e ? e->message : "cannot edit");
+    return 0;
+  }
+}
+
+int
+kiln_sysprep_edit_glob (struct kiln_sysprep_job *j, const char *pattern, kiln_sysprep_edit_fn fn,
+                        void *data, GError **err)
+{
+  char **files = guestfs_glob_expand (j->g, pattern);
+  int r = 0;
+
+  if (files == NULL) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot list %s", j->op, pattern);
+    return -1;
+  }
+  for (char **f = files; *f; f++) {
+    if (r == 0)
+      r = kiln_sysprep_edit (j, *f, fn, data, err);
+    free (*f);
+  }
+  free (files);
+  return r;
+}
+
+static int
+drop_prefixed (const char *path, const char *text, size_t len, char **out, void *data,
+               GError **err)
+{
+  const char *const *prefixes = data;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autoptr (GString) s = g_string_new (NULL);
+  bool dropped = false;
+
   for (char **l = lines; *l; l++) {
     if (has_prefix (*l, prefixes)) {
       dropped = true;
       continue;
     }
-    g_string_append (out, *l);
+    g_string_append (s, *l);
     if (l[1] != NULL)
-      g_string_append_c (out, '\n');
+      g_string_append_c (s, '\n');
   }
   if (!dropped)
-    return 0;
-  return kiln_sysprep_rewrite (j, path, out, err);
+    return KILN_SYSPREP_EDIT_KEEP;
+  *out = g_string_free (g_steal_pointer (&s), false);
+  return KILN_SYSPREP_EDIT_CHANGE;
+}
+
+int
+kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
+                         const char *const *prefixes, GError **err)
+{
+  return kiln_sysprep_edit (j, path, drop_prefixed, (void *) prefixes, err);
 }
 
 int
@@ -564,20 +623,7 @@ int
 kiln_sysprep_drop_lines_glob (struct kiln_sysprep_job *j, const char *pattern,
                               const char *const *prefixes, GError **err)
 {
-  char **files = guestfs_glob_expand (j->g, pattern);
-  int r = 0;
-
-  if (files == NULL) {
-    kiln_guest_set_error (j->gu, err, "%s: cannot list %s", j->op, pattern);
-    return -1;
-  }
-  for (char **f = files; *f; f++) {
-    if (r == 0)
-      r = kiln_sysprep_drop_lines (j, *f, prefixes, err);
-    free (*f);
-  }
-  free (files);
-  return r;
+  return kiln_sysprep_edit_glob (j, pattern, drop_prefixed, (void *) prefixes, err);
 }
 
 int

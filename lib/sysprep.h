@@ -114,6 +114,28 @@ int kiln_sysprep_drop_lines (struct kiln_sysprep_job *j, const char *path,
 /* The same for every file matching the guest glob PATTERN. */
 int kiln_sysprep_drop_lines_glob (struct kiln_sysprep_job *j, const char *pattern,
                                   const char *const *prefixes, GError **err);
+/* Editing a file: FN gets the file's PATH and its TEXT (LEN bytes, with a
+ * NUL after them) and DATA, and says what to do: keep it, change it (*OUT
+ * then holds the new content, which the helper frees with g_free) or
+ * remove it; -1 with ERR leaves the file as it is, with a warning that
+ * names it (a file the guest's own tool would refuse too). */
+enum kiln_sysprep_edit {
+  KILN_SYSPREP_EDIT_KEEP,
+  KILN_SYSPREP_EDIT_CHANGE,
+  KILN_SYSPREP_EDIT_REMOVE,
+};
+typedef int (*kiln_sysprep_edit_fn) (const char *path, const char *text, size_t len, char **out,
+                                     void *data, GError **err);
+/* Files larger than this many bytes are not configuration files: the edit
+ * helpers leave them as they are, with a warning. */
+#define KILN_SYSPREP_EDIT_MAX (1024 * 1024)
+/* Edit the regular file PATH (not a symbolic link) with FN, if it exists;
+ * changes and removals are counted and listed (kiln_sysprep_note). */
+int kiln_sysprep_edit (struct kiln_sysprep_job *j, const char *path, kiln_sysprep_edit_fn fn,
+                       void *data, GError **err);
+/* The same for every file matching the guest glob PATTERN. */
+int kiln_sysprep_edit_glob (struct kiln_sysprep_job *j, const char *pattern,
+                            kiln_sysprep_edit_fn fn, void *data, GError **err);
 /* Count ACTION on WHAT and report it: a result event in a dry run, a
  * debug event otherwise. */
 void kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *what);

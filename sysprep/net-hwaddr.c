@@ -1,12 +1,21 @@
-/* net-hwaddr.c: HWADDR (and MACADDR) in an ifcfg file bind the interface
- * to the template's MAC: a clone with a new MAC would find no
- * configuration for its NIC (Fedora, Red Hat and their kin). */
+/* net-hwaddr.c: fixed MAC addresses in the classic network configuration
+ * files bind an interface to the template's MAC, or give every clone the
+ * template's MAC: HWADDR= and MACADDR= in Red Hat's ifcfg files (as
+ * virt-sysprep's net-hwaddr), LLADDR= in SUSE's, and ifupdown's
+ * "hwaddress" option (Debian and its kin).  A clone with a new MAC would
+ * find no configuration for its NIC, or clash with the template. */
 #include "ops.h"
 
-static const char *const prefixes[] = { "HWADDR=", "MACADDR=", NULL };
+static const char *const ifcfg[] = { "HWADDR=", "MACADDR=", NULL };
+static const char *const suse[] = { "LLADDR=", NULL };
+static const char *const ifupdown[] = { "hwaddress ", "hwaddress\t", NULL };
 
 int
 kiln_sysprep_op_net_hwaddr (struct kiln_sysprep_job *j, GError **err)
 {
-  return kiln_sysprep_drop_lines_glob (j, "/etc/sysconfig/network-scripts/ifcfg-*", prefixes, err);
+  if (kiln_sysprep_drop_lines_glob (j, "/etc/sysconfig/network-scripts/ifcfg-*", ifcfg, err) == -1 ||
+      kiln_sysprep_drop_lines_glob (j, "/etc/sysconfig/network/ifcfg-*", suse, err) == -1 ||
+      kiln_sysprep_drop_lines (j, "/etc/network/interfaces", ifupdown, err) == -1)
+    return -1;
+  return kiln_sysprep_drop_lines_glob (j, "/etc/network/interfaces.d/*", ifupdown, err);
 }

@@ -19,7 +19,7 @@ out=$("$KILN" sysprep --list-operations 2>&1)
 ok $? "--list-operations exits 0"
 like "$out" $'(^|\n)ssh-hostkeys \\* ' "--list-operations marks ssh-hostkeys as default (*)"
 like "$out" $'(^|\n)user-account   Remove' "--list-operations shows user-account as not default"
-is "$(grep -c . <<<"$out")" 44 "--list-operations lists 44 operations"
+is "$(grep -c . <<<"$out")" 46 "--list-operations lists 46 operations"
 for name in cloud-init machine-id fs-uuids lvm-uuids customize zsh-history net-nmconn; do
     grep -q "^$name " <<<"$out" || { diag "missing: $name"; false; }
 done
@@ -27,7 +27,7 @@ ok $? "--list-operations includes cloud-init, machine-id, fs-uuids, lvm-uuids, c
 json=$("$KILN" --json sysprep --list-operations | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 print(len(d), sum(o["default"] for o in d), [o["phase"] for o in d if o["name"] == "machine-id"][0])')
-is "$json" "44 38 identity" "--json --list-operations: 44 operations, 38 by default, machine-id in the identity phase"
+is "$json" "46 40 identity" "--json --list-operations: 46 operations, 40 by default, machine-id in the identity phase"
 
 "$KILN" sysprep -a /nonexistent --operations defaults,bogus,-nope >"$T/err" 2>&1
 is $? 2 "unknown operation names: exit 2"
@@ -87,6 +87,14 @@ mkdir-p /etc/sysconfig/network-scripts
 write /etc/sysconfig/network-scripts/ifcfg-eth0 "DEVICE=eth0\nHWADDR=52:54:00:12:34:56\nHOSTNAME=template\nDHCP_HOSTNAME=template\nBOOTPROTO=dhcp\n"
 mkdir-p /etc/NetworkManager/system-connections
 write /etc/NetworkManager/system-connections/eth0.nmconnection "[connection]\nid=eth0\n[ethernet]\nmac-address=52:54:00:12:34:56\n"
+mkdir-p /etc/netplan
+write /etc/netplan/50-cloud-init.yaml "network:\n    ethernets:\n        enp1s0:\n            dhcp4: true\n            match:\n                macaddress: '52:54:00:12:34:56'\n            set-name: enp1s0\n    version: 2\n"
+chmod 0600 /etc/netplan/50-cloud-init.yaml
+mkdir-p /etc/systemd/network
+write /etc/systemd/network/10-lan.link "[Match]\nMACAddress=52:54:00:12:34:56\n[Link]\nName=lan0\n"
+write /etc/systemd/network/20-lan.network "[Match]\nMACAddress=52:54:00:12:34:56\n\n[Network]\nDHCP=yes\n"
+mkdir-p /etc/network/interfaces.d
+write /etc/network/interfaces.d/eth0 "auto eth0\niface eth0 inet dhcp\n    hwaddress ether 52:54:00:12:34:56\n"
 mkdir-p /var/log/account
 write /var/log/account/pacct "acct records"
 write /var/log/account/pacct.0 "old acct records"
@@ -147,6 +155,8 @@ for line in "tmp-files: remove /tmp/junk" "tmp-files: remove /tmp/.hidden-dir" \
             "ssh-hostkeys: remove /etc/ssh/ssh_host_ed25519_key" \
             "ssh-hostkeys: create /etc/systemd/system/kiln-ssh-hostkeys.service" \
             "cloud-init: remove /var/lib/cloud/instances" "net-hwaddr: change /etc/sysconfig/network-scripts/ifcfg-eth0" \
+            "net-hwaddr: change /etc/network/interfaces.d/eth0" "net-netplan: change /etc/netplan/50-cloud-init.yaml" \
+            "net-networkd: remove /etc/systemd/network/10-lan.link" "net-networkd: change /etc/systemd/network/20-lan.network" \
             "pacct-log: empty /var/log/account/pacct" "utmp: remove /run/utmp"; do
     grep -qxF "$line" <<<"$dry" || { diag "dry run lacks: $line"; false; }
 done
@@ -184,6 +194,11 @@ keep=(/tmp /var/tmp /var/spool/cron/crontabs /var/lib/cloud /var/log/journal /va
     echo "echo ==tmpmode"; echo "-stat /tmp"
     echo "echo ==ifcfg"; echo "-cat /etc/sysconfig/network-scripts/ifcfg-eth0"
     echo "echo ==unit"; echo "-cat /etc/systemd/system/kiln-ssh-hostkeys.service"
+    echo "echo ==netplan"; echo "-cat /etc/netplan/50-cloud-init.yaml"
+    echo "echo ==netplanmode"; echo "-stat /etc/netplan/50-cloud-init.yaml"
+    echo "echo ==networkd"; echo "-cat /etc/systemd/network/20-lan.network"
+    echo "echo ==link"; echo "-exists /etc/systemd/network/10-lan.link"
+    echo "echo ==ifupdown"; echo "-cat /etc/network/interfaces.d/eth0"
     echo "echo ==wants"; echo "-readlink /etc/systemd/system/multi-user.target.wants/kiln-ssh-hostkeys.service"
     echo "echo ==sums"; echo "checksums-out sha256 /etc -"
 } >"$T/readback.gf"
@@ -199,12 +214,18 @@ is "$(section machine-id)" 0 "/etc/machine-id is empty"
 is "$(section pacct)" 0 "the accounting log is emptied, not removed"
 like "$(section tmpmode)" "mode: 17407" "/tmp keeps its sticky mode (041777 is 17407)"
 is "$(section ifcfg)" $'DEVICE=eth0\nBOOTPROTO=dhcp' "ifcfg-eth0 lost HWADDR, HOSTNAME and DHCP_HOSTNAME, kept the rest"
+is "$(section netplan)" $'network:\n  ethernets:\n    enp1s0:\n      dhcp4: true\n      match:\n        name: enp1s0\n  version: 2' \
+    "netplan: cloud-init's MAC match became a match on the name it set"
+like "$(section netplanmode)" "mode: 33152" "... and the file stays 0600 (0100600 is 33152)"
+is "$(section networkd)" $'[Match]\nType=ether\n\n[Network]\nDHCP=yes' "networkd: a .network matched by MAC matches any Ethernet NIC"
+is "$(section link)" false "networkd: the .link renaming the template's NIC by MAC is gone"
+is "$(section ifupdown)" $'auto eth0\niface eth0 inet dhcp' "ifupdown: the hwaddress option is gone"
 like "$(section unit)" "ExecStart=/usr/bin/ssh-keygen -A" "a first-boot unit regenerates the host keys"
 like "$(section unit)" "Before=ssh.service" "... before sshd starts"
 is "$(section wants)" /etc/systemd/system/kiln-ssh-hostkeys.service "... and it is enabled"
 
 # The rest of /etc: the same, apart from what the operations own.
-legit='^[0-9a-f]+  \./(ssh/ssh_host_|machine-id$|kiln-test\.conf|blkid\.tab$|ipa/|krb5\.keytab$|sysconfig/network-scripts/ifcfg-eth0$|NetworkManager/system-connections/|(passwd|group|shadow|gshadow|subuid|subgid)-$|pki/consumer/|sysconfig/rhn/|smolt/|udev/rules\.d/70-persistent-net\.rules$|systemd/system/kiln-ssh-hostkeys\.service$)'
+legit='^[0-9a-f]+  \./(ssh/ssh_host_|machine-id$|kiln-test\.conf|blkid\.tab$|ipa/|krb5\.keytab$|sysconfig/network-scripts/ifcfg-eth0$|netplan/|systemd/network/|network/interfaces\.d/eth0$|NetworkManager/system-connections/|(passwd|group|shadow|gshadow|subuid|subgid)-$|pki/consumer/|sysconfig/rhn/|smolt/|udev/rules\.d/70-persistent-net\.rules$|systemd/system/kiln-ssh-hostkeys\.service$)'
 grep -Ev "$legit" "$T/before.sums" | sort >"$T/etc.before"
 section sums | grep -Ev "$legit" | sort >"$T/etc.after"
 ok_cmd "nothing else in /etc changed (off-by-default firewall-rules, ca-certificates, kerberos-data, user-account did nothing)" \
