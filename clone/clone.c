@@ -13,7 +13,8 @@
 
 enum {
   OPT_ORIGINAL = 1, OPT_NAME, OPT_AUTO_CLONE, OPT_FULL, OPT_LINKED, OPT_COUNT, OPT_MAC,
-  OPT_FILE, OPT_REPLACE, OPT_PRINT_XML, OPT_LIST_DEPENDENTS,
+  OPT_FILE, OPT_REPLACE, OPT_PRINT_XML, OPT_LIST_DEPENDENTS, OPT_HOSTNAME, OPT_SSH_INJECT,
+  OPT_IP,
 };
 
 const struct kiln_option kiln_clone_options[] = {
@@ -27,6 +28,9 @@ const struct kiln_option kiln_clone_options[] = {
   { "file", 'f', KILN_ARG_REQUIRED, "PATH", "the file of the next cloned disk (repeatable; default: beside the original's)", OPT_FILE },
   { "replace", 0, KILN_ARG_NONE, NULL, "replace a shut-off domain of the same name (and its disk files the clone reuses)", OPT_REPLACE },
   { "print-xml", 0, KILN_ARG_NONE, NULL, "print the clones' XML; create nothing", OPT_PRINT_XML },
+  { "hostname", 0, KILN_ARG_REQUIRED, "NAME", "the clone's host name, applied at boot (with --count: a %d pattern, e.g. web-%d)", OPT_HOSTNAME },
+  { "ssh-inject", 0, KILN_ARG_REQUIRED, "USER:file:F|USER:string:KEY", "add an SSH public key to USER's authorized_keys at boot (repeatable)", OPT_SSH_INJECT },
+  { "ip", 0, KILN_ARG_REQUIRED, "ADDR/PREFIX[,GW]", "a static address for the clone's first NIC, applied at boot", OPT_IP },
   { "list-dependents", 0, KILN_ARG_NONE, NULL, "list the linked clones of the template (--original or operand) and exit", OPT_LIST_DEPENDENTS },
   KILN_OPTION_END
 };
@@ -105,6 +109,7 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
   g_autoptr (GError) err = NULL;
   g_autoptr (GPtrArray) macs = g_ptr_array_new (), files = g_ptr_array_new ();
   g_autoptr (GPtrArray) made = NULL;
+  g_autoptr (kiln_identity) id = kiln_identity_new ();
   struct kiln_clone_spec spec = { 0 };
   const char *arg = NULL;
   bool auto_clone = false, full = false, linked = false, list_deps = false;
@@ -131,6 +136,18 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_REPLACE: spec.replace = true; break;
     case OPT_PRINT_XML: spec.print_xml = true; break;
     case OPT_LIST_DEPENDENTS: list_deps = true; break;
+    case OPT_HOSTNAME:
+      if (kiln_identity_set_hostname (id, arg, &err) == -1)
+        return kiln_usage_error (ctx, "%s", err->message);
+      break;
+    case OPT_SSH_INJECT:
+      if (kiln_identity_add_ssh_inject (id, arg, &err) == -1)
+        return kiln_usage_error (ctx, "%s", err->message);
+      break;
+    case OPT_IP:
+      if (kiln_identity_set_ip (id, arg, &err) == -1)
+        return kiln_usage_error (ctx, "%s", err->message);
+      break;
     }
   }
   i = kiln_opts_operand_index (p);
@@ -161,6 +178,7 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
   spec.n_macs = macs->len;
   spec.files = (const char *const *) files->pdata;
   spec.n_files = files->len;
+  spec.identity = id;
   rc = kiln_clone_domains (ctx, &spec, &made, &err);
   /* All or nothing: on failure no clone is left to print. */
   if (rc == -1)

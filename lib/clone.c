@@ -47,6 +47,8 @@ struct stage {
 /* One clone of the transaction. */
 struct one {
   char *name, *uuid, *xml;
+  unsigned number;             /* 1..count */
+  char *console_log;
   virDomainPtr existing;       /* the domain it replaces, or NULL */
   char *old_xml;               /* EXISTING's inactive XML, for the undo */
   int old_autostart;
@@ -82,6 +84,7 @@ kiln_clone_made_free (struct kiln_clone_made *m)
   g_free (m->name);
   g_free (m->uuid);
   g_free (m->xml);
+  g_free (m->console_log);
   if (m->disks)
     g_ptr_array_unref (m->disks);
   if (m->macs)
@@ -111,6 +114,7 @@ one_free (gpointer p)
   if (o->dom)
     virDomainFree (o->dom);
   g_free (o->name);
+  g_free (o->console_log);
   g_free (o->uuid);
   g_free (o->xml);
   free (o->old_xml);
@@ -437,6 +441,21 @@ prepare_one (struct job *j, struct one *o, GError **err)
     kiln_domxml_set_nvram (dx, nv);
   }
   kiln_domxml_make_own (dx, j->s->original, o->name);
+  if (!kiln_identity_is_empty (j->s->identity)) {
+    g_autoptr (GPtrArray) oem = kiln_identity_oem_strings (j->s->identity, o->number,
+                                                           j->s->count, err);
+
+    if (oem == NULL)
+      return -1;
+    kiln_domxml_set_oem_strings (dx, "kiln.", (const char *const *) oem->pdata, oem->len);
+  }
+  if (j->s->console_log && o->disks->len > 0) {
+    g_autofree char *dir = g_path_get_dirname (o->disks->pdata[0]);
+    g_autofree char *log = g_strdup_printf ("%s/%s-console.log", dir, o->name);
+
+    if (kiln_domxml_set_serial_log (dx, log))
+      o->console_log = g_steal_pointer (&log);
+  }
 
   kiln_domxml_get_meta (dx, &meta);
   meta.is_template = false;
@@ -663,6 +682,7 @@ add_made (struct job *j, struct one *o)
   m->linked = j->linked;
   m->disks = g_steal_pointer (&o->disks);
   m->macs = g_steal_pointer (&o->macs);
+  m->console_log = g_steal_pointer (&o->console_log);
   m->usec = o->usec;
   g_ptr_array_add (j->made, m);
 }
@@ -801,6 +821,30 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
   return 0;
 }
 
+/* The original's image (a disk's file or anything in its backing chain)
+ * has kiln's first-boot identity unit: checked on the host, through the
+ * mark kiln's sysprep leaves on the image file, without opening it. */
+static int
+require_identity_unit (struct job *j, GError **err)
+{
+  for (guint k = 0; k < j->src->len; k++) {
+    const char *file = g_array_index (j->src, struct src_disk, k).file;
+    g_autoptr (GPtrArray) chain = file ? kiln_image_chain (file, NULL) : NULL;
+
+    for (guint i = 0; chain && i < chain->len; i++)
+      if (kiln_identity_image_marked (chain->pdata[i]))
+        return 0;
+  }
+  g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+               "'%s' has no kiln first-boot identity unit (its image was made before kiln "
+               "had one, or by another tool), so --hostname, --ssh-inject and --ip would do "
+               "nothing in its clones; add the unit once with 'kiln sysprep -d %s "
+               "--operations firstboot-identity' (or rebuild it with kiln build, kiln create "
+               "--sysprep or kiln sysprep), then clone again",
+               j->s->original, j->s->original);
+  return -1;
+}
+
 int
 kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *spec,
                     GPtrArray **made, GError **err)
@@ -855,6 +899,8 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
                  spec->n_files, spec->original, j.src->len, j.src->len == 1 ? "" : "s");
     goto out;
   }
+  if (!kiln_identity_is_empty (spec->identity) && require_identity_unit (&j, err) == -1)
+    goto out;
   oifaces = kiln_domxml_interfaces (odx);
   if (spec->n_macs > oifaces->len) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
@@ -902,6 +948,7 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
     struct one *o = g_new0 (struct one, 1);
 
     o->name = g_strdup (names->pdata[k]);
+    o->number = k + 1;
     g_ptr_array_add (j.ones, o);
     if (prepare_one (&j, o, err) == -1)
       goto out;

@@ -10,6 +10,7 @@
 #define KILN_CLONE_H
 
 #include "kiln.h"
+#include "identity.h"
 
 enum kiln_clone_mode {
   KILN_CLONE_DEFAULT,          /* linked for a kiln template, else full */
@@ -29,12 +30,22 @@ struct kiln_clone_spec {
   size_t n_files;
   bool replace;
   bool print_xml;              /* only build the XML: create nothing */
+  /* Per-clone identity (identity.h), NULL or empty: none.  Each clone's
+   * OEM strings (its number in 1..count for a %d hostname) go into its
+   * <sysinfo>; the original (its disk's backing chain) must carry the
+   * first-boot unit's mark (kiln_identity_image_marked), else
+   * KILN_ERROR_USAGE saying how to add the unit.  No image is opened. */
+  const struct kiln_identity *identity;
+  /* Log each clone's first pty serial port to CLONE-console.log beside
+   * its first disk (for kiln_console_wait; kiln clone --start). */
+  bool console_log;
 };
 
 struct kiln_clone_made {
   char *name, *uuid, *xml;
   bool linked;
   GPtrArray *disks, *macs;     /* char * */
+  char *console_log;           /* spec->console_log: the serial log, or NULL */
   gint64 usec;                 /* how long it took */
 };
 void kiln_clone_made_free (struct kiln_clone_made *m);

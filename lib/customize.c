@@ -19,6 +19,7 @@
 #include "packages.h"
 #include "password.h"
 #include "secret.h"
+#include "value.h"
 
 /* One checked operation; which fields are set is the row's business. */
 struct kiln_customize_step {
@@ -180,37 +181,6 @@ kiln_customize_normalize_paths (const struct kiln_customize_op *op, char **args,
 }
 
 static bool
-user_name_ok (const char *u)
-{
-  if (u == NULL || u[0] == '\0' || u[0] == '-' || strlen (u) > 32)
-    return false;
-  for (const char *p = u; *p; p++)
-    if (!g_ascii_isalnum (*p) && strchr ("._-$", *p) == NULL)
-      return false;
-  return true;
-}
-
-static bool
-hostname_ok (const char *h)
-{
-  g_auto (GStrv) labels = NULL;
-
-  if (h == NULL || h[0] == '\0' || strlen (h) > 253)
-    return false;
-  labels = g_strsplit (h, ".", -1);
-  for (char **l = labels; *l; l++) {
-    size_t n = strlen (*l);
-
-    if (n == 0 || n > 63 || (*l)[0] == '-' || (*l)[n - 1] == '-')
-      return false;
-    for (const char *p = *l; *p; p++)
-      if (!g_ascii_isalnum (*p) && *p != '-')
-        return false;
-  }
-  return true;
-}
-
-static bool
 timezone_ok (const char *tz)
 {
   if (tz == NULL || tz[0] == '\0' || tz[0] == '/' || strstr (tz, "..") != NULL)
@@ -291,7 +261,7 @@ parse_password (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_st
   const char *sel = args[1] ? args[1] : args[0];
 
   s->a = g_strdup (args[1] ? args[0] : "root");
-  if (!user_name_ok (s->a))
+  if (!kiln_user_name_valid (s->a))
     return usage (err, NAME (s), "'%s' is not a user name", s->a);
   s->pw = kiln_password_parse (sel, err);
   if (s->pw == NULL) {
@@ -443,7 +413,7 @@ static bool
 parse_hostname (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_step *s,
                 const char *const *args, GError **err)
 {
-  if (!hostname_ok (args[0]))
+  if (!kiln_hostname_valid (args[0]))
     return usage (err, NAME (s), "'%s' is not a valid host name", args[0]);
   s->a = g_strdup (args[0]);
   return true;
@@ -465,7 +435,7 @@ parse_ssh_inject (struct kiln_customize *c G_GNUC_UNUSED, struct kiln_customize_
                   const char *const *args, GError **err)
 {
   s->a = g_strdup (args[0]);
-  if (!user_name_ok (s->a))
+  if (!kiln_user_name_valid (s->a))
     return usage (err, NAME (s), "'%s' is not a user name", s->a);
   if (args[1] == NULL) {
     g_autofree char *file = default_ssh_key (err);

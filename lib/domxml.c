@@ -602,3 +602,67 @@ kiln_domxml_new_domain (const struct kiln_domxml_spec *s)
   }
   return wrap (doc);
 }
+
+void
+kiln_domxml_set_oem_strings (struct kiln_domxml *dx, const char *prefix,
+                             const char *const *entries, size_t n)
+{
+  xmlNodePtr root = xmlDocGetRootElement (dx->doc);
+  g_autoptr (GPtrArray) sys = kiln_domxml_nodes (dx, "/domain/sysinfo[@type='smbios']");
+  g_autoptr (GPtrArray) old = NULL;
+  xmlNodePtr si, oem, os, smbios;
+
+  if (sys->len > 0) {
+    si = sys->pdata[0];
+  } else {
+    si = xmlNewChild (root, NULL, X ("sysinfo"), NULL);
+    xmlSetProp (si, X ("type"), X ("smbios"));
+  }
+  oem = child_or_new (si, "oemStrings");
+  /* Entries of PREFIX are this function's: a clone of a clone gets its
+   * own, not its original's and its own. */
+  old = kiln_domxml_nodes (dx, "/domain/sysinfo[@type='smbios']/oemStrings/entry");
+  for (guint i = 0; i < old->len; i++) {
+    xmlNodePtr e = old->pdata[i];
+    xmlChar *t = xmlNodeGetContent (e);
+
+    if (t && g_str_has_prefix ((const char *) t, prefix)) {
+      xmlUnlinkNode (e);
+      xmlFreeNode (e);
+    }
+    xmlFree (t);
+  }
+  for (size_t i = 0; i < n; i++) {
+    xmlChar *enc = xmlEncodeSpecialChars (dx->doc, X (entries[i]));
+
+    xmlNewChild (oem, NULL, X ("entry"), enc);
+    xmlFree (enc);
+  }
+  if (oem->children == NULL) {
+    xmlUnlinkNode (oem);
+    xmlFreeNode (oem);
+  }
+  if (si->children == NULL) {
+    xmlUnlinkNode (si);
+    xmlFreeNode (si);
+    return;
+  }
+  /* The guest sees <sysinfo> only with <smbios mode='sysinfo'/>. */
+  os = child_or_new (root, "os");
+  smbios = child_or_new (os, "smbios");
+  xmlSetProp (smbios, X ("mode"), X ("sysinfo"));
+}
+
+bool
+kiln_domxml_set_serial_log (struct kiln_domxml *dx, const char *path)
+{
+  g_autoptr (GPtrArray) ser = kiln_domxml_nodes (dx, "/domain/devices/serial[@type='pty']");
+  xmlNodePtr log;
+
+  if (ser->len == 0)
+    return false;
+  log = child_or_new (ser->pdata[0], "log");
+  xmlSetProp (log, X ("file"), X (path));
+  xmlSetProp (log, X ("append"), X ("off"));
+  return true;
+}

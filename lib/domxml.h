@@ -94,6 +94,19 @@ int kiln_domxml_make_own (struct kiln_domxml *dx, const char *original, const ch
  * not copy (a memory device backed by a file), or NULL. */
 char *kiln_domxml_unclonable (struct kiln_domxml *dx);
 
+/* Replace the SMBIOS type 11 OEM strings of DX that start with PREFIX
+ * by ENTRIES (N of them; text, escaped here): in <sysinfo type='smbios'>
+ * (the existing one, its other contents kept, or a new one), with
+ * <os><smbios mode='sysinfo'/> so that the guest sees them.  N = 0 with
+ * no other sysinfo content removes what it would have added.  A sysinfo
+ * <system> uuid stays kiln_domxml_set_uuid's business. */
+void kiln_domxml_set_oem_strings (struct kiln_domxml *dx, const char *prefix,
+                                  const char *const *entries, size_t n);
+/* Log what the first pty serial port prints to file PATH (<log
+ * file=PATH append='off'/>, written by virtlogd, emptied at each start);
+ * false when DX has no pty serial port. */
+bool kiln_domxml_set_serial_log (struct kiln_domxml *dx, const char *path);
+
 /* What kiln records in <metadata><kiln:template xmlns:kiln=...>. */
 struct kiln_meta {
   bool is_template;   /* template="yes": register; clones say "no" */

@@ -448,6 +448,28 @@ kiln_sysprep_write (struct kiln_sysprep_job *j, const char *path, const char *co
   return 0;
 }
 
+int
+kiln_sysprep_enable_unit (struct kiln_sysprep_job *j, const char *unit_path, GError **err)
+{
+  static const char wants[] = "/etc/systemd/system/multi-user.target.wants";
+  g_autofree char *base = g_path_get_basename (unit_path);
+  g_autofree char *link = g_build_filename (wants, base, NULL);
+  char *target = guestfs_is_symlink (j->g, link) > 0 ? guestfs_readlink (j->g, link) : NULL;
+  bool there = target && strcmp (target, unit_path) == 0;
+
+  free (target);
+  if (there)
+    return 0;
+  kiln_sysprep_note (j, "create", link);
+  if (j->dry_run)
+    return 0;
+  if (guestfs_mkdir_p (j->g, wants) == -1 || guestfs_ln_sf (j->g, unit_path, link) == -1) {
+    kiln_guest_set_error (j->gu, err, "%s: cannot enable %s", j->op, base);
+    return -1;
+  }
+  return 0;
+}
+
 static bool
 has_prefix (const char *line, const char *const *prefixes)
 {

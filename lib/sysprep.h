@@ -136,6 +136,9 @@ int kiln_sysprep_edit (struct kiln_sysprep_job *j, const char *path, kiln_syspre
 /* The same for every file matching the guest glob PATTERN. */
 int kiln_sysprep_edit_glob (struct kiln_sysprep_job *j, const char *pattern,
                             kiln_sysprep_edit_fn fn, void *data, GError **err);
+/* Enable the systemd unit at UNIT_PATH (/etc/systemd/system/NAME): a
+ * symlink in multi-user.target.wants, unless it is there already. */
+int kiln_sysprep_enable_unit (struct kiln_sysprep_job *j, const char *unit_path, GError **err);
 /* Count ACTION on WHAT and report it: a result event in a dry run, a
  * debug event otherwise. */
 void kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *what);

@@ -91,3 +91,34 @@ kiln_name_valid (const char *name, const char *what, GError **err)
     }
   return true;
 }
+
+bool
+kiln_user_name_valid (const char *u)
+{
+  if (u == NULL || u[0] == '\0' || u[0] == '-' || strlen (u) > 32)
+    return false;
+  for (const char *p = u; *p; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("._-$", *p) == NULL)
+      return false;
+  return true;
+}
+
+bool
+kiln_hostname_valid (const char *h)
+{
+  g_auto (GStrv) labels = NULL;
+
+  if (h == NULL || h[0] == '\0' || strlen (h) > 253)
+    return false;
+  labels = g_strsplit (h, ".", -1);
+  for (char **l = labels; *l; l++) {
+    size_t n = strlen (*l);
+
+    if (n == 0 || n > 63 || (*l)[0] == '-' || (*l)[n - 1] == '-')
+      return false;
+    for (const char *p = *l; *p; p++)
+      if (!g_ascii_isalnum (*p) && *p != '-')
+        return false;
+  }
+  return true;
+}

@@ -29,4 +29,11 @@ int kiln_parse_disk_size (const char *s, const char *what, uint64_t *bytes, GErr
  * wrong, with WHAT ("--name", "template.name") in front. */
 bool kiln_name_valid (const char *name, const char *what, GError **err);
 
+/* Is U a user name a guest can have (1 to 32 characters: letters,
+ * digits, '.', '_', '-', '$'; not starting with '-')? */
+bool kiln_user_name_valid (const char *u);
+/* Is H a host name (RFC 1123: dot-separated labels of 1 to 63 letters,
+ * digits and inner '-', 253 characters at most)? */
+bool kiln_hostname_valid (const char *h);
+
 #endif

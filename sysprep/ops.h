@@ -53,6 +53,7 @@
   X ("customize", customize, true, CUSTOMIZE, "Run the customize operations given on the command line (kiln-customize(1))") \
   X ("machine-id", machine_id, true, IDENTITY, "Empty /etc/machine-id and remove /var/lib/dbus/machine-id: each clone gets its own") \
   X ("ssh-hostkeys", ssh_hostkeys, true, IDENTITY, "Remove the SSH host keys and make sure the guest makes new ones at first boot") \
+  X ("firstboot-identity", firstboot_identity, true, IDENTITY, "Install the unit that applies kiln clone's --hostname, --ssh-inject and --ip at boot") \
   X ("lvm-uuids", lvm_uuids, true, DISK, "Give the LVM2 physical volumes and volume groups new random UUIDs") \
   X ("fs-uuids", fs_uuids, false, DISK, "Give the filesystems new random UUIDs and update /etc/fstab to match")
 
@@ -60,5 +61,8 @@
   int kiln_sysprep_op_##ID (struct kiln_sysprep_job *j, GError **err);
 KILN_SYSPREP_OP_LIST (KILN_SYSPREP_DECLARE)
 #undef KILN_SYSPREP_DECLARE
+
+/* firstboot-identity's guest script (POSIX sh), for its tests. */
+extern const char kiln_identity_script[];
 
 #endif

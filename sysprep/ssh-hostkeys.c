@@ -14,8 +14,6 @@
 
 #define UNIT_NAME "kiln-ssh-hostkeys.service"
 #define UNIT_PATH "/etc/systemd/system/" UNIT_NAME
-#define WANTS_DIR "/etc/systemd/system/multi-user.target.wants"
-#define WANTS_LINK WANTS_DIR "/" UNIT_NAME
 
 static const char *const keys[] = { "/etc/ssh/*_host_*", NULL };
 
@@ -45,7 +43,6 @@ ensure_regeneration (struct kiln_sysprep_job *j, GError **err)
   static const char *const systemd[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd", NULL };
   const char *bin;
   g_autofree char *unit = NULL;
-  char *target;
 
   if (first_existing (j, sshd) == NULL || first_existing (j, keygen_units) != NULL)
     return 0;
@@ -70,21 +67,7 @@ ensure_regeneration (struct kiln_sysprep_job *j, GError **err)
     "WantedBy=multi-user.target\n", bin);
   if (kiln_sysprep_write (j, UNIT_PATH, unit, err) == -1)
     return -1;
-  target = guestfs_is_symlink (j->g, WANTS_LINK) > 0 ? guestfs_readlink (j->g, WANTS_LINK) : NULL;
-  if (target && strcmp (target, UNIT_PATH) == 0) {
-    free (target);
-    return 0;
-  }
-  free (target);
-  kiln_sysprep_note (j, "create", WANTS_LINK);
-  if (j->dry_run)
-    return 0;
-  if (guestfs_mkdir_p (j->g, WANTS_DIR) == -1 ||
-      guestfs_ln_sf (j->g, UNIT_PATH, WANTS_LINK) == -1) {
-    kiln_guest_set_error (j->gu, err, "%s: cannot enable %s", j->op, UNIT_NAME);
-    return -1;
-  }
-  return 0;
+  return kiln_sysprep_enable_unit (j, UNIT_PATH, err);
 }
 
 int

@@ -19,7 +19,7 @@ out=$("$KILN" sysprep --list-operations 2>&1)
 ok $? "--list-operations exits 0"
 like "$out" $'(^|\n)ssh-hostkeys \\* ' "--list-operations marks ssh-hostkeys as default (*)"
 like "$out" $'(^|\n)user-account   Remove' "--list-operations shows user-account as not default"
-is "$(grep -c . <<<"$out")" 46 "--list-operations lists 46 operations"
+is "$(grep -c . <<<"$out")" 47 "--list-operations lists 47 operations"
 for name in cloud-init machine-id fs-uuids lvm-uuids customize zsh-history net-nmconn; do
     grep -q "^$name " <<<"$out" || { diag "missing: $name"; false; }
 done
@@ -27,7 +27,7 @@ ok $? "--list-operations includes cloud-init, machine-id, fs-uuids, lvm-uuids, c
 json=$("$KILN" --json sysprep --list-operations | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 print(len(d), sum(o["default"] for o in d), [o["phase"] for o in d if o["name"] == "machine-id"][0])')
-is "$json" "46 40 identity" "--json --list-operations: 46 operations, 40 by default, machine-id in the identity phase"
+is "$json" "47 41 identity" "--json --list-operations: 47 operations, 41 by default, machine-id in the identity phase"
 
 "$KILN" sysprep -a /nonexistent --operations defaults,bogus,-nope >"$T/err" 2>&1
 is $? 2 "unknown operation names: exit 2"
@@ -225,7 +225,7 @@ like "$(section unit)" "Before=ssh.service" "... before sshd starts"
 is "$(section wants)" /etc/systemd/system/kiln-ssh-hostkeys.service "... and it is enabled"
 
 # The rest of /etc: the same, apart from what the operations own.
-legit='^[0-9a-f]+  \./(ssh/ssh_host_|machine-id$|kiln-test\.conf|blkid\.tab$|ipa/|krb5\.keytab$|sysconfig/network-scripts/ifcfg-eth0$|netplan/|systemd/network/|network/interfaces\.d/eth0$|NetworkManager/system-connections/|(passwd|group|shadow|gshadow|subuid|subgid)-$|pki/consumer/|sysconfig/rhn/|smolt/|udev/rules\.d/70-persistent-net\.rules$|systemd/system/kiln-ssh-hostkeys\.service$)'
+legit='^[0-9a-f]+  \./(ssh/ssh_host_|machine-id$|kiln-test\.conf|blkid\.tab$|ipa/|krb5\.keytab$|sysconfig/network-scripts/ifcfg-eth0$|netplan/|systemd/network/|network/interfaces\.d/eth0$|NetworkManager/system-connections/|(passwd|group|shadow|gshadow|subuid|subgid)-$|pki/consumer/|sysconfig/rhn/|smolt/|udev/rules\.d/70-persistent-net\.rules$|systemd/system/kiln-(ssh-hostkeys|identity)\.service$)'
 grep -Ev "$legit" "$T/before.sums" | sort >"$T/etc.before"
 section sums | grep -Ev "$legit" | sort >"$T/etc.after"
 ok_cmd "nothing else in /etc changed (off-by-default firewall-rules, ca-certificates, kerberos-data, user-account did nothing)" \

@@ -9,11 +9,16 @@
  * SMBIOS uuid, the NVRAM of a UEFI domain never started and of a --replace,
  * --mac counted like --file; and the transaction (issue 13): a fault at
  * each step of --replace (KILN_FAULT) leaves the replaced clone as it
- * was: XML, disk and NVRAM bytes, no new domain, no temporary file. */
+ * was: XML, disk and NVRAM bytes, no new domain, no temporary file.
+ *
+ * And the per-clone identity (issue 17): refused on a template whose image
+ * has no first-boot unit's mark, before anything is made; on a marked one,
+ * each clone's own OEM strings in its <sysinfo>, seen by the guest. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <libvirt/libvirt.h>
 
 #include <libvirt/virterror.h>
@@ -24,6 +29,7 @@
 #include "clone.h"
 #include "diskfile.h"
 #include "domain.h"
+#include "identity.h"
 #include "qcow2.h"
 #include "register.h"
 #include "virt.h"
@@ -66,6 +72,15 @@ clone_spec (const struct kiln_ctx *ctx, const struct kiln_clone_spec *s, GError 
   if (r == 0 || made->len != 0)
     return r == 0 ? (int) made->len : -2;     /* -2: a failure left clones */
   return -1;
+}
+
+/* The string at XPATH of DX (may be NULL) is WANT. */
+static void
+is_at_dx (struct kiln_domxml *dx, const char *xpath, const char *want, const char *desc)
+{
+  g_autofree char *v = dx ? kiln_domxml_get (dx, xpath) : NULL;
+
+  is_str (v, want, "%s", desc);
 }
 
 /* The inactive XML of domain NAME, or NULL. */
@@ -213,6 +228,69 @@ test_sysinfo (const struct kiln_ctx *ctx, virConnectPtr conn, const char *dir)
   } else {
     ok (0, "with a new uuid");
     ok (0, "and the sysinfo uuid is the new one");
+  }
+}
+
+/* Issue 17: --hostname web-%d, --ssh-inject, --ip as OEM strings. */
+static void
+test_identity (const struct kiln_ctx *ctx, virConnectPtr conn, const char *disk)
+{
+  g_autoptr (kiln_identity) id = kiln_identity_new ();
+  struct kiln_clone_spec s = { .original = "tmpl", .name = "web", .count = 2, .identity = id };
+  g_autoptr (GError) err = NULL;
+  g_autoptr (kiln_domxml) dx = NULL;
+
+  ok (kiln_identity_set_hostname (id, "web-%d", NULL) == 0 &&
+      kiln_identity_add_ssh_inject (id, "root:string:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiln k@h", NULL) == 0 &&
+      kiln_identity_set_ip (id, "10.0.0.5/24,10.0.0.1", NULL) == 0, "an identity");
+  removexattr (disk, KILN_IDENTITY_XATTR);
+  ok (clone_spec (ctx, &s, &err) == -1 && g_error_matches (err, KILN_ERROR, KILN_ERROR_USAGE),
+      "refused on a template without the first-boot unit%s%s", err ? ": " : "", err ? err->message : "");
+  ok (err && strstr (err->message, "kiln sysprep -d tmpl --operations firstboot-identity"),
+      "the error says how to add it");
+  ok (!kiln_domain_exists (conn, "web-1"), "no clone made");
+  g_clear_error (&err);
+
+  ok (kiln_identity_mark_image (disk, &err) == 0 && kiln_identity_image_marked (disk),
+      "the template's image marked%s%s", err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  s.count = 0;
+  s.name = "web-x";
+  ok (clone_spec (ctx, &s, &err) == 1, "a single clone with a %%d pattern%s%s",
+      err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  dx = xml_of (conn, "web-x");
+  is_at_dx (dx, "/domain/sysinfo/oemStrings/entry[1]", "kiln.hostname=web-1", "has number 1");
+  g_clear_pointer (&dx, kiln_domxml_free);
+
+  s.count = 2;
+  s.name = "web";
+  ok (clone_spec (ctx, &s, &err) == 2, "two clones with an identity%s%s",
+      err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  dx = xml_of (conn, "web-2");
+  is_at_dx (dx, "/domain/sysinfo[@type='smbios']/oemStrings/entry[1]", "kiln.hostname=web-2",
+            "web-2's host name is web-2");
+  is_at_dx (dx, "/domain/sysinfo/oemStrings/entry[2]",
+            "kiln.ssh-key=root:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiln k@h", "its key");
+  is_at_dx (dx, "/domain/sysinfo/oemStrings/entry[3]", "kiln.ip=10.0.0.5/24,10.0.0.1", "its address");
+  is_at_dx (dx, "/domain/os/smbios/@mode", "sysinfo", "shown to the guest (smbios mode sysinfo)");
+  g_clear_pointer (&dx, kiln_domxml_free);
+
+  /* A clone of a clone: found through the backing chain, its own strings only. */
+  s.original = "web-2";
+  s.name = "web-2b";
+  s.count = 0;
+  kiln_identity_set_hostname (id, "inner", NULL);
+  ok (clone_spec (ctx, &s, &err) == 1, "a clone of a clone (mark found down the chain)%s%s",
+      err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  dx = xml_of (conn, "web-2b");
+  {
+    g_autoptr (GPtrArray) e = dx ? kiln_domxml_strings (dx, "/domain/sysinfo/oemStrings/entry") : NULL;
+
+    is_int (e ? e->len : 0, 3, "with three entries, not its original's as well");
+    is_at_dx (dx, "/domain/sysinfo/oemStrings/entry[1]", "kiln.hostname=inner", "its own name");
   }
 }
 
@@ -465,6 +543,7 @@ main (void)
   test_macs (&ctx, conn);
   test_nvram (&ctx, conn, dir);
   test_replace_faults (&ctx, conn, dir);
+  test_identity (&ctx, conn, disk);
 
   deps = kiln_clone_dependents (&ctx, "tmpl", &err);
   ok (deps != NULL, "dependents listed%s%s", err ? ": " : "", err ? err->message : "");
