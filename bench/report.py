@@ -60,6 +60,20 @@ for (scen, side), d in sorted(extra.items()):
     if "alloc_kib" in d:
         alloc.append({"what": f"{scen} / {side}", "allocated_kib": statistics.median(d["alloc_kib"])})
 
+# Clone scale: per-clone ms at each number of other domains, and its
+# ratio to the smallest (the target: within 2x).
+scale = []
+sizes = sorted({int(s.split("-", 1)[1]) for (s, _k) in rows if s.startswith("clonescale-")})
+for side in ("kiln --count 10", "kiln x10 calls"):
+    base = None
+    for n in sizes:
+        m = med(f"clonescale-{n}", side)
+        if m is None:
+            continue
+        per = m * 1000 / 10
+        base = base or per
+        scale.append({"side": side, "domains": n, "per_clone_ms": per, "vs_smallest": per / base})
+
 meta = {
     "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     "machine": f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.machine()}",
@@ -71,7 +85,7 @@ meta = {
     "qemu": ver(["qemu-system-x86_64", "--version"]),
     "accel": "TCG for both sides (KVM is broken on these machines)",
 }
-json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc,
+json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc, "clonescale": scale,
            "raw": [{"scenario": s, "side": k, "runs": v} for (s, k), v in rows.items()]},
           open(out_json, "w"), indent=2)
 
@@ -90,6 +104,10 @@ with open(out_md, "w") as f:
         f.write("\n| memory | peak RSS |\n|---|---|\n")
         for m in mem:
             f.write(f"| {m['what']} | {m['peak_rss_kib'] / 1024:.1f} MiB |\n")
+    if scale:
+        f.write("\n| 10 linked clones | other domains | per clone (ms) | vs fewest domains |\n|---|---|---|---|\n")
+        for c in scale:
+            f.write(f"| {c['side']} | {c['domains']} | {c['per_clone_ms']:.1f} | {c['vs_smallest']:.2f} |\n")
     if alloc:
         f.write("\n| output of decompression | allocated on disk |\n|---|---|\n")
         for a in alloc:

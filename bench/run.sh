@@ -16,12 +16,12 @@ RUN=$(mktemp -d "$W/run.XXXXXX")
 chmod 755 "$RUN"                           # libvirt's qemu user reads disks here
 RAW="$RUN/raw.tsv"                         # scenario side rep seconds maxrss_kib extra
 : >"$RAW"
-cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cleanup_domains >/dev/null && cleanup_domains; rm -rf "$RUN"; }
+cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cleanup_domains >/dev/null && cleanup_domains; declare -F cleanup_scale >/dev/null && cleanup_scale; rm -rf "$RUN"; }
 trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 # want SCENARIO: BENCH_ONLY (space-separated: fetch unxz pipeline clones
-# recipes3) names the scenarios to run; all when empty.
+# clonescale recipes3) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -161,6 +161,61 @@ if want clones && [ "$(id -u)" = 0 ]; then
     DOMS=("$TPL")
 elif want clones; then
     say "clones: skipped (needs root for qemu:///system)"
+fi
+
+# ------------------------------------------------------------ 5b. clone scale ----
+# 10 linked clones (one --count call, and one call per clone) with 10, 100,
+# 300 and 1000 other domains defined: the per-clone time should stay flat.
+# The fillers are cheap: shut off, one NIC, one small raw disk each.
+SCALE_SIZES=${SCALE_SIZES:-10 100 300 1000}
+if want clonescale && [ "$(id -u)" = 0 ]; then
+    pidof virtlogd >/dev/null || virtlogd -d
+    pidof libvirtd >/dev/null || libvirtd -d
+    for i in $(seq 1 30); do virsh -c "$CONN" list >/dev/null 2>&1 && break; sleep 1; done
+    STPL=kiln-bench-stpl-$$
+    FILL=kiln-bench-fill-$$-
+    cp --sparse=always "$FIXTURE" "$RUN/stpl.qcow2"
+    "$KILN" -q register "$RUN/stpl.qcow2" --name "$STPL" --os-variant debian11 --network user --memory 512 --vcpus 1
+    mkdir -p "$RUN/fill"
+    have=0
+    cleanup_scale() {
+        local d
+        for d in $(virsh -q -c "$CONN" list --all --name 2>/dev/null | grep -e "^$FILL" -e "^$STPL"); do
+            virsh -q -c "$CONN" undefine --nvram "$d" >/dev/null 2>&1 || virsh -q -c "$CONN" undefine "$d" >/dev/null 2>&1
+        done
+        return 0
+    }
+    for n in $SCALE_SIZES; do
+        # Bring the number of filler domains up to N in one virsh session.
+        : >"$RUN/fill.cmds"
+        for i in $(seq $((have + 1)) "$n"); do
+            truncate -s 1M "$RUN/fill/$i.raw"
+            printf -v mac '52:54:01:%02x:%02x:%02x' $((i >> 16 & 255)) $((i >> 8 & 255)) $((i & 255))
+            cat >"$RUN/fill/$i.xml" <<XML
+<domain type='kvm'><name>$FILL$i</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>
+<source file='$RUN/fill/$i.raw'/><target dev='vda' bus='virtio'/></disk>
+<interface type='user'><mac address='$mac'/><model type='virtio'/></interface></devices></domain>
+XML
+            echo "define $RUN/fill/$i.xml" >>"$RUN/fill.cmds"
+        done
+        virsh -q -c "$CONN" <"$RUN/fill.cmds" >/dev/null
+        have=$n
+        for r in $(seq 1 "$REPS"); do
+            measure "clonescale-$n" "kiln --count 10" "$r" "" "$KILN" -q clone --original "$STPL" --name "$STPL-c$r" --count 10
+            measure "clonescale-$n" "kiln x10 calls" "$r" "" bash -c \
+                'for i in $(seq 1 10); do "$0" -q clone --original "$1" --name "$1-o$2-$i" || exit 1; done' \
+                "$KILN" "$STPL" "$r"
+            for d in $(virsh -q -c "$CONN" list --all --name | grep -e "^$STPL-c$r-" -e "^$STPL-o$r-"); do
+                virsh -q -c "$CONN" undefine "$d" >/dev/null
+            done
+            rm -f "$RUN"/"$STPL"-c"$r"-*.qcow2 "$RUN"/"$STPL"-o"$r"-*.qcow2
+        done
+    done
+    cleanup_scale
+elif want clonescale; then
+    say "clonescale: skipped (needs root for qemu:///system)"
 fi
 
 # ------------------------------------------------------------ 6. parallel recipes ----
