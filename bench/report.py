@@ -30,6 +30,8 @@ pairs = [
     ("fetch", "kiln", "fetch", "curl+sha512sum", "fetch + verify 400 MiB from loopback nginx", 1.0),
     ("fetch", "kiln", "fetch", "curl", "the same vs plain curl -o (the floor: no verification)", None),
     ("unxz", "kiln", "unxz", "xzcat", "decompress an xz raw image (3 GiB virtual) into a file", None),
+    ("unxz1g", "kiln", "unxz1g", "xz -dc -T2",
+     "fetch + verify + decompress a multi-block xz -T2 raw image (1 GiB) vs xz's threaded decoder", 0.7),
     ("pipeline", "kiln", "pipeline", "virt-customize+virt-sysprep",
      "root password + uninstall cloud-init + sysprep on the Debian fixture", 0.6),
     ("sysprep", "kiln", "sysprep", "virt-sysprep", "sysprep alone on the Debian fixture", 0.9),
@@ -51,7 +53,8 @@ for s1, k1, s2, k2, what, target in pairs:
 
 mem = []
 for scen, side, label in [("fetch", "kiln", "kiln fetch 400 MiB"), ("fetch-small", "kiln", "kiln fetch 100 MiB"),
-                          ("unxz", "kiln", "kiln unpack xz (3 GiB raw)")]:
+                          ("unxz", "kiln", "kiln unpack xz (3 GiB raw)"),
+                          ("unxz1g", "kiln", "kiln unpack xz -T2 (1 GiB raw)")]:
     m = med(scen, side, 1)
     if m is not None:
         mem.append({"what": label, "peak_rss_kib": m})
@@ -64,7 +67,7 @@ for (scen, side), d in sorted(extra.items()):
 # ratio to the smallest (the target: within 2x).
 scale = []
 sizes = sorted({int(s.split("-", 1)[1]) for (s, _k) in rows if s.startswith("clonescale-")})
-for side in ("kiln --count 10", "kiln x10 calls"):
+for side in ("kiln --count 10", "kiln x10 calls", "base --count 10", "base x10 calls"):
     base = None
     for n in sizes:
         m = med(f"clonescale-{n}", side)

@@ -20,8 +20,8 @@ cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cle
 trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
-# want SCENARIO: BENCH_ONLY (space-separated: fetch unxz pipeline clones
-# clonescale recipes3) names the scenarios to run; all when empty.
+# want SCENARIO: BENCH_ONLY (space-separated: fetch unxz unxz1g pipeline
+# clones clonescale recipes3) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -107,6 +107,28 @@ for r in $(want unxz && seq 1 "$REPS"); do
     rm -f "$RUN/plain.raw"
 done
 
+# ------------------------------------------------------------ 2b. multi-block xz ----
+# The first GiB of the fixture as raw (data and holes), xz -T2 -1: a
+# multi-block stream, against xz's own threaded decoder into a file.
+if want unxz1g && [ ! -f "$W/www/one.raw.xz" ]; then
+    qemu-img convert -O raw "$FIXTURE" "$RUN/one.raw"
+    truncate -s 1G "$RUN/one.raw"
+    xz -T2 -1 -c "$RUN/one.raw" >"$W/www/one.raw.xz.tmp" && mv "$W/www/one.raw.xz.tmp" "$W/www/one.raw.xz"
+    rm -f "$RUN/one.raw"
+fi
+want unxz1g && XZ1_SUM=$(sha512sum "$W/www/one.raw.xz" | cut -d' ' -f1)
+for r in $(want unxz1g && seq 1 "$REPS"); do
+    rm -rf "$RUN/cache"
+    measure unxz1g kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$W/www/one.raw.xz" --checksum "sha512:$XZ1_SUM"
+    alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
+    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+    rm -rf "$RUN/cache"
+    measure unxz1g "xz -dc -T2" "$r" "" bash -c 'xz -dc -T2 "$1" >"$2"' _ "$W/www/one.raw.xz" "$RUN/plain.raw"
+    alloc=$(du -k "$RUN/plain.raw" | cut -f1)
+    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+    rm -f "$RUN/plain.raw"
+done
+
 # ------------------------------------------------------------ 3, 4. build and sysprep ----
 PW="$RUN/root.pw"; printf 'kiln-bench-pw\n' >"$PW"; chmod 600 "$PW"
 for r in $(want pipeline && seq 1 "$REPS"); do
@@ -166,6 +188,7 @@ fi
 # ------------------------------------------------------------ 5b. clone scale ----
 # 10 linked clones (one --count call, and one call per clone) with 10, 100,
 # 300 and 1000 other domains defined: the per-clone time should stay flat.
+# KILN_BASE=OLD-KILN measures an older build alternately, for before/after.
 # The fillers are cheap: shut off, one NIC, one small raw disk each.
 SCALE_SIZES=${SCALE_SIZES:-10 100 300 1000}
 if want clonescale && [ "$(id -u)" = 0 ]; then
@@ -203,14 +226,18 @@ XML
         virsh -q -c "$CONN" <"$RUN/fill.cmds" >/dev/null
         have=$n
         for r in $(seq 1 "$REPS"); do
-            measure "clonescale-$n" "kiln --count 10" "$r" "" "$KILN" -q clone --original "$STPL" --name "$STPL-c$r" --count 10
-            measure "clonescale-$n" "kiln x10 calls" "$r" "" bash -c \
-                'for i in $(seq 1 10); do "$0" -q clone --original "$1" --name "$1-o$2-$i" || exit 1; done' \
-                "$KILN" "$STPL" "$r"
-            for d in $(virsh -q -c "$CONN" list --all --name | grep -e "^$STPL-c$r-" -e "^$STPL-o$r-"); do
-                virsh -q -c "$CONN" undefine "$d" >/dev/null
+            # KILN_BASE: an older kiln, measured alternately with this one.
+            for who in kiln ${KILN_BASE:+base}; do
+                bin=$KILN; [ "$who" = base ] && bin=$KILN_BASE
+                measure "clonescale-$n" "$who --count 10" "$r" "" "$bin" -q clone --original "$STPL" --name "$STPL-c$r" --count 10
+                measure "clonescale-$n" "$who x10 calls" "$r" "" bash -c \
+                    'for i in $(seq 1 10); do "$0" -q clone --original "$1" --name "$1-o$2-$i" || exit 1; done' \
+                    "$bin" "$STPL" "$r"
+                for d in $(virsh -q -c "$CONN" list --all --name | grep -e "^$STPL-c$r-" -e "^$STPL-o$r-"); do
+                    virsh -q -c "$CONN" undefine "$d" >/dev/null
+                done
+                rm -f "$RUN"/"$STPL"-c"$r"-*.qcow2 "$RUN"/"$STPL"-o"$r"-*.qcow2
             done
-            rm -f "$RUN"/"$STPL"-c"$r"-*.qcow2 "$RUN"/"$STPL"-o"$r"-*.qcow2
         done
     done
     cleanup_scale
