@@ -95,17 +95,24 @@ for r in $(want fetch && seq 1 "$REPS"); do
 done
 
 # ------------------------------------------------------------ 2. decompress ----
-for r in $(want unxz && seq 1 "$REPS"); do
-    rm -rf "$RUN/cache"
-    measure unxz kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$W/www/debian.raw.xz" --checksum "sha512:$XZ_SUM"
-    alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
-    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-    rm -rf "$RUN/cache"
-    measure unxz xzcat "$r" "" bash -c 'xzcat "$1" >"$2"' _ "$W/www/debian.raw.xz" "$RUN/plain.raw"
-    alloc=$(du -k "$RUN/plain.raw" | cut -f1)
-    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-    rm -f "$RUN/plain.raw"
-done
+# unxz_reps SCENARIO FILE SUM ALT-SIDE ALT-COMMAND: kiln fetch (verify,
+# decompress, hash) of FILE against ALT-COMMAND "$1" "$2" (input, output),
+# each with its allocated output size.
+unxz_reps() {
+    local scen=$1 file=$2 sum=$3 alt=$4 altcmd=$5 r alloc
+    for r in $(seq 1 "$REPS"); do
+        rm -rf "$RUN/cache"
+        measure "$scen" kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$file" --checksum "sha512:$sum"
+        alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
+        sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+        rm -rf "$RUN/cache"
+        measure "$scen" "$alt" "$r" "" bash -c "$altcmd" _ "$file" "$RUN/plain.raw"
+        alloc=$(du -k "$RUN/plain.raw" | cut -f1)
+        sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+        rm -f "$RUN/plain.raw"
+    done
+}
+want unxz && unxz_reps unxz "$W/www/debian.raw.xz" "$XZ_SUM" xzcat 'xzcat "$1" >"$2"'
 
 # ------------------------------------------------------------ 2b. multi-block xz ----
 # The first GiB of the fixture as raw (data and holes), xz -T2 -1: a
@@ -116,18 +123,10 @@ if want unxz1g && [ ! -f "$W/www/one.raw.xz" ]; then
     xz -T2 -1 -c "$RUN/one.raw" >"$W/www/one.raw.xz.tmp" && mv "$W/www/one.raw.xz.tmp" "$W/www/one.raw.xz"
     rm -f "$RUN/one.raw"
 fi
-want unxz1g && XZ1_SUM=$(sha512sum "$W/www/one.raw.xz" | cut -d' ' -f1)
-for r in $(want unxz1g && seq 1 "$REPS"); do
-    rm -rf "$RUN/cache"
-    measure unxz1g kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$W/www/one.raw.xz" --checksum "sha512:$XZ1_SUM"
-    alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
-    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-    rm -rf "$RUN/cache"
-    measure unxz1g "xz -dc -T2" "$r" "" bash -c 'xz -dc -T2 "$1" >"$2"' _ "$W/www/one.raw.xz" "$RUN/plain.raw"
-    alloc=$(du -k "$RUN/plain.raw" | cut -f1)
-    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-    rm -f "$RUN/plain.raw"
-done
+if want unxz1g; then
+    XZ1_SUM=$(sha512sum "$W/www/one.raw.xz" | cut -d' ' -f1)
+    unxz_reps unxz1g "$W/www/one.raw.xz" "$XZ1_SUM" "xz -dc -T2" 'xz -dc -T2 "$1" >"$2"'
+fi
 
 # ------------------------------------------------------------ 3, 4. build and sysprep ----
 PW="$RUN/root.pw"; printf 'kiln-bench-pw\n' >"$PW"; chmod 600 "$PW"
