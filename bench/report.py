@@ -32,6 +32,8 @@ pairs = [
     ("unxz", "kiln", "unxz", "xzcat", "decompress an xz raw image (3 GiB virtual) into a file", None),
     ("unxz1g", "kiln", "unxz1g", "xz -dc -T2",
      "fetch + verify + decompress a multi-block xz -T2 raw image (1 GiB) vs xz's threaded decoder", 0.7),
+    ("unxz1g", "kiln", "unxz1g", "base", "the same, this kiln vs KILN_BASE (libarchive's xz)", None),
+    ("unxz", "kiln", "unxz", "base", "the same, this kiln vs KILN_BASE", None),
     ("pipeline", "kiln", "pipeline", "virt-customize+virt-sysprep",
      "root password + uninstall cloud-init + sysprep on the Debian fixture", 0.6),
     ("sysprep", "kiln", "sysprep", "virt-sysprep", "sysprep alone on the Debian fixture", 0.9),
@@ -54,7 +56,9 @@ for s1, k1, s2, k2, what, target in pairs:
 mem = []
 for scen, side, label in [("fetch", "kiln", "kiln fetch 400 MiB"), ("fetch-small", "kiln", "kiln fetch 100 MiB"),
                           ("unxz", "kiln", "kiln unpack xz (3 GiB raw)"),
-                          ("unxz1g", "kiln", "kiln unpack xz -T2 (1 GiB raw)")]:
+                          ("unxz1g", "kiln", "kiln unpack xz -T2 (1 GiB raw)"),
+                          ("unxz1g", "base", "KILN_BASE unpack xz -T2 (1 GiB raw)"),
+                          ("unxz1g", "xz -dc -T2", "xz -dc -T2 (1 GiB raw)")]:
     m = med(scen, side, 1)
     if m is not None:
         mem.append({"what": label, "peak_rss_kib": m})

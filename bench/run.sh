@@ -97,15 +97,18 @@ done
 # ------------------------------------------------------------ 2. decompress ----
 # unxz_reps SCENARIO FILE SUM ALT-SIDE ALT-COMMAND: kiln fetch (verify,
 # decompress, hash) of FILE against ALT-COMMAND "$1" "$2" (input, output),
-# each with its allocated output size.
+# each with its allocated output size; with KILN_BASE, that kiln too.
 unxz_reps() {
-    local scen=$1 file=$2 sum=$3 alt=$4 altcmd=$5 r alloc
+    local scen=$1 file=$2 sum=$3 alt=$4 altcmd=$5 r alloc who bin
     for r in $(seq 1 "$REPS"); do
         rm -rf "$RUN/cache"
-        measure "$scen" kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$file" --checksum "sha512:$sum"
-        alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
-        sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-        rm -rf "$RUN/cache"
+        for who in kiln ${KILN_BASE:+base}; do
+            bin=$KILN; [ "$who" = base ] && bin=$KILN_BASE
+            measure "$scen" "$who" "$r" "" "$bin" -q --cache-dir "$RUN/cache" fetch "file://$file" --checksum "sha512:$sum"
+            alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
+            sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+            rm -rf "$RUN/cache"
+        done
         measure "$scen" "$alt" "$r" "" bash -c "$altcmd" _ "$file" "$RUN/plain.raw"
         alloc=$(du -k "$RUN/plain.raw" | cut -f1)
         sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
