@@ -21,7 +21,7 @@ VERSION   := 0.1.0
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS      := libguestfs libvirt libosinfo-1.0 libcurl libarchive libcrypto \
-             libcrypt yaml-0.1 libxml-2.0 glib-2.0 gio-2.0 json-glib-1.0 blkid gpgme
+             liblzma libcrypt yaml-0.1 libxml-2.0 glib-2.0 gio-2.0 json-glib-1.0 blkid gpgme
 
 ifneq ($(SANITIZE),)
 O         ?= build-sanitize

@@ -30,6 +30,10 @@ pairs = [
     ("fetch", "kiln", "fetch", "curl+sha512sum", "fetch + verify 400 MiB from loopback nginx", 1.0),
     ("fetch", "kiln", "fetch", "curl", "the same vs plain curl -o (the floor: no verification)", None),
     ("unxz", "kiln", "unxz", "xzcat", "decompress an xz raw image (3 GiB virtual) into a file", None),
+    ("unxz1g", "kiln", "unxz1g", "xz -dc -T2",
+     "fetch + verify + decompress a multi-block xz -T2 raw image (1 GiB) vs xz's threaded decoder", 0.7),
+    ("unxz1g", "kiln", "unxz1g", "base", "the same, this kiln vs KILN_BASE (libarchive's xz)", None),
+    ("unxz", "kiln", "unxz", "base", "the same, this kiln vs KILN_BASE", None),
     ("pipeline", "kiln", "pipeline", "virt-customize+virt-sysprep",
      "root password + uninstall cloud-init + sysprep on the Debian fixture", 0.6),
     ("sysprep", "kiln", "sysprep", "virt-sysprep", "sysprep alone on the Debian fixture", 0.9),
@@ -51,7 +55,10 @@ for s1, k1, s2, k2, what, target in pairs:
 
 mem = []
 for scen, side, label in [("fetch", "kiln", "kiln fetch 400 MiB"), ("fetch-small", "kiln", "kiln fetch 100 MiB"),
-                          ("unxz", "kiln", "kiln unpack xz (3 GiB raw)")]:
+                          ("unxz", "kiln", "kiln unpack xz (3 GiB raw)"),
+                          ("unxz1g", "kiln", "kiln unpack xz -T2 (1 GiB raw)"),
+                          ("unxz1g", "base", "KILN_BASE unpack xz -T2 (1 GiB raw)"),
+                          ("unxz1g", "xz -dc -T2", "xz -dc -T2 (1 GiB raw)")]:
     m = med(scen, side, 1)
     if m is not None:
         mem.append({"what": label, "peak_rss_kib": m})
@@ -59,6 +66,20 @@ alloc = []
 for (scen, side), d in sorted(extra.items()):
     if "alloc_kib" in d:
         alloc.append({"what": f"{scen} / {side}", "allocated_kib": statistics.median(d["alloc_kib"])})
+
+# Clone scale: per-clone ms at each number of other domains, and its
+# ratio to the smallest (the target: within 2x).
+scale = []
+sizes = sorted({int(s.split("-", 1)[1]) for (s, _k) in rows if s.startswith("clonescale-")})
+for side in ("kiln --count 10", "kiln x10 calls", "base --count 10", "base x10 calls"):
+    base = None
+    for n in sizes:
+        m = med(f"clonescale-{n}", side)
+        if m is None:
+            continue
+        per = m * 1000 / 10
+        base = base or per
+        scale.append({"side": side, "domains": n, "per_clone_ms": per, "vs_smallest": per / base})
 
 meta = {
     "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -71,7 +92,7 @@ meta = {
     "qemu": ver(["qemu-system-x86_64", "--version"]),
     "accel": "TCG for both sides (KVM is broken on these machines)",
 }
-json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc,
+json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc, "clonescale": scale,
            "raw": [{"scenario": s, "side": k, "runs": v} for (s, k), v in rows.items()]},
           open(out_json, "w"), indent=2)
 
@@ -90,6 +111,10 @@ with open(out_md, "w") as f:
         f.write("\n| memory | peak RSS |\n|---|---|\n")
         for m in mem:
             f.write(f"| {m['what']} | {m['peak_rss_kib'] / 1024:.1f} MiB |\n")
+    if scale:
+        f.write("\n| 10 linked clones | other domains | per clone (ms) | vs fewest domains |\n|---|---|---|---|\n")
+        for c in scale:
+            f.write(f"| {c['side']} | {c['domains']} | {c['per_clone_ms']:.1f} | {c['vs_smallest']:.2f} |\n")
     if alloc:
         f.write("\n| output of decompression | allocated on disk |\n|---|---|\n")
         for a in alloc:

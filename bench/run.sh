@@ -16,12 +16,12 @@ RUN=$(mktemp -d "$W/run.XXXXXX")
 chmod 755 "$RUN"                           # libvirt's qemu user reads disks here
 RAW="$RUN/raw.tsv"                         # scenario side rep seconds maxrss_kib extra
 : >"$RAW"
-cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cleanup_domains >/dev/null && cleanup_domains; rm -rf "$RUN"; }
+cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cleanup_domains >/dev/null && cleanup_domains; declare -F cleanup_scale >/dev/null && cleanup_scale; rm -rf "$RUN"; }
 trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
-# want SCENARIO: BENCH_ONLY (space-separated: fetch unxz pipeline clones
-# recipes3) names the scenarios to run; all when empty.
+# want SCENARIO: BENCH_ONLY (space-separated: fetch unxz unxz1g pipeline
+# clones clonescale recipes3) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -95,17 +95,41 @@ for r in $(want fetch && seq 1 "$REPS"); do
 done
 
 # ------------------------------------------------------------ 2. decompress ----
-for r in $(want unxz && seq 1 "$REPS"); do
-    rm -rf "$RUN/cache"
-    measure unxz kiln "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "file://$W/www/debian.raw.xz" --checksum "sha512:$XZ_SUM"
-    alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
-    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-    rm -rf "$RUN/cache"
-    measure unxz xzcat "$r" "" bash -c 'xzcat "$1" >"$2"' _ "$W/www/debian.raw.xz" "$RUN/plain.raw"
-    alloc=$(du -k "$RUN/plain.raw" | cut -f1)
-    sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-    rm -f "$RUN/plain.raw"
-done
+# unxz_reps SCENARIO FILE SUM ALT-SIDE ALT-COMMAND: kiln fetch (verify,
+# decompress, hash) of FILE against ALT-COMMAND "$1" "$2" (input, output),
+# each with its allocated output size; with KILN_BASE, that kiln too.
+unxz_reps() {
+    local scen=$1 file=$2 sum=$3 alt=$4 altcmd=$5 r alloc who bin
+    for r in $(seq 1 "$REPS"); do
+        rm -rf "$RUN/cache"
+        for who in kiln ${KILN_BASE:+base}; do
+            bin=$KILN; [ "$who" = base ] && bin=$KILN_BASE
+            measure "$scen" "$who" "$r" "" "$bin" -q --cache-dir "$RUN/cache" fetch "file://$file" --checksum "sha512:$sum"
+            alloc=$(du -k --total "$RUN"/cache/* 2>/dev/null | tail -1 | cut -f1)
+            sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+            rm -rf "$RUN/cache"
+        done
+        measure "$scen" "$alt" "$r" "" bash -c "$altcmd" _ "$file" "$RUN/plain.raw"
+        alloc=$(du -k "$RUN/plain.raw" | cut -f1)
+        sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+        rm -f "$RUN/plain.raw"
+    done
+}
+want unxz && unxz_reps unxz "$W/www/debian.raw.xz" "$XZ_SUM" xzcat 'xzcat "$1" >"$2"'
+
+# ------------------------------------------------------------ 2b. multi-block xz ----
+# The first GiB of the fixture as raw (data and holes), xz -T2 -1: a
+# multi-block stream, against xz's own threaded decoder into a file.
+if want unxz1g && [ ! -f "$W/www/one.raw.xz" ]; then
+    qemu-img convert -O raw "$FIXTURE" "$RUN/one.raw"
+    truncate -s 1G "$RUN/one.raw"
+    xz -T2 -1 -c "$RUN/one.raw" >"$W/www/one.raw.xz.tmp" && mv "$W/www/one.raw.xz.tmp" "$W/www/one.raw.xz"
+    rm -f "$RUN/one.raw"
+fi
+if want unxz1g; then
+    XZ1_SUM=$(sha512sum "$W/www/one.raw.xz" | cut -d' ' -f1)
+    unxz_reps unxz1g "$W/www/one.raw.xz" "$XZ1_SUM" "xz -dc -T2" 'xz -dc -T2 "$1" >"$2"'
+fi
 
 # ------------------------------------------------------------ 3, 4. build and sysprep ----
 PW="$RUN/root.pw"; printf 'kiln-bench-pw\n' >"$PW"; chmod 600 "$PW"
@@ -161,6 +185,66 @@ if want clones && [ "$(id -u)" = 0 ]; then
     DOMS=("$TPL")
 elif want clones; then
     say "clones: skipped (needs root for qemu:///system)"
+fi
+
+# ------------------------------------------------------------ 5b. clone scale ----
+# 10 linked clones (one --count call, and one call per clone) with 10, 100,
+# 300 and 1000 other domains defined: the per-clone time should stay flat.
+# KILN_BASE=OLD-KILN measures an older build alternately, for before/after.
+# The fillers are cheap: shut off, one NIC, one small raw disk each.
+SCALE_SIZES=${SCALE_SIZES:-10 100 300 1000}
+if want clonescale && [ "$(id -u)" = 0 ]; then
+    pidof virtlogd >/dev/null || virtlogd -d
+    pidof libvirtd >/dev/null || libvirtd -d
+    for i in $(seq 1 30); do virsh -c "$CONN" list >/dev/null 2>&1 && break; sleep 1; done
+    STPL=kiln-bench-stpl-$$
+    FILL=kiln-bench-fill-$$-
+    cp --sparse=always "$FIXTURE" "$RUN/stpl.qcow2"
+    "$KILN" -q register "$RUN/stpl.qcow2" --name "$STPL" --os-variant debian11 --network user --memory 512 --vcpus 1
+    mkdir -p "$RUN/fill"
+    have=0
+    cleanup_scale() {
+        local d
+        for d in $(virsh -q -c "$CONN" list --all --name 2>/dev/null | grep -e "^$FILL" -e "^$STPL"); do
+            virsh -q -c "$CONN" undefine --nvram "$d" >/dev/null 2>&1 || virsh -q -c "$CONN" undefine "$d" >/dev/null 2>&1
+        done
+        return 0
+    }
+    for n in $SCALE_SIZES; do
+        # Bring the number of filler domains up to N in one virsh session.
+        : >"$RUN/fill.cmds"
+        for i in $(seq $((have + 1)) "$n"); do
+            truncate -s 1M "$RUN/fill/$i.raw"
+            printf -v mac '52:54:01:%02x:%02x:%02x' $((i >> 16 & 255)) $((i >> 8 & 255)) $((i & 255))
+            cat >"$RUN/fill/$i.xml" <<XML
+<domain type='kvm'><name>$FILL$i</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+<os><type arch='x86_64' machine='pc'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/>
+<source file='$RUN/fill/$i.raw'/><target dev='vda' bus='virtio'/></disk>
+<interface type='user'><mac address='$mac'/><model type='virtio'/></interface></devices></domain>
+XML
+            echo "define $RUN/fill/$i.xml" >>"$RUN/fill.cmds"
+        done
+        virsh -q -c "$CONN" <"$RUN/fill.cmds" >/dev/null
+        have=$n
+        for r in $(seq 1 "$REPS"); do
+            # KILN_BASE: an older kiln, measured alternately with this one.
+            for who in kiln ${KILN_BASE:+base}; do
+                bin=$KILN; [ "$who" = base ] && bin=$KILN_BASE
+                measure "clonescale-$n" "$who --count 10" "$r" "" "$bin" -q clone --original "$STPL" --name "$STPL-c$r" --count 10
+                measure "clonescale-$n" "$who x10 calls" "$r" "" bash -c \
+                    'for i in $(seq 1 10); do "$0" -q clone --original "$1" --name "$1-o$2-$i" || exit 1; done' \
+                    "$bin" "$STPL" "$r"
+                for d in $(virsh -q -c "$CONN" list --all --name | grep -e "^$STPL-c$r-" -e "^$STPL-o$r-"); do
+                    virsh -q -c "$CONN" undefine "$d" >/dev/null
+                done
+                rm -f "$RUN"/"$STPL"-c"$r"-*.qcow2 "$RUN"/"$STPL"-o"$r"-*.qcow2
+            done
+        done
+    done
+    cleanup_scale
+elif want clonescale; then
+    say "clonescale: skipped (needs root for qemu:///system)"
 fi
 
 # ------------------------------------------------------------ 6. parallel recipes ----

@@ -2,6 +2,7 @@
  * resolves from several pool threads at once: one lock guards the state,
  * so the probe runs once per process and the fallback is said once. */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,10 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "accel.h"
 #include "event.h"
+#include "fileio.h"
 
 #define PROBE_TIMEOUT_MS 5000
+#define CACHE_MAGIC "kiln-accel-probe 1"
 
 static GMutex lock;             /* guards everything below */
 static enum kiln_accel mode = KILN_ACCEL_AUTO;
@@ -236,6 +241,136 @@ kvm_check (char **why)
   return KILN_ACCEL_TCG;
 }
 
+/* The per-boot probe cache.  One small text file: a magic line, the key
+ * (kernel boot id, running kernel release, qemu binary path, size and
+ * mtime), then the verdict and, for TCG, the reason.  An entry whose key
+ * differs (another boot, a kernel or qemu upgrade) or that does not parse
+ * is ignored and replaced by the next probe. */
+
+char *
+kiln_accel_cache_path (void)
+{
+  const char *runtime = g_getenv ("XDG_RUNTIME_DIR");
+
+  if (runtime && *runtime && g_path_is_absolute (runtime))
+    return g_build_filename (runtime, "kiln", "accel-probe", NULL);
+  if (geteuid () == 0)
+    return g_strdup ("/run/kiln/accel-probe");
+  return g_build_filename (g_get_user_cache_dir (), "kiln", "accel-probe", NULL);
+}
+
+/* The key lines for this boot, kernel and qemu; NULL when the boot id
+ * cannot be read (then nothing is cached). */
+static char *
+cache_key (void)
+{
+  g_autofree char *boot_id = NULL;
+  g_autofree char *qemu = g_find_program_in_path (qemu_for_host ());
+  struct utsname u;
+  struct stat st;
+  GString *key;
+
+  if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &boot_id, NULL, NULL))
+    return NULL;
+  g_strstrip (boot_id);
+  if (uname (&u) != 0)
+    return NULL;
+  key = g_string_new (CACHE_MAGIC "\n");
+  g_string_append_printf (key, "boot-id %s\nkernel %s\n", boot_id, u.release);
+  if (qemu && stat (qemu, &st) == 0)
+    g_string_append_printf (key, "qemu %s %jd %jd.%09ld\n", qemu, (intmax_t) st.st_size,
+                            (intmax_t) st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  else
+    g_string_append (key, "qemu none\n");
+  return g_string_free (key, FALSE);
+}
+
+/* The cached verdict for KEY: KILN_ACCEL_KVM, or KILN_ACCEL_TCG with its
+ * reason in *WHY; KILN_ACCEL_AUTO when there is no usable entry. */
+static enum kiln_accel
+cache_read (const char *path, const char *key, char **why)
+{
+  g_autofree char *text = NULL;
+  const char *rest;
+  gsize len;
+
+  if (!g_file_get_contents (path, &text, &len, NULL))
+    return KILN_ACCEL_AUTO;
+  if (strlen (text) != len || !g_str_has_prefix (text, key)) {
+    kiln_event_debug ("accel", "%s is for another boot, kernel or qemu: probing again", path);
+    return KILN_ACCEL_AUTO;
+  }
+  rest = text + strlen (key);
+  if (g_strcmp0 (rest, "verdict kvm\n") == 0)
+    return KILN_ACCEL_KVM;
+  if (g_str_has_prefix (rest, "verdict tcg\nwhy ") && g_str_has_suffix (rest, "\n")) {
+    const char *w = rest + strlen ("verdict tcg\nwhy ");
+    size_t wlen = strlen (w) - 1;
+
+    if (wlen > 0 && memchr (w, '\n', wlen) == NULL) {
+      *why = g_strndup (w, wlen);
+      return KILN_ACCEL_TCG;
+    }
+  }
+  kiln_event_debug ("accel", "%s does not parse: probing again", path);
+  return KILN_ACCEL_AUTO;
+}
+
+/* Record VERDICT (WHY: its reason for TCG) under KEY.  Best effort: a
+ * cache that cannot be written only costs a probe next time. */
+static void
+cache_write (const char *path, const char *key, enum kiln_accel verdict, const char *why)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *one_line = g_strdup (why ? why : "");
+  g_autoptr (GString) text = g_string_new (key);
+  g_autoptr (GError) err = NULL;
+
+  g_strdelimit (one_line, "\n\r", ' ');
+  if (verdict == KILN_ACCEL_KVM)
+    g_string_append (text, "verdict kvm\n");
+  else
+    g_string_append_printf (text, "verdict tcg\nwhy %s\n", *one_line ? one_line : "unknown");
+  if (kiln_mkdir_p (dir, 0700, &err) == -1
+      || kiln_file_write_atomic (path, text->str, text->len, 0644, true, &err) == -1)
+    kiln_event_debug ("accel", "cannot record the probe's verdict: %s", err->message);
+}
+
+/* With the lock held: the verdict for this boot, from the cache or from
+ * the check (recorded when it tested something: a TCG without a reason,
+ * such as an unusable /dev/kvm, may change within a boot). */
+static enum kiln_accel
+check_cached (char **why)
+{
+  g_autofree char *path = kiln_accel_cache_path ();
+  g_autofree char *key = cache_key ();
+  enum kiln_accel v = KILN_ACCEL_AUTO;
+
+  if (key) {
+    v = cache_read (path, key, why);
+    if (v != KILN_ACCEL_AUTO) {
+      kiln_event_debug ("accel", "%s from %s (this boot's earlier probe; remove the file "
+                        "to probe again)", v == KILN_ACCEL_KVM ? "KVM" : "TCG", path);
+      return v;
+    }
+  }
+  v = check (why);
+  if (key && (v == KILN_ACCEL_KVM || *why))
+    cache_write (path, key, v, *why);
+  return v;
+}
+
+/* With the lock held: a launch under KVM failed, so a cached "KVM works"
+ * is wrong; the next command probes again. */
+static void
+cache_invalidate (void)
+{
+  g_autofree char *path = kiln_accel_cache_path ();
+
+  if (unlink (path) == 0)
+    kiln_event_debug ("accel", "removed %s: a launch failed under KVM", path);
+}
+
 int
 kiln_accel_resolve (enum kiln_accel *out, GError **err)
 {
@@ -247,7 +382,7 @@ kiln_accel_resolve (enum kiln_accel *out, GError **err)
   g_mutex_lock (&lock);
   mode_locked ();
   if (resolved == KILN_ACCEL_AUTO) {
-    resolved = check (&why);
+    resolved = check_cached (&why);
     if (resolved == KILN_ACCEL_TCG && why)
       choose_tcg (why);
   }
@@ -269,6 +404,7 @@ kiln_accel_fallback (const char *why)
 
   g_mutex_lock (&lock);
   if (mode == KILN_ACCEL_AUTO && resolved == KILN_ACCEL_KVM) {
+    cache_invalidate ();
     choose_tcg (why);
     r = true;
   }

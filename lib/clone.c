@@ -70,6 +70,7 @@ struct job {
   bool nvram_exists;             /* false: never started, nothing to copy */
   bool linked;
   GHashTable *used_macs;
+  struct kiln_domain_index *index;   /* the domains, listed once per call */
   GHashTable *finals;            /* every path the clones will own */
   GPtrArray *pools;              /* char *: pools to refresh */
   GPtrArray *ones;               /* struct one */
@@ -269,7 +270,7 @@ check_replace (struct job *j, struct one *o, GPtrArray **replaced, GError **err)
   *replaced = kiln_domain_cloned_files (j->conn, ex, err);
   if (*replaced == NULL)
     return -1;
-  deps = kiln_domain_dependents (j->conn, *replaced, o->name, o->name, err);
+  deps = kiln_domain_index_dependents (j->index, *replaced, o->name, o->name, err);
   if (deps == NULL)
     return -1;
   if (deps->len > 0) {
@@ -469,6 +470,7 @@ prepare_one (struct job *j, struct one *o, GError **err)
   }
   kiln_domxml_set_meta (dx, &meta);
   kiln_meta_clear (&meta);
+  kiln_domain_index_add (j->index, o->name, dx);
   o->xml = kiln_domxml_format (dx);
   return 0;
 }
@@ -915,9 +917,10 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
     j.nvram = c;
     j.nvram_exists = access (j.nvram, F_OK) == 0;
   }
-  j.used_macs = kiln_mac_used (j.conn, err);
-  if (j.used_macs == NULL)
+  j.index = kiln_domain_index_new (j.conn, err);
+  if (j.index == NULL)
     goto out;
+  j.used_macs = g_hash_table_ref (kiln_domain_index_macs (j.index));
 
   names = g_ptr_array_new_with_free_func (g_free);
   if (spec->count <= 1) {
@@ -970,6 +973,7 @@ out:
     virConnectClose (j.conn);
   if (j.used_macs)
     g_hash_table_unref (j.used_macs);
+  kiln_domain_index_free (j.index);
   if (j.finals)
     g_hash_table_unref (j.finals);
   if (j.pools)

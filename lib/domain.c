@@ -143,56 +143,253 @@ cmp_str (gconstpointer a, gconstpointer b)
   return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
 }
 
-/* Does any disk of domain NAME (parsed in DX) sit on one of FILES through
- * its backing chain?  1 yes, 0 no, -1 (ERR) when it cannot be told: a
- * disk whose volume cannot be found or whose chain cannot be read may be
- * a clone of FILES, and a safety check that cannot decide refuses. */
-static int
-depends_on (virConnectPtr conn, const char *name, struct kiln_domxml *dx, GPtrArray *files,
-            guint from, GError **err)
-{
-  g_autoptr (GPtrArray) disks = kiln_domxml_disks (dx);
+/* The domain index: what the safety checks need of every domain, read
+ * once.  A disk keeps its XML source; its file and backing chain are
+ * looked up the first time a query needs them, and the chain is kept. */
+struct ix_disk {
+  char *target, *path, *pool, *volume;
+  char *file;                   /* resolved (NULL: not yet) */
+  GPtrArray *chain;             /* kiln_image_chain of file (NULL: not yet) */
+};
 
+struct ix_domain {
+  char *name;
+  char *linked_original;        /* kiln metadata of a linked clone, else NULL */
+  GPtrArray *disks;             /* struct ix_disk */
+};
+
+struct kiln_domain_index {
+  virConnectPtr conn;
+  GHashTable *domains;          /* name -> struct ix_domain */
+  GHashTable *macs;             /* lower-case MACs, owned strings */
+};
+
+static void
+ix_disk_free (struct ix_disk *d)
+{
+  g_free (d->target);
+  g_free (d->path);
+  g_free (d->pool);
+  g_free (d->volume);
+  g_free (d->file);
+  if (d->chain)
+    g_ptr_array_unref (d->chain);
+  g_free (d);
+}
+
+static void
+ix_domain_free (struct ix_domain *e)
+{
+  g_free (e->name);
+  g_free (e->linked_original);
+  g_ptr_array_unref (e->disks);
+  g_free (e);
+}
+
+void
+kiln_domain_index_add (struct kiln_domain_index *ix, const char *name, struct kiln_domxml *dx)
+{
+  struct ix_domain *e = g_new0 (struct ix_domain, 1);
+  g_autoptr (GPtrArray) disks = kiln_domxml_disks (dx);
+  g_autoptr (GPtrArray) macs = kiln_domxml_strings (dx, "/domain/devices/interface/mac/@address");
+  struct kiln_meta m;
+
+  e->name = g_strdup (name);
+  if (kiln_domxml_get_meta (dx, &m) == 1) {
+    if (m.linked && m.original)
+      e->linked_original = g_strdup (m.original);
+    kiln_meta_clear (&m);
+  }
+  e->disks = g_ptr_array_new_with_free_func ((GDestroyNotify) ix_disk_free);
   for (guint i = 0; i < disks->len; i++) {
     const struct kiln_domxml_disk *d = disks->pdata[i];
-    const char *target = d->target ? d->target : "?";
-    g_autofree char *f = NULL;
-    g_autoptr (GPtrArray) chain = NULL;
-    g_autoptr (GError) e = NULL;
+    struct ix_disk *c = g_new0 (struct ix_disk, 1);
+
+    c->target = g_strdup (d->target);
+    c->path = g_strdup (d->path);
+    c->pool = g_strdup (d->pool);
+    c->volume = g_strdup (d->volume);
+    g_ptr_array_add (e->disks, c);
+  }
+  for (guint i = 0; i < macs->len; i++)
+    g_hash_table_add (ix->macs, g_ascii_strdown (macs->pdata[i], -1));
+  g_hash_table_replace (ix->domains, e->name, e);
+}
+
+static int
+index_one (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
+{
+  kiln_domain_index_add (opaque, name, dx);
+  return 0;
+}
+
+struct kiln_domain_index *
+kiln_domain_index_new (virConnectPtr conn, GError **err)
+{
+  struct kiln_domain_index *ix = g_new0 (struct kiln_domain_index, 1);
+
+  ix->conn = conn;
+  ix->domains = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) ix_domain_free);
+  ix->macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (kiln_domain_foreach (conn, index_one, ix, err) == -1) {
+    kiln_domain_index_free (ix);
+    return NULL;
+  }
+  return ix;
+}
+
+void
+kiln_domain_index_free (struct kiln_domain_index *ix)
+{
+  if (ix == NULL)
+    return;
+  g_hash_table_unref (ix->domains);
+  g_hash_table_unref (ix->macs);
+  g_free (ix);
+}
+
+GHashTable *
+kiln_domain_index_macs (struct kiln_domain_index *ix)
+{
+  return ix->macs;
+}
+
+/* Does any disk of domain E sit on one of FILES through its backing chain
+ * (from position FROM: 0 the disk itself, 1 below it)?  1 yes, 0 no, -1
+ * (ERR) when it cannot be told: a disk whose volume cannot be found or
+ * whose chain cannot be read may be a clone of FILES, and a safety check
+ * that cannot decide refuses. */
+static int
+depends_on (struct kiln_domain_index *ix, struct ix_domain *e, GPtrArray *files, guint from,
+            GError **err)
+{
+  const char *name = e->name;
+
+  for (guint i = 0; i < e->disks->len; i++) {
+    struct ix_disk *c = e->disks->pdata[i];
+    const char *target = c->target ? c->target : "?";
+    g_autoptr (GError) ee = NULL;
     struct stat st;
 
-    f = kiln_domain_disk_file (conn, d, &e);
-    if (f == NULL && e == NULL)
-      continue;                 /* a network disk or an empty drive */
-    if (f == NULL) {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                   "cannot tell whether domain '%s' is a linked clone: %s; kiln refuses "
-                   "rather than risk corrupting it (start or define that pool, or remove "
-                   "the disk from '%s' with virsh edit, then try again)",
-                   name, e->message, name);
-      return -1;
+    if (c->file == NULL) {
+      struct kiln_domxml_disk d = { .path = c->path, .pool = c->pool, .volume = c->volume,
+                                    .target = c->target };
+
+      c->file = kiln_domain_disk_file (ix->conn, &d, &ee);
+      if (c->file == NULL && ee == NULL)
+        continue;               /* a network disk or an empty drive */
+      if (c->file == NULL) {
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                     "cannot tell whether domain '%s' is a linked clone: %s; kiln refuses "
+                     "rather than risk corrupting it (start or define that pool, or remove "
+                     "the disk from '%s' with virsh edit, then try again)",
+                     name, ee->message, name);
+        return -1;
+      }
     }
     /* A disk file that does not exist has no backing chain: nothing of
      * this domain sits on FILES through it. */
-    if (stat (f, &st) == -1 && errno == ENOENT)
+    if (c->chain == NULL && stat (c->file, &st) == -1 && errno == ENOENT)
       continue;
-    chain = kiln_image_chain (f, &e);
-    if (chain == NULL) {
+    if (c->chain == NULL)
+      c->chain = kiln_image_chain (c->file, &ee);
+    if (c->chain == NULL) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                    "cannot tell whether domain '%s' is a linked clone: the backing chain "
                    "of its disk %s (%s) cannot be read: %s; kiln refuses rather than risk "
                    "corrupting it (repair the chain, e.g. qemu-img info --backing-chain %s, "
                    "or undefine '%s', then try again)",
-                   name, target, f, e->message, f, name);
+                   name, target, c->file, ee->message, c->file, name);
       return -1;
     }
-    for (guint j = from; j < chain->len; j++) {
+    for (guint j = from; j < c->chain->len; j++) {
       for (guint k = 0; k < files->len; k++)
-        if (strcmp (chain->pdata[j], files->pdata[k]) == 0)
+        if (strcmp (c->chain->pdata[j], files->pdata[k]) == 0)
           return 1;
     }
   }
   return 0;
+}
+
+static GPtrArray *
+index_scan (struct kiln_domain_index *ix, GPtrArray *files, guint from, const char *original,
+            const char *except, GError **err)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gpointer *keys = (gpointer *) g_hash_table_get_keys_as_array (ix->domains, NULL);
+
+  for (gpointer *k = keys; *k; k++) {
+    struct ix_domain *e = g_hash_table_lookup (ix->domains, *k);
+    int dep = 0;
+
+    if (except && strcmp (e->name, except) == 0)
+      continue;
+    dep = original && g_strcmp0 (e->linked_original, original) == 0;
+    if (!dep && files && files->len > 0)
+      dep = depends_on (ix, e, files, from, err);
+    if (dep == -1)
+      return NULL;
+    if (dep == 1)
+      g_ptr_array_add (names, g_strdup (e->name));
+  }
+  g_ptr_array_sort (names, cmp_str);
+  return g_steal_pointer (&names);
+}
+
+GPtrArray *
+kiln_domain_index_dependents (struct kiln_domain_index *ix, GPtrArray *files,
+                              const char *original, const char *except, GError **err)
+{
+  return index_scan (ix, files, 1, original, except, err);
+}
+
+GPtrArray *
+kiln_domain_index_users (struct kiln_domain_index *ix, GPtrArray *files, const char *except,
+                         GError **err)
+{
+  return index_scan (ix, files, 0, NULL, except, err);
+}
+
+/* kiln_domain_foreach reads the domains' XML BATCH at a time, with up to
+ * FETCHERS calls to libvirt in flight: each call is a round trip to
+ * libvirtd, which answers several at once. */
+#define BATCH 256
+#define FETCHERS 4
+
+struct fetch {
+  virDomainPtr *doms;
+  int n;
+  char **xml;                   /* malloc'd by libvirt */
+  GError **errs;
+  gint next;
+};
+
+static gpointer
+fetch_worker (gpointer p)
+{
+  struct fetch *f = p;
+  int i;
+
+  while ((i = g_atomic_int_add (&f->next, 1)) < f->n) {
+    f->xml[i] = virDomainGetXMLDesc (f->doms[i], VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+    if (f->xml[i] == NULL)
+      kiln_virt_set_domain_error (&f->errs[i], f->doms[i], "cannot read the XML of");
+  }
+  return NULL;
+}
+
+static void
+fetch_batch (struct fetch *f)
+{
+  GThread *t[FETCHERS - 1];
+  int extra = f->n >= 16 ? FETCHERS - 1 : 0;
+
+  for (int i = 0; i < extra; i++)
+    t[i] = g_thread_new ("kiln-domxml", fetch_worker, f);
+  fetch_worker (f);
+  for (int i = 0; i < extra; i++)
+    g_thread_join (t[i]);
 }
 
 int
@@ -206,21 +403,36 @@ kiln_domain_foreach (virConnectPtr conn, kiln_domain_fn fn, void *opaque, GError
     kiln_virt_set_error (err, "cannot list domains");
     return -1;
   }
-  for (int i = 0; i < n && rc == 0; i++) {
-    g_autoptr (GError) e = NULL;
-    g_autoptr (kiln_domxml) dx = kiln_domain_xml (doms[i], &e);
+  for (int b = 0; b < n && rc == 0; b += BATCH) {
+    struct fetch f = { doms + b, MIN (BATCH, n - b), NULL, NULL, 0 };
 
-    if (dx)
-      rc = fn (virDomainGetName (doms[i]), dx, opaque, err);
-    else if (!g_error_matches (e, KILN_ERROR, KILN_ERROR_NOT_FOUND)) {
-      /* Undefined meanwhile (NOT_FOUND) is no domain; any other failure
-       * leaves a domain that nobody looked at. */
-      g_propagate_prefixed_error (err, g_steal_pointer (&e),
-                                  "cannot check domain '%s' (kiln refuses rather than "
-                                  "skip it; fix what follows, then try again): ",
-                                  virDomainGetName (doms[i]));
-      rc = -1;
+    f.xml = g_new0 (char *, f.n);
+    f.errs = g_new0 (GError *, f.n);
+    fetch_batch (&f);
+    for (int i = 0; i < f.n && rc == 0; i++) {
+      const char *name = virDomainGetName (f.doms[i]);
+      g_autoptr (GError) e = NULL;
+      g_autoptr (kiln_domxml) dx = f.xml[i] ? kiln_domxml_parse (f.xml[i], &e) : NULL;
+
+      if (e == NULL && f.errs[i])
+        e = g_steal_pointer (&f.errs[i]);
+      if (dx)
+        rc = fn (name, dx, opaque, err);
+      else if (!g_error_matches (e, KILN_ERROR, KILN_ERROR_NOT_FOUND)) {
+        /* Undefined meanwhile (NOT_FOUND) is no domain; any other failure
+         * leaves a domain that nobody looked at. */
+        g_propagate_prefixed_error (err, g_steal_pointer (&e),
+                                    "cannot check domain '%s' (kiln refuses rather than "
+                                    "skip it; fix what follows, then try again): ", name);
+        rc = -1;
+      }
     }
+    for (int i = 0; i < f.n; i++) {
+      free (f.xml[i]);
+      g_clear_error (&f.errs[i]);
+    }
+    g_free (f.xml);
+    g_free (f.errs);
   }
   for (int i = 0; i < n; i++)
     virDomainFree (doms[i]);
@@ -228,58 +440,26 @@ kiln_domain_foreach (virConnectPtr conn, kiln_domain_fn fn, void *opaque, GError
   return rc;
 }
 
-struct scan {
-  virConnectPtr conn;
-  GPtrArray *files;
-  guint from;
-  const char *original, *except;
-  GPtrArray *names;
-};
-
-static int
-scan_one (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
-{
-  struct scan *sc = opaque;
-  struct kiln_meta m;
-  int dep = 0;
-
-  if (sc->except && g_strcmp0 (name, sc->except) == 0)
-    return 0;
-  if (sc->original && kiln_domxml_get_meta (dx, &m) == 1) {
-    dep = m.linked && g_strcmp0 (m.original, sc->original) == 0;
-    kiln_meta_clear (&m);
-  }
-  if (!dep && sc->files && sc->files->len > 0)
-    dep = depends_on (sc->conn, name, dx, sc->files, sc->from, err);
-  if (dep == 1)
-    g_ptr_array_add (sc->names, g_strdup (name));
-  return dep == -1 ? -1 : 0;
-}
-
-static GPtrArray *
-scan (virConnectPtr conn, GPtrArray *files, guint from, const char *original,
-      const char *except, GError **err)
-{
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  struct scan sc = { conn, files, from, original, except, names };
-
-  if (kiln_domain_foreach (conn, scan_one, &sc, err) == -1)
-    return NULL;
-  g_ptr_array_sort (names, cmp_str);
-  return g_steal_pointer (&names);
-}
-
+/* One-off queries: an index built for the one question. */
 GPtrArray *
 kiln_domain_dependents (virConnectPtr conn, GPtrArray *files, const char *original,
                         const char *except, GError **err)
 {
-  return scan (conn, files, 1, original, except, err);
+  struct kiln_domain_index *ix = kiln_domain_index_new (conn, err);
+  GPtrArray *r = ix ? kiln_domain_index_dependents (ix, files, original, except, err) : NULL;
+
+  kiln_domain_index_free (ix);
+  return r;
 }
 
 GPtrArray *
 kiln_domain_users (virConnectPtr conn, GPtrArray *files, const char *except, GError **err)
 {
-  return scan (conn, files, 0, NULL, except, err);
+  struct kiln_domain_index *ix = kiln_domain_index_new (conn, err);
+  GPtrArray *r = ix ? kiln_domain_index_users (ix, files, except, err) : NULL;
+
+  kiln_domain_index_free (ix);
+  return r;
 }
 
 char *

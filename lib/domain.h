@@ -39,7 +39,9 @@ GPtrArray *kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx,
                                      GError **err);
 
 /* Call FN with the name and the parsed inactive, secure XML of every
- * domain of CONN, active or not (one undefined meanwhile is skipped).
+ * domain of CONN, active or not (one undefined meanwhile is skipped), in
+ * the order libvirt lists them; FN runs in the calling thread (the XML is
+ * fetched by a few threads at once).
  * -1 with ERR when the domains cannot be listed, when the XML of one
  * cannot be read (its name in the message: a scan never skips a domain
  * silently), or when FN returns -1 (with ERR set; no later FN call). */
@@ -65,6 +67,40 @@ GPtrArray *kiln_domain_dependents (virConnectPtr conn, GPtrArray *files,
  * kiln_domain_dependents. */
 GPtrArray *kiln_domain_users (virConnectPtr conn, GPtrArray *files, const char *except,
                               GError **err);
+
+/* An index of the domains of a connection, for a command that asks many
+ * questions about them (kiln clone --count N --replace): one listing, every
+ * domain's XML read and parsed once, its MACs, kiln metadata and disks
+ * kept; a disk's file and backing chain are read at the first query that
+ * needs them and kept for the rest of the index's life.  It sees the
+ * domains as they were when it was built plus those the caller adds: a
+ * command keeps it for its own duration only.  Not thread-safe. */
+struct kiln_domain_index;
+
+/* Build the index of CONN's domains (borrowed: it must outlive the index).
+ * NULL with ERR as kiln_domain_foreach fails (closed). */
+struct kiln_domain_index *kiln_domain_index_new (virConnectPtr conn, GError **err);
+
+/* Free IX (NULL is accepted). */
+void kiln_domain_index_free (struct kiln_domain_index *ix);
+
+/* Record domain NAME (parsed in DX, borrowed), defined or about to be
+ * defined by the caller; it replaces an entry of the same name.  Its MACs
+ * join the set. */
+void kiln_domain_index_add (struct kiln_domain_index *ix, const char *name,
+                            struct kiln_domxml *dx);
+
+/* The set of lower-case MACs of the indexed domains, owned by IX: the
+ * caller may add (kiln_mac_random does) or remove MACs. */
+GHashTable *kiln_domain_index_macs (struct kiln_domain_index *ix);
+
+/* kiln_domain_dependents and kiln_domain_users, answered from IX (with
+ * the same fail-closed errors). */
+GPtrArray *kiln_domain_index_dependents (struct kiln_domain_index *ix, GPtrArray *files,
+                                         const char *original, const char *except,
+                                         GError **err);
+GPtrArray *kiln_domain_index_users (struct kiln_domain_index *ix, GPtrArray *files,
+                                    const char *except, GError **err);
 
 /* "a, b, c" (at most 10 names, then "and N more"). */
 char *kiln_domain_name_list (GPtrArray *names);

@@ -22,25 +22,17 @@ kiln_mac_valid (const char *s)
   return (b[0] & 1) == 0;   /* a multicast address cannot name a NIC */
 }
 
-static int
-add_macs (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
-{
-  GHashTable *used = opaque;
-  g_autoptr (GPtrArray) macs = kiln_domxml_strings (dx, "/domain/devices/interface/mac/@address");
-
-  for (guint j = 0; j < macs->len; j++)
-    g_hash_table_add (used, g_ascii_strdown (macs->pdata[j], -1));
-  return 0;
-}
-
 GHashTable *
 kiln_mac_used (virConnectPtr conn, GError **err)
 {
-  g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  struct kiln_domain_index *ix = kiln_domain_index_new (conn, err);
+  GHashTable *used;
 
-  if (kiln_domain_foreach (conn, add_macs, used, err) == -1)
+  if (ix == NULL)
     return NULL;
-  return g_steal_pointer (&used);
+  used = g_hash_table_ref (kiln_domain_index_macs (ix));
+  kiln_domain_index_free (ix);
+  return used;
 }
 
 int

@@ -1,11 +1,14 @@
-/* unpack.c: libarchive streaming decompression into a sparse file, the
- * output hashed as it is written. */
+/* unpack.c: streaming decompression into a sparse file, the output hashed
+ * as it is written: liblzma's multi-threaded decoder for plain .xz (the
+ * common case of a disk image, and the slowest to decode), libarchive for
+ * the rest (gzip, zstd, bzip2, tar and OVA containers). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
+#include <lzma.h>
 
 #include "unpack.h"
 #include "digest.h"
@@ -62,6 +65,58 @@ set_too_big (GError **err, const char *in, uint64_t max, const char *max_why)
                "%s unpacks to more than %s (%s): stopped and refused", in, m, max_why);
 }
 
+/* Where the image goes: OUT_FD, sparse, hashed, its first 16 bytes kept
+ * in HEAD, at most MAX bytes (0: no bound), holes included. */
+struct sink {
+  int fd;
+  struct kiln_digest *d;
+  uint64_t pos, max;
+  const char *in, *max_why;
+  unsigned char *head;
+};
+
+/* Append LEN bytes of BUF (NULL: LEN zero bytes, a hole) to S. */
+static int
+sink_write (struct sink *s, const void *buf, size_t len, GError **err)
+{
+  /* Holes count: a bomb of zeros is sparse but still unbounded. */
+  if (s->max && s->pos + len > s->max) {
+    set_too_big (err, s->in, s->max, s->max_why);
+    return -1;
+  }
+  if (buf == NULL) {
+    kiln_digest_update_zeros (s->d, len);
+    if (lseek (s->fd, len, SEEK_CUR) < 0) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "writing the image from %s: %s", s->in,
+                   g_strerror (errno));
+      return -1;
+    }
+    s->pos += len;
+    return 0;
+  }
+  if (s->pos < 16)
+    memcpy (s->head + s->pos, buf, MIN (len, 16 - s->pos));
+  kiln_digest_update (s->d, buf, len);
+  if (kiln_write_sparse (s->fd, buf, len, err) == -1)
+    return -1;
+  s->pos += len;
+  return 0;
+}
+
+/* The image is complete: its size set, synced, its digest taken. */
+static int
+sink_finish (struct sink *s, char **digest, uint64_t *size, GError **err)
+{
+  if (ftruncate (s->fd, s->pos) != 0 || fsync (s->fd) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "writing the image from %s: %s", s->in,
+                 g_strerror (errno));
+    return -1;
+  }
+  *digest = kiln_digest_finish (s->d);
+  *size = s->pos;
+  return 0;
+}
+
 /* Take the image out of A (opened by the caller; freed here), named IN in
  * errors, into OUT_FD, at most MAX bytes (0: no bound).  1 when A took
  * the data for a container without a single entry: zero blocks look like
@@ -74,10 +129,9 @@ unpack_archive (struct archive *a, const char *in, int out_fd, uint64_t max, con
 {
   struct archive_entry *ent;
   g_autoptr (kiln_digest) d = kiln_digest_new ("sha512", err);
-  int64_t pos = 0;
+  struct sink sk = { out_fd, d, 0, max, in, max_why, head };
   int ret = -1, r = ARCHIVE_FATAL;
   bool found = false;
-  size_t head_len = 0;
 
   *member = NULL;
   memset (head, 0, 16);
@@ -94,28 +148,15 @@ unpack_archive (struct archive *a, const char *in, int out_fd, uint64_t max, con
     if (!raw)
       *member = g_strdup (archive_entry_pathname (ent));
     while ((r = archive_read_data_block (a, &buf, &len, &off)) == ARCHIVE_OK) {
-      /* Holes count: a bomb of zeros is sparse but still unbounded. */
-      if (max && (off < 0 || (uint64_t) off + len > max)) {
-        set_too_big (err, in, max, max_why);
+      if (off < 0) {
+        g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY, "%s: a block at a negative offset", in);
         goto out;
       }
-      if (off > pos) {
-        /* A hole of a sparse tar member. */
-        kiln_digest_update_zeros (d, off - pos);
-        if (lseek (out_fd, off - pos, SEEK_CUR) < 0)
-          goto werr;
-        pos = off;
-      }
-      if (head_len < 16) {
-        size_t n = MIN (len, 16 - head_len);
-
-        memcpy (head + head_len, buf, n);
-        head_len += n;
-      }
-      kiln_digest_update (d, buf, len);
-      if (kiln_write_sparse (out_fd, buf, len, err) == -1)
+      /* A hole of a sparse tar member. */
+      if ((uint64_t) off > sk.pos && sink_write (&sk, NULL, off - sk.pos, err) == -1)
         goto out;
-      pos += len;
+      if (sink_write (&sk, buf, len, err) == -1)
+        goto out;
     }
     if (r != ARCHIVE_EOF) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY, "%s: cannot decompress: %s", in,
@@ -126,9 +167,9 @@ unpack_archive (struct archive *a, const char *in, int out_fd, uint64_t max, con
       set_too_big (err, in, max, max_why);
       goto out;
     }
-    if (!raw && archive_entry_size_is_set (ent) && archive_entry_size (ent) > pos) {
-      kiln_digest_update_zeros (d, archive_entry_size (ent) - pos);
-      pos = archive_entry_size (ent);
+    if (!raw && archive_entry_size_is_set (ent) && (uint64_t) archive_entry_size (ent) > sk.pos) {
+      kiln_digest_update_zeros (d, archive_entry_size (ent) - sk.pos);
+      sk.pos = archive_entry_size (ent);
     }
     found = true;
     break;
@@ -144,19 +185,149 @@ unpack_archive (struct archive *a, const char *in, int out_fd, uint64_t max, con
                                   : archive_error_string (a));
     goto out;
   }
-  if (ftruncate (out_fd, pos) != 0 || fsync (out_fd) != 0)
-    goto werr;
-  *digest = kiln_digest_finish (d);
-  *size = pos;
-  ret = 0;
-  goto out;
-werr:
-  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "writing the image from %s: %s", in, g_strerror (errno));
+  ret = sink_finish (&sk, digest, size, err);
 out:
   if (ret != 0)
     g_clear_pointer (member, g_free);
   archive_read_free (a);
   return ret;
+}
+
+/* ---- plain .xz with liblzma ---- */
+
+/* The multi-threaded decoder decodes the blocks of a multi-block stream
+ * (xz -T, or xz --block-size) in parallel, as long as all the threads'
+ * buffers fit in XZ_MEMLIMIT; past it, or for a single-block stream, it
+ * decodes in one thread, which any stream xz can make fits (-9e: 65 MiB
+ * of dictionary). */
+#define XZ_MEMLIMIT (64ull << 20)
+#define XZ_MAX_THREADS 4
+#define XZ_BUF (1 << 20)
+
+static bool
+is_xz (const unsigned char *h, size_t len)
+{
+  return len >= 6 && memcmp (h, "\xfd" "7zXZ\0", 6) == 0;
+}
+
+/* Where the compressed bytes come from: READ sets *BUF to the next bytes
+ * and returns how many, 0 at the end, -1 with ERR. */
+struct src {
+  ssize_t (*read) (void *opaque, const void **buf, GError **err);
+  void *opaque;
+};
+
+static const char *
+lzma_why (lzma_ret r)
+{
+  switch (r) {
+  case LZMA_MEM_ERROR: return "out of memory";
+  case LZMA_MEMLIMIT_ERROR: return "the stream needs more memory than allowed";
+  case LZMA_FORMAT_ERROR: return "not in the xz format";
+  case LZMA_OPTIONS_ERROR: return "unsupported compression options";
+  case LZMA_DATA_ERROR: return "corrupt data";
+  case LZMA_BUF_ERROR: return "truncated data";
+  default: return "decoder error";
+  }
+}
+
+/* Decompress the .xz stream(s) SRC (named IN) into OUT_FD as unpack_archive
+ * does.  1 (OUT_FD rewound and emptied) when the data is a tar container:
+ * libarchive takes it. */
+static int
+unpack_xz (struct src *src, const char *in, int out_fd, uint64_t max, const char *max_why,
+           char **digest, uint64_t *size, unsigned char head[16], GError **err)
+{
+  g_autoptr (kiln_digest) d = kiln_digest_new ("sha512", err);
+  struct sink sk = { out_fd, d, 0, max, in, max_why, head };
+  lzma_stream s = LZMA_STREAM_INIT;
+  lzma_mt mt = {
+    .flags = LZMA_CONCATENATED,
+    .threads = MIN (XZ_MAX_THREADS, MAX (1, g_get_num_processors ())),
+    .memlimit_threading = XZ_MEMLIMIT,
+    .memlimit_stop = UINT64_MAX,
+  };
+  g_autofree uint8_t *obuf = g_malloc (XZ_BUF);
+  unsigned char first[262];
+  size_t first_len = 0;
+  lzma_action action = LZMA_RUN;
+  lzma_ret r;
+  int ret = -1;
+
+  memset (head, 0, 16);
+  if (d == NULL)
+    return -1;
+  if ((r = lzma_stream_decoder_mt (&s, &mt)) != LZMA_OK) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: cannot start the xz decoder: %s",
+                 in, lzma_why (r));
+    return -1;
+  }
+  for (;;) {
+    size_t produced;
+
+    if (s.avail_in == 0 && action == LZMA_RUN) {
+      const void *buf;
+      ssize_t n = src->read (src->opaque, &buf, err);
+
+      if (n < 0)
+        goto out;
+      if (n == 0)
+        action = LZMA_FINISH;
+      s.next_in = buf;
+      s.avail_in = n;
+    }
+    s.next_out = obuf;
+    s.avail_out = XZ_BUF;
+    r = lzma_code (&s, action);
+    produced = XZ_BUF - s.avail_out;
+    if (first_len < sizeof first && produced > 0) {
+      size_t k = MIN (produced, sizeof first - first_len);
+
+      memcpy (first + first_len, obuf, k);
+      first_len += k;
+      if (first_len == sizeof first && memcmp (first + 257, "ustar", 5) == 0) {
+        ret = lseek (out_fd, 0, SEEK_SET) == 0 && ftruncate (out_fd, 0) == 0 ? 1 : -1;
+        if (ret == -1)
+          g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "%s: %s", in, g_strerror (errno));
+        goto out;
+      }
+    }
+    if (produced > 0 && sink_write (&sk, obuf, produced, err) == -1)
+      goto out;
+    if (r == LZMA_STREAM_END)
+      break;
+    if (r != LZMA_OK) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY, "%s: cannot decompress: %s", in,
+                   lzma_why (r));
+      goto out;
+    }
+  }
+  ret = sink_finish (&sk, digest, size, err);
+out:
+  lzma_end (&s);
+  return ret;
+}
+
+/* Reading IN_FD from its start, for kiln_unpack. */
+struct fd_src {
+  int fd;
+  const char *in;
+  char *buf;
+};
+
+static ssize_t
+fd_read (void *opaque, const void **buf, GError **err)
+{
+  struct fd_src *f = opaque;
+  ssize_t n;
+
+  do
+    n = read (f->fd, f->buf, XZ_BUF);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "reading %s: %s", f->in, g_strerror (errno));
+  *buf = f->buf;
+  return n;
 }
 
 /* A reader of compressed data holding a tar container (CONTAINERS) or a
@@ -179,8 +350,17 @@ kiln_unpack (int in_fd, const char *in, int out_fd, uint64_t max, const char *ma
              GError **err)
 {
   int ret = 1;
+  unsigned char magic[6];
 
   *member = NULL;
+  if (pread (in_fd, magic, sizeof magic, 0) == sizeof magic && is_xz (magic, sizeof magic) &&
+      lseek (in_fd, 0, SEEK_SET) == 0) {
+    g_autofree char *buf = g_malloc (XZ_BUF);
+    struct fd_src f = { in_fd, in, buf };
+    struct src src = { fd_read, &f };
+
+    ret = unpack_xz (&src, in, out_fd, max, max_why, digest, size, head, err);
+  }
   for (int containers = 1; ret == 1 && containers >= 0; containers--) {
     struct archive *a = new_reader (containers);
 
@@ -224,8 +404,9 @@ struct kiln_unpack_stream {
   GError *error;
 };
 
-static la_ssize_t
-stream_read (struct archive *a, void *opaque, const void **out)
+/* The next bytes of IN, waiting for the download to announce them. */
+static ssize_t
+stream_next (void *opaque, const void **out, GError **err)
 {
   struct kiln_unpack_stream *u = opaque;
   uint64_t avail;
@@ -240,7 +421,7 @@ stream_read (struct archive *a, void *opaque, const void **out)
   aborted = u->aborted;
   g_mutex_unlock (&u->lock);
   if (aborted) {
-    archive_set_error (a, ECANCELED, "the download stopped");
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "the download stopped");
     return -1;
   }
   if (u->pos >= avail)
@@ -248,7 +429,7 @@ stream_read (struct archive *a, void *opaque, const void **out)
   want = MIN ((uint64_t) KILN_STREAM_BUF, avail - u->pos);
   n = pread (u->in_fd, u->buf, want, u->pos);
   if (n < 0) {
-    archive_set_error (a, errno, "reading %s: %s", u->in, g_strerror (errno));
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "reading %s: %s", u->in, g_strerror (errno));
     return -1;
   }
   if (n == 0) {
@@ -262,12 +443,37 @@ stream_read (struct archive *a, void *opaque, const void **out)
   return n;
 }
 
+static la_ssize_t
+stream_read (struct archive *a, void *opaque, const void **out)
+{
+  g_autoptr (GError) e = NULL;
+  ssize_t n = stream_next (opaque, out, &e);
+
+  if (n < 0)
+    archive_set_error (a, ECANCELED, "%s", e->message);
+  return n;
+}
+
 static gpointer
 stream_thread (gpointer opaque)
 {
   struct kiln_unpack_stream *u = opaque;
 
+  const void *first;
+  g_autoptr (GError) e = NULL;
+  ssize_t n;
+
   u->ret = 1;
+  /* A plain .xz goes to liblzma (from the start again: reads are pread). */
+  u->pos = 0;
+  n = stream_next (u, &first, &e);
+  if (n >= 6 && is_xz (first, n)) {
+    struct src src = { stream_next, u };
+
+    u->pos = 0;
+    u->ret = unpack_xz (&src, u->in, u->out_fd, u->max, u->max_why, &u->digest, &u->size,
+                        u->head, &u->error);
+  }
   for (int containers = 1; u->ret == 1 && containers >= 0; containers--) {
     struct archive *a = new_reader (containers);
 

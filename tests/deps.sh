@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential pkg-config scdoc
   libguestfs-dev libvirt-dev libosinfo-1.0-dev libcurl4-openssl-dev
-  libarchive-dev libssl-dev libcrypt-dev libyaml-dev libxml2-dev
+  libarchive-dev liblzma-dev libssl-dev libcrypt-dev libyaml-dev libxml2-dev
   libglib2.0-dev libjson-glib-dev libblkid-dev libgpgme-dev
   # run: the appliance needs a kernel in /boot, qemu, and osinfo data
   libguestfs-tools guestfish linux-image-amd64 qemu-system-x86 qemu-utils

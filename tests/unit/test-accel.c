@@ -1,8 +1,11 @@
 /* test-accel.c: kiln_accel_resolve from several threads at once (kiln
  * build -j) runs the check once and warns once; then the KVM probe's two
  * outcomes, with real qemu: a kernel that boots under TCG is seen; a qemu
- * that exits at start is reported. */
+ * that exits at start is reported.  The per-boot cache of the verdict:
+ * a second command reuses it, a foreign or corrupt entry is ignored, a
+ * KVM launch failure removes it, forced modes neither read nor write it. */
 #include <unistd.h>
+#include <glib/gstdio.h>
 #include "tap.h"
 #include "accel.h"
 #include "event.h"
@@ -70,6 +73,153 @@ concurrent_resolve (void)
   kiln_event_set_handler (NULL, NULL);
 }
 
+static gint kvm_checks;
+
+static enum kiln_accel
+working_kvm (char **why)
+{
+  g_atomic_int_inc (&kvm_checks);
+  return KILN_ACCEL_KVM;
+}
+
+static enum kiln_accel
+no_device (char **why)
+{
+  g_atomic_int_inc (&kvm_checks);
+  return KILN_ACCEL_TCG;   /* silent: /dev/kvm not usable */
+}
+
+/* A new command's auto resolve (the process state reset as --accel auto
+ * does): the verdict, -1 on error. */
+static int
+resolve_auto (void)
+{
+  enum kiln_accel a = KILN_ACCEL_AUTO;
+
+  kiln_accel_set_mode (KILN_ACCEL_AUTO);
+  if (kiln_accel_resolve (&a, NULL) == -1)
+    return -1;
+  return (int) a;
+}
+
+static char *
+read_entry (const char *path)
+{
+  char *text = NULL;
+
+  g_file_get_contents (path, &text, NULL, NULL);
+  return text;
+}
+
+static void
+write_entry (const char *path, const char *text)
+{
+  g_file_set_contents (path, text, -1, NULL);
+}
+
+static void
+probe_cache (const char *runtime)
+{
+  g_autofree char *path = kiln_accel_cache_path ();
+  g_autofree char *want = g_build_filename (runtime, "kiln", "accel-probe", NULL);
+  g_autofree char *entry = NULL;
+  g_autofree char *boot_id = NULL;
+  int before;
+
+  is_str (path, want, "the cache lives in $XDG_RUNTIME_DIR/kiln/accel-probe");
+
+  /* The concurrent test above left a TCG verdict with its reason. */
+  entry = read_entry (path);
+  ok (entry && strstr (entry, "verdict tcg\nwhy planted") != NULL,
+      "the first probe's TCG verdict and reason were recorded");
+  ok (entry && g_file_get_contents ("/proc/sys/kernel/random/boot_id", &boot_id, NULL, NULL)
+      && strstr (entry, g_strstrip (boot_id)) != NULL, "keyed by the boot id");
+
+  kiln_event_set_handler (count_events, NULL);
+  kiln_accel_set_check (slow_broken_kvm);
+  before = g_atomic_int_get (&checks);
+  g_atomic_int_set (&warnings, 0);
+  is_int (resolve_auto (), KILN_ACCEL_TCG, "the next command takes TCG from the cache");
+  is_int (g_atomic_int_get (&checks), before, "without probing again");
+  is_int (g_atomic_int_get (&warnings), 1, "and still says why once");
+
+  /* KVM verdict: cached, then invalidated by a failed KVM launch. */
+  g_unlink (path);
+  kiln_accel_set_check (working_kvm);
+  is_int (resolve_auto (), KILN_ACCEL_KVM, "no entry: the check runs and says KVM");
+  is_int (resolve_auto (), KILN_ACCEL_KVM, "the next command takes KVM");
+  is_int (g_atomic_int_get (&kvm_checks), 1, "from the cache");
+  ok (kiln_accel_fallback ("planted launch failure"), "a KVM launch failure falls back to TCG");
+  ok (!g_file_test (path, G_FILE_TEST_EXISTS), "and removes the cached KVM verdict");
+  is_int (resolve_auto (), KILN_ACCEL_KVM, "so the next command probes again");
+  is_int (g_atomic_int_get (&kvm_checks), 2, "(it did)");
+
+  /* An entry for another boot is ignored (and replaced). */
+  g_clear_pointer (&entry, g_free);
+  entry = read_entry (path);
+  {
+    g_autoptr (GRegex) re = g_regex_new ("boot-id [^\n]*", 0, 0, NULL);
+    g_autofree char *foreign = g_regex_replace_literal (re, entry, -1, 0,
+                                                        "boot-id 00000000-0000-0000-0000-000000000000",
+                                                        0, NULL);
+
+    write_entry (path, foreign);
+  }
+  is_int (resolve_auto (), KILN_ACCEL_KVM, "an entry of another boot");
+  is_int (g_atomic_int_get (&kvm_checks), 3, "is ignored: the check runs");
+  {
+    g_autofree char *now = read_entry (path);
+
+    ok (now && g_strcmp0 (now, entry) == 0, "and the entry is rewritten for this boot");
+  }
+
+  /* Corrupt entries are ignored. */
+  {
+    const char *bad[] = { "", "garbage\n", NULL, NULL, NULL };
+    g_autofree char *no_verdict = g_strndup (entry, strstr (entry, "verdict") - entry);
+    g_autofree char *bad_verdict = g_strconcat (no_verdict, "verdict maybe\n", NULL);
+    g_autofree char *tcg_no_why = g_strconcat (no_verdict, "verdict tcg\n", NULL);
+
+    bad[2] = no_verdict;
+    bad[3] = bad_verdict;
+    bad[4] = tcg_no_why;
+    for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
+      int n = g_atomic_int_get (&kvm_checks);
+
+      write_entry (path, bad[i]);
+      is_int (resolve_auto (), KILN_ACCEL_KVM, "corrupt entry %zu: the check's verdict", i);
+      is_int (g_atomic_int_get (&kvm_checks), n + 1, "corrupt entry %zu is ignored", i);
+    }
+  }
+
+  /* Forced modes neither read nor write it. */
+  g_unlink (path);
+  kiln_accel_set_mode (KILN_ACCEL_TCG);
+  {
+    enum kiln_accel a = KILN_ACCEL_AUTO;
+
+    ok (kiln_accel_resolve (&a, NULL) == 0 && a == KILN_ACCEL_TCG, "--accel tcg");
+  }
+  ok (!g_file_test (path, G_FILE_TEST_EXISTS), "--accel tcg records nothing");
+  write_entry (path, entry);
+  kiln_accel_set_mode (KILN_ACCEL_TCG);
+  {
+    enum kiln_accel a = KILN_ACCEL_AUTO;
+
+    ok (kiln_accel_resolve (&a, NULL) == 0 && a == KILN_ACCEL_TCG,
+        "--accel tcg wins over a cached KVM verdict");
+  }
+
+  /* A silent TCG (no /dev/kvm) can change within a boot: not cached. */
+  g_unlink (path);
+  kiln_accel_set_check (no_device);
+  is_int (resolve_auto (), KILN_ACCEL_TCG, "no usable /dev/kvm: TCG");
+  ok (!g_file_test (path, G_FILE_TEST_EXISTS), "is not recorded");
+
+  kiln_accel_set_check (NULL);
+  kiln_event_set_handler (NULL, NULL);
+}
+
 static char *
 newest_kernel (void)
 {
@@ -96,8 +246,20 @@ main (void)
   g_autofree char *kernel = newest_kernel ();
   g_autofree char *qemu = g_find_program_in_path ("qemu-system-x86_64");
   char *why = NULL;
+  g_autofree char *runtime = g_dir_make_tmp ("kiln-test-accel-XXXXXX", NULL);
 
+  /* Never the real cache: a planted verdict there would steer real runs. */
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
   concurrent_resolve ();
+  probe_cache (runtime);
+  {
+    g_autofree char *path = kiln_accel_cache_path ();
+    g_autofree char *dir = g_path_get_dirname (path);
+
+    g_unlink (path);
+    g_rmdir (dir);
+    g_rmdir (runtime);
+  }
   if (kernel == NULL || qemu == NULL) {
     diag ("the probe tests need a kernel in /boot and qemu-system-x86_64: skipped");
     return done_testing ();

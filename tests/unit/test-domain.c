@@ -72,6 +72,92 @@ one (const char *path)
   return a;
 }
 
+static int
+count_one (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
+{
+  (*(int *) opaque)++;
+  return 0;
+}
+
+/* The domain index (kiln clone --count): one listing answers every
+ * question as the one-off scans do, sees what the caller adds, and the
+ * listing reads every domain even past one batch of parallel reads. */
+static void
+test_index (virConnectPtr conn, GPtrArray *files)
+{
+  enum { MANY = 300 };
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GPtrArray) deps = NULL, one_off = NULL;
+  struct kiln_domain_index *ix;
+  int listed = 0, before = 0, r;
+  bool defined = true;
+
+  kiln_domain_foreach (conn, count_one, &before, NULL);
+  for (int i = 0; i < MANY && defined; i++) {
+    g_autofree char *name = g_strdup_printf ("many-%d", i);
+    g_autofree char *nic = g_strdup_printf (
+      "<interface type='user'><mac address='52:54:00:AA:%02X:%02X'/></interface>",
+      i >> 8, i & 255);
+
+    defined = define (conn, name, nic);
+  }
+  ok (defined, "%d more domains with a NIC each", MANY);
+  r = kiln_domain_foreach (conn, count_one, &listed, &err);
+  ok (r == 0 && listed == before + MANY,
+      "foreach reads all %d domains (%d), past one batch", before + MANY, listed);
+
+  ix = kiln_domain_index_new (conn, &err);
+  ok (ix != NULL, "the index is built%s%s", err ? ": " : "", err ? err->message : "");
+  if (ix == NULL)
+    return;
+  ok (g_hash_table_size (kiln_domain_index_macs (ix)) >= MANY &&
+      g_hash_table_contains (kiln_domain_index_macs (ix), "52:54:00:aa:01:2b"),
+      "it holds every domain's MAC, in lower case");
+  deps = kiln_domain_index_dependents (ix, files, NULL, "tmpl", &err);
+  one_off = kiln_domain_dependents (conn, files, NULL, "tmpl", &err);
+  ok (deps && one_off && deps->len == 1 && one_off->len == 1 &&
+      strcmp (deps->pdata[0], one_off->pdata[0]) == 0,
+      "its dependents are the one-off scan's (%s)", deps && deps->len ? (char *) deps->pdata[0] : "none");
+  g_clear_pointer (&deps, g_ptr_array_unref);
+  deps = kiln_domain_index_dependents (ix, files, NULL, "tmpl", &err);
+  ok (deps && deps->len == 1, "asked again (chains kept), the same answer");
+  g_clear_pointer (&deps, g_ptr_array_unref);
+
+  /* A clone the caller is about to define: linked to tmpl, a new MAC. */
+  {
+    g_autoptr (kiln_domxml) dx = kiln_domxml_parse (
+      "<domain type='test'><name>new</name><memory>65536</memory><os><type>hvm</type></os>"
+      "<devices><interface type='user'><mac address='52:54:00:BB:00:01'/></interface>"
+      "</devices></domain>", NULL);
+    struct kiln_meta m = { .original = (char *) "tmpl", .linked = true };
+
+    kiln_domxml_set_meta (dx, &m);
+    kiln_domain_index_add (ix, "new", dx);
+  }
+  ok (g_hash_table_contains (kiln_domain_index_macs (ix), "52:54:00:bb:00:01"),
+      "an added domain's MAC is taken");
+  deps = kiln_domain_index_dependents (ix, files, "tmpl", "tmpl", &err);
+  ok (deps && deps->len == 2 && strcmp (deps->pdata[1], "new") == 0,
+      "and it is a dependent of its template by its metadata");
+  g_clear_pointer (&deps, g_ptr_array_unref);
+  kiln_domain_index_free (ix);
+
+  /* The fail-closed refusal holds through the index too. */
+  ok (define (conn, "vol", "<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/>"
+              "<source pool='no-such-pool' volume='v.qcow2'/><target dev='vda' bus='virtio'/>"
+              "</disk>"), "domain vol on a volume of a pool that does not exist");
+  ix = kiln_domain_index_new (conn, &err);
+  deps = ix ? kiln_domain_index_users (ix, files, NULL, &err) : NULL;
+  ok (deps == NULL && err && strstr (err->message, "'vol'"), "index users: a refusal: %s",
+      err ? err->message : "(none)");
+  kiln_domain_index_free (ix);
+  undefine (conn, "vol");
+  for (int i = 0; i < MANY; i++) {
+    g_autofree char *name = g_strdup_printf ("many-%d", i);
+    undefine (conn, name);
+  }
+}
+
 int
 main (void)
 {
@@ -161,6 +247,7 @@ main (void)
     if (stale)
       virDomainFree (stale);
   }
+  test_index (conn, files);
   undefine (conn, "tmpl");
   undefine (conn, "clone");
   virConnectClose (conn);
