@@ -236,9 +236,11 @@ kiln_domxml_disk_is_cloned (const struct kiln_domxml_disk *d)
 }
 
 void
-kiln_domxml_disk_set_file (struct kiln_domxml_disk *d, const char *path, const char *format)
+kiln_domxml_disk_set_file (struct kiln_domxml_disk *d, const char *path_in, const char *format_in)
 {
   xmlNodePtr src = child (d->node, "source"), drv;
+  /* Copies: the caller may pass D's own fields, which are freed below. */
+  g_autofree char *path = g_strdup (path_in), *format = g_strdup (format_in);
 
   xmlSetProp (d->node, X ("type"), X ("file"));
   if (src) {
@@ -277,10 +279,13 @@ kiln_domxml_disk_set_file (struct kiln_domxml_disk *d, const char *path, const c
 }
 
 void
-kiln_domxml_disk_set_volume (struct kiln_domxml_disk *d, const char *pool,
-                             const char *volume, const char *format)
+kiln_domxml_disk_set_volume (struct kiln_domxml_disk *d, const char *pool_in,
+                             const char *volume_in, const char *format)
 {
   xmlNodePtr src;
+  /* Copies: the caller may pass D's own fields (d->pool), which
+   * kiln_domxml_disk_set_file frees. */
+  g_autofree char *pool = g_strdup (pool_in), *volume = g_strdup (volume_in);
 
   kiln_domxml_disk_set_file (d, volume, format);
   src = child (d->node, "source");

@@ -367,7 +367,7 @@ main (void)
   virConnectPtr conn;
   g_autoptr (kiln_domxml) bad = NULL;
 
-  plan (87);
+  plan (88);
   kiln_virt_quiet ();
   conn = virConnectOpen ("test:///default");
   ok (conn != NULL, "test:///default opens");
@@ -387,6 +387,24 @@ main (void)
     g_autoptr (GPtrArray) dd = kiln_domxml_disks (nd);
     ok (dd->len == 1 && kiln_domxml_disk_is_cloned (dd->pdata[0]),
         "a writable network disk is not shared with a clone (clone refuses it)");
+  }
+  {
+    /* A setter given the disk's own fields (the fuzzer found
+     * set_volume (d, d->pool, ...) reading d->pool after freeing it). */
+    g_autoptr (kiln_domxml) vd = kiln_domxml_parse (
+      "<domain><devices><disk type='volume' device='disk'><source pool='p1' volume='v.img'/>"
+      "<target dev='vda'/></disk></devices></domain>", NULL);
+    g_autoptr (GPtrArray) dd = kiln_domxml_disks (vd);
+    struct kiln_domxml_disk *d = dd->pdata[0];
+    g_autofree char *xml = NULL;
+
+    kiln_domxml_disk_set_volume (d, d->pool, d->volume, "qcow2");
+    kiln_domxml_disk_set_file (d, "/img/a.qcow2", d->format);
+    kiln_domxml_disk_set_file (d, d->path, d->format);
+    xml = kiln_domxml_format (vd);
+    ok (g_strcmp0 (d->path, "/img/a.qcow2") == 0 && g_strcmp0 (d->format, "qcow2") == 0 &&
+        xml && strstr (xml, "file=\"/img/a.qcow2\""),
+        "the disk setters accept the disk's own fields as arguments");
   }
   virConnectClose (conn);
   return done_testing ();
