@@ -15,7 +15,7 @@
 enum {
   OPT_ORIGINAL = 1, OPT_NAME, OPT_AUTO_CLONE, OPT_FULL, OPT_LINKED, OPT_COUNT, OPT_MAC,
   OPT_FILE, OPT_REPLACE, OPT_PRINT_XML, OPT_LIST_DEPENDENTS, OPT_HOSTNAME, OPT_SSH_INJECT,
-  OPT_IP, OPT_START, OPT_WAIT,
+  OPT_IP, OPT_START, OPT_WAIT, OPT_ASSUME_IDENTITY_UNIT,
 };
 
 /* --wait without SECONDS. */
@@ -35,6 +35,7 @@ const struct kiln_option kiln_clone_options[] = {
   { "hostname", 0, KILN_ARG_REQUIRED, "NAME", "the clone's host name, applied at boot (with --count: a %d pattern, e.g. web-%d)", OPT_HOSTNAME },
   { "ssh-inject", 0, KILN_ARG_REQUIRED, "USER:file:F|USER:string:KEY", "add an SSH public key to USER's authorized_keys at boot (repeatable)", OPT_SSH_INJECT },
   { "ip", 0, KILN_ARG_REQUIRED, "ADDR/PREFIX[,GW]", "a static address for the clone's first NIC, applied at boot", OPT_IP },
+  { "assume-identity-unit", 0, KILN_ARG_NONE, NULL, "the original's guest has kiln's first-boot identity unit though kiln finds no record of it", OPT_ASSUME_IDENTITY_UNIT },
   { "start", 0, KILN_ARG_NONE, NULL, "start the clones (all at once) and print their state and addresses", OPT_START },
   { "wait", 0, KILN_ARG_OPTIONAL, "SECONDS", "with --start: wait until each clone is up (login prompt, guest agent or DHCP lease; default 300 s)", OPT_WAIT },
   { "list-dependents", 0, KILN_ARG_NONE, NULL, "list the linked clones of the template (--original or operand) and exit", OPT_LIST_DEPENDENTS },
@@ -208,6 +209,7 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
     case OPT_PRINT_XML: spec.print_xml = true; break;
     case OPT_LIST_DEPENDENTS: list_deps = true; break;
     case OPT_START: start = true; break;
+    case OPT_ASSUME_IDENTITY_UNIT: spec.assume_identity_unit = true; break;
     case OPT_WAIT:
       if (kiln_boot_parse_wait (arg, &wait, &err) == -1)
         return kiln_usage_error (ctx, "%s", err->message);
