@@ -69,6 +69,7 @@ struct job {
   char *nvram;                   /* the original's NVRAM path, or NULL */
   bool nvram_exists;             /* false: never started, nothing to copy */
   bool linked;
+  bool meta_identity;            /* the original's metadata: it has the unit */
   GHashTable *used_macs;
   struct kiln_domain_index *index;   /* the domains, listed once per call */
   GHashTable *finals;            /* every path the clones will own */
@@ -829,20 +830,22 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
 static int
 require_identity_unit (struct job *j, GError **err)
 {
+  if (j->s->assume_identity_unit || j->meta_identity)
+    return 0;
   for (guint k = 0; k < j->src->len; k++) {
     const char *file = g_array_index (j->src, struct src_disk, k).file;
     g_autoptr (GPtrArray) chain = file ? kiln_image_chain (file, NULL) : NULL;
 
-    for (guint i = 0; chain && i < chain->len; i++)
-      if (kiln_identity_image_marked (chain->pdata[i]))
-        return 0;
+    if (kiln_identity_chain_marked (chain))
+      return 0;
   }
   g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
                "'%s' has no kiln first-boot identity unit (its image was made before kiln "
                "had one, or by another tool), so --hostname, --ssh-inject and --ip would do "
                "nothing in its clones; add the unit once with 'kiln sysprep -d %s "
                "--operations firstboot-identity' (or rebuild it with kiln build, kiln create "
-               "--sysprep or kiln sysprep), then clone again",
+               "--sysprep or kiln sysprep), then clone again; if you know its guest has the "
+               "unit (its image lost kiln's mark in a copy), give --assume-identity-unit",
                j->s->original, j->s->original);
   return -1;
 }
@@ -890,6 +893,7 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
   /* virt-clone copies; a kiln template is made to be overlaid. */
   j.linked = spec->mode == KILN_CLONE_LINKED ||
              (meta.is_template && spec->mode != KILN_CLONE_FULL);
+  j.meta_identity = meta.firstboot_identity != NULL;
   kiln_meta_clear (&meta);
   odisks = kiln_domxml_disks (odx);
   if (collect_sources (&j, odx, odisks, err) == -1)

@@ -32,10 +32,15 @@ struct kiln_clone_spec {
   bool print_xml;              /* only build the XML: create nothing */
   /* Per-clone identity (identity.h), NULL or empty: none.  Each clone's
    * OEM strings (its number in 1..count for a %d hostname) go into its
-   * <sysinfo>; the original (its disk's backing chain) must carry the
-   * first-boot unit's mark (kiln_identity_image_marked), else
-   * KILN_ERROR_USAGE saying how to add the unit.  No image is opened. */
+   * <sysinfo>; the original must have the first-boot unit: its kiln
+   * metadata says so (kiln register saw the mark), or a file of its disks'
+   * backing chains carries the mark (kiln_identity_chain_marked), or
+   * ASSUME_IDENTITY_UNIT; else KILN_ERROR_USAGE saying how to add the
+   * unit.  No image is opened. */
   const struct kiln_identity *identity;
+  /* The user says the original's guest has the first-boot identity unit
+   * (kiln clone --assume-identity-unit): no mark or metadata needed. */
+  bool assume_identity_unit;
   /* Log each clone's first pty serial port to CLONE-console.log beside
    * its first disk (for kiln_console_wait; kiln clone --start). */
   bool console_log;

@@ -449,6 +449,7 @@ kiln_meta_clear (struct kiln_meta *m)
   g_clear_pointer (&m->base_digest, g_free);
   g_clear_pointer (&m->recipe, g_free);
   g_clear_pointer (&m->created, g_free);
+  g_clear_pointer (&m->firstboot_identity, g_free);
   m->is_template = m->linked = false;
 }
 
@@ -470,6 +471,8 @@ kiln_domxml_get_meta (struct kiln_domxml *dx, struct kiln_meta *m)
   m->base_digest = kiln_domxml_get (dx, "/domain/metadata/kiln:template/kiln:base/@digest");
   m->recipe = kiln_domxml_get (dx, "/domain/metadata/kiln:template/kiln:recipe");
   m->created = kiln_domxml_get (dx, "/domain/metadata/kiln:template/kiln:created");
+  m->firstboot_identity =
+    kiln_domxml_get (dx, "/domain/metadata/kiln:template/kiln:firstboot-identity/@version");
   return 1;
 }
 
@@ -507,6 +510,10 @@ kiln_domxml_set_meta (struct kiln_domxml *dx, const struct kiln_meta *m)
     ns_text_child (el, ns, "recipe", m->recipe);
   if (m->created)
     ns_text_child (el, ns, "created", m->created);
+  if (m->firstboot_identity) {
+    xmlNodePtr f = xmlNewChild (el, ns, X ("firstboot-identity"), NULL);
+    xmlSetProp (f, X ("version"), X (m->firstboot_identity));
+  }
 }
 
 static xmlNodePtr

@@ -116,6 +116,9 @@ struct kiln_meta {
   char *base_digest;  /* "sha512:HEX" of the base file (register reads it) */
   char *recipe;
   char *created;      /* ISO 8601 UTC */
+  char *firstboot_identity; /* the version of kiln's first-boot identity unit
+                               the image has (register saw its mark), or NULL;
+                               clones keep their original's */
 };
 void kiln_meta_clear (struct kiln_meta *m);
 /* 1 and M filled when the domain has kiln metadata, 0 when not. */

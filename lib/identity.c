@@ -252,3 +252,12 @@ kiln_identity_image_marked (const char *path)
 
   return n > 0;
 }
+
+bool
+kiln_identity_chain_marked (GPtrArray *chain)
+{
+  for (guint i = 0; chain && i < chain->len; i++)
+    if (kiln_identity_image_marked (chain->pdata[i]))
+      return true;
+  return false;
+}

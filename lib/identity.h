@@ -67,5 +67,7 @@ int kiln_identity_check_value (const char *value, const char *what, GError **err
 int kiln_identity_mark_image (const char *path, GError **err);
 /* Does image file PATH carry that record? */
 bool kiln_identity_image_marked (const char *path);
+/* Does any file of CHAIN (char *: an image and its backing files) carry it? */
+bool kiln_identity_chain_marked (GPtrArray *chain);
 
 #endif

@@ -19,6 +19,7 @@
 #include "event.h"
 #include "fault.h"
 #include "guest.h"
+#include "identity.h"
 #include "mac.h"
 #include "osinfo.h"
 #include "qcow2.h"
@@ -463,6 +464,10 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   }
   meta.recipe = (char *) rs->recipe;
   meta.created = created;
+  /* The image's mark does not survive a copy, an upload into a pool or a
+   * filesystem without user xattrs; the domain's metadata does. */
+  if (kiln_identity_chain_marked (chain))
+    meta.firstboot_identity = (char *) KILN_IDENTITY_VERSION;
 
   macs = kiln_mac_used (conn, &err);
   if (macs == NULL || kiln_mac_random (macs, mac, &err) == -1)

@@ -251,6 +251,50 @@ test_identity (const struct kiln_ctx *ctx, virConnectPtr conn, const char *disk)
   ok (!kiln_domain_exists (conn, "web-1"), "no clone made");
   g_clear_error (&err);
 
+  /* The user's word for it (an image whose mark a copy lost). */
+  s.assume_identity_unit = true;
+  s.count = 0;
+  s.name = "web-a";
+  ok (clone_spec (ctx, &s, &err) == 1, "--assume-identity-unit: cloned without the mark%s%s",
+      err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  s.assume_identity_unit = false;
+
+  /* The template's metadata (kiln register saw the mark) is enough. */
+  {
+    g_autofree char *orig = raw_xml_of (conn, "tmpl");
+    g_autoptr (kiln_domxml) tdx = orig ? kiln_domxml_parse (orig, NULL) : NULL;
+    g_autofree char *marked = NULL;
+    struct kiln_meta m = { 0 };
+    virDomainPtr d;
+
+    if (tdx) {
+      kiln_domxml_get_meta (tdx, &m);
+      m.firstboot_identity = g_strdup (KILN_IDENTITY_VERSION);
+      kiln_domxml_set_meta (tdx, &m);
+      kiln_meta_clear (&m);
+      marked = kiln_domxml_format (tdx);
+    }
+    d = marked ? virDomainDefineXML (conn, marked) : NULL;
+    ok (d != NULL, "the template's metadata says it has the unit");
+    if (d)
+      virDomainFree (d);
+    s.name = "web-m";
+    ok (clone_spec (ctx, &s, &err) == 1, "cloned with an identity, no mark on the image%s%s",
+        err ? ": " : "", err ? err->message : "");
+    g_clear_error (&err);
+    dx = xml_of (conn, "web-m");
+    is_at_dx (dx, "/domain/metadata/kiln:template/kiln:firstboot-identity/@version",
+              KILN_IDENTITY_VERSION, "the clone's metadata keeps it (for its own clones)");
+    g_clear_pointer (&dx, kiln_domxml_free);
+    d = orig ? virDomainDefineXML (conn, orig) : NULL;
+    ok (d != NULL, "the template's metadata as it was");
+    if (d)
+      virDomainFree (d);
+  }
+  s.count = 2;
+  s.name = "web";
+
   ok (kiln_identity_mark_image (disk, &err) == 0 && kiln_identity_image_marked (disk),
       "the template's image marked%s%s", err ? ": " : "", err ? err->message : "");
   g_clear_error (&err);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/xattr.h>
 #include <libvirt/libvirt.h>
 
 #include "tap.h"
@@ -16,6 +17,7 @@
 #include "diskfile.h"
 #include "domain.h"
 #include "domxml.h"
+#include "identity.h"
 #include "register.h"
 #include "virt.h"
 
@@ -83,7 +85,19 @@ main (void)
   is_str (res.type, "qemu", "domain type qemu under TCG");
   ok (!kiln_domain_exists (conn, "px"), "print-xml defines nothing");
   ok (access (px_extra, F_OK) == -1, "and creates no extra disk");
+  ok (res.xml && strstr (res.xml, "firstboot-identity") == NULL,
+      "an image without the first-boot identity mark: none in the metadata");
   kiln_register_result_clear (&res);
+
+  /* Issue 17: the image's mark (an xattr, lost by copies and uploads)
+   * recorded in the template's metadata, which clone accepts too. */
+  ok (kiln_identity_mark_image (disk, NULL) == 0, "the image marked as having the unit");
+  ok (reg (&ctx, disk, "px", &one_mib, 1, true, &res, &err) == 0 && res.xml &&
+      strstr (res.xml, "<kiln:firstboot-identity version=\"" KILN_IDENTITY_VERSION "\"/>"),
+      "recorded in the metadata%s%s", err ? ": " : "", err ? err->message : "");
+  g_clear_error (&err);
+  kiln_register_result_clear (&res);
+  removexattr (disk, KILN_IDENTITY_XATTR);
 
   /* ---- a real registration ---- */
   ok (reg (&ctx, disk, "tpl", &one_mib, 1, false, &res, &err) == 0,
@@ -102,6 +116,7 @@ main (void)
     is_str (m.base, base, "the metadata records the base");
     ok (digest && g_str_has_prefix (digest, "sha512:"), "the base's digest is computed");
     is_str (m.base_digest, digest, "and recorded (kiln_digest_file's, whatever the file's name)");
+    ok (m.firstboot_identity == NULL, "no first-boot identity unit recorded");
     kiln_meta_clear (&m);
     if (d)
       virDomainFree (d);
