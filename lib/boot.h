@@ -75,6 +75,10 @@ int kiln_boot_parse_wait (const char *arg, unsigned *seconds, GError **err);
  * the newly allocated HOST of the last one, else NULL. */
 char *kiln_boot_login_prompt (const char *text, size_t len);
 
+/* LEN bytes of a serial console as printable text (as
+ * kiln_boot_console_tail, all of it).  Newly allocated. */
+char *kiln_boot_console_text (const char *text, size_t len);
+
 /* The last LINES lines of TEXT (LEN bytes of a serial console), as
  * printable text: ANSI escape sequences removed, CR LF and lone CRs made
  * newlines, other control bytes and non-ASCII bytes shown as '?', empty

@@ -99,7 +99,7 @@ main (void)
 
   events = g_ptr_array_new_with_free_func (g_free);
   kiln_event_set_handler (collect, NULL);
-  ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, &err) == 0,
+  ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, NULL, NULL, &err) == 0,
       "networks defined%s%s", err ? ": " : "", err ? err->message : "");
   ok (sent ("network: defined and started network kiln-isolated"),
       "an event says kiln-isolated was defined");
@@ -144,7 +144,7 @@ main (void)
     char *before = n ? virNetworkGetXMLDesc (n, 0) : NULL, *after = NULL;
 
     g_clear_error (&err);
-    ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, &err) == 0,
+    ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, NULL, NULL, &err) == 0,
         "a second run with the networks present succeeds");
     after = n ? virNetworkGetXMLDesc (n, 0) : NULL;
     ok (before && after && strcmp (after, before) == 0, "and leaves them as they are");
@@ -169,7 +169,7 @@ main (void)
     r2 = kiln_recipe_load (p2, NULL, &err);
     ok (r2 != NULL, "a recipe with a new and an existing network loads");
     setenv ("KILN_FAULT", "networks", 1);
-    ok (r2 && kiln_build_register (&ctx, r2, NULL, 0, NULL, NULL, false, &err) == -1 &&
+    ok (r2 && kiln_build_register (&ctx, r2, NULL, 0, NULL, NULL, false, NULL, NULL, &err) == -1 &&
         err && strstr (err->message, "injected fault at networks"),
         "KILN_FAULT=networks fails the run");
     unsetenv ("KILN_FAULT");
