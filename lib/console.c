@@ -88,11 +88,12 @@ send_all (struct conv *c, const char *s, GError **err)
 /* Read until RE matches what arrived (since the last match); POKE (may
  * be NULL) is sent after each POKE_USEC of silence.  The match's end
  * starts the next search; *BEFORE (may be NULL) gets what came before
- * the match, *M (may be NULL) the match info (on a NUL-free copy).
+ * the match, *GROUP1 (may be NULL) the match's first group ("" when it
+ * did not take part).
  * WHAT names it for a timeout. */
 static int
 wait_for (struct conv *c, GRegex *re, const char *poke, const char *what, char **before,
-          GMatchInfo **m, GError **err)
+          char **group1, GError **err)
 {
   gint64 last = g_get_monotonic_time ();
 
@@ -107,8 +108,8 @@ wait_for (struct conv *c, GRegex *re, const char *poke, const char *what, char *
       g_match_info_fetch_pos (mi, 0, &start, &end);
       if (before)
         *before = g_strndup (text, start);
-      if (m)
-        *m = g_steal_pointer (&mi);
+      if (group1)
+        *group1 = g_match_info_fetch (mi, 1);
       g_byte_array_remove_range (c->buf, 0, (guint) end);
       return 0;
     }
@@ -164,7 +165,7 @@ kiln_console_run_fd (int fd, const char *user, const char *password, const char 
   g_autoptr (GRegex) pass = re_new ("[Pp]assword: *$");
   g_autoptr (GRegex) after = re_new ("([#$] *$)|(Login incorrect)|(login: *$)");
   g_autofree char *line = g_strconcat (user, "\r", NULL);
-  g_autoptr (GMatchInfo) m = NULL;
+  g_autofree char *shell = NULL;
   int ret = -1;
 
   *outputs = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_console_output_free);
@@ -185,16 +186,12 @@ kiln_console_run_fd (int fd, const char *user, const char *password, const char 
       goto out;
     ret = -1;
   }
-  if (wait_for (&c, after, NULL, "shell prompt after the login", NULL, &m, err) == -1)
+  if (wait_for (&c, after, NULL, "shell prompt after the login", NULL, &shell, err) == -1)
     goto out;
-  {
-    g_autofree char *shell = g_match_info_fetch (m, 1);
-
-    if (shell == NULL || *shell == '\0') {
-      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                   "console: the login as %s was refused (wrong user or password)", user);
-      goto out;
-    }
+  if (shell == NULL || *shell == '\0') {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "console: the login as %s was refused (wrong user or password)", user);
+    goto out;
   }
   for (size_t i = 0; i < n; i++) {
     g_autofree char *cmd = g_strdup_printf (
@@ -204,15 +201,13 @@ kiln_console_run_fd (int fd, const char *user, const char *password, const char 
     g_autofree char *end = g_strdup_printf ("\\r?\\nKILN-END-%zu:([0-9]+)\\r?\\n", i);
     g_autofree char *what = g_strdup_printf ("end of command %zu (%s)", i + 1, cmds[i]);
     g_autoptr (GRegex) rb = re_new (begin), re = re_new (end);
-    g_autoptr (GMatchInfo) me = NULL;
     g_autofree char *got = NULL, *status = NULL;
     struct kiln_console_output *o;
 
     if (send_all (&c, cmd, err) == -1 ||
         wait_for (&c, rb, NULL, what, NULL, NULL, err) == -1 ||
-        wait_for (&c, re, NULL, what, &got, &me, err) == -1)
+        wait_for (&c, re, NULL, what, &got, &status, err) == -1)
       goto out;
-    status = g_match_info_fetch (me, 1);
     o = g_new0 (struct kiln_console_output, 1);
     o->text = kiln_console_clean (got, strlen (got));
     o->status = atoi (status);
