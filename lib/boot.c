@@ -68,6 +68,23 @@ kiln_boot_result_free (struct kiln_boot_result *r)
 }
 
 char *
+kiln_boot_console_log_of (const char *xml, const char *name)
+{
+  struct kiln_domxml *dx = xml ? kiln_domxml_parse (xml, NULL) : NULL;
+  g_autofree char *log = NULL, *base = NULL, *want = NULL;
+
+  if (dx == NULL)
+    return NULL;
+  log = kiln_domxml_get (dx, "/domain/devices/serial[@type='pty']/log/@file");
+  kiln_domxml_free (dx);
+  if (log == NULL)
+    return NULL;
+  base = g_path_get_basename (log);
+  want = g_strdup_printf ("%s-console.log", name);
+  return strcmp (base, want) == 0 ? g_steal_pointer (&log) : NULL;
+}
+
+char *
 kiln_boot_console_text (const char *text, size_t len)
 {
   GString *s = g_string_sized_new (len);

@@ -422,6 +422,25 @@ undefine_quietly (virConnectPtr conn, const char *name)
   }
 }
 
+/* A clone kiln made and no longer wants: stopped, undefined, its disks
+ * and console log removed. */
+static void
+remove_made (virConnectPtr conn, const struct kiln_clone_made *m)
+{
+  virDomainPtr dom = virDomainLookupByName (conn, m->name);
+
+  if (dom) {
+    if (virDomainIsActive (dom) == 1)
+      virDomainDestroy (dom);
+    kiln_virt_undefine (dom, NULL);
+    virDomainFree (dom);
+  }
+  for (guint k = 0; m->disks && k < m->disks->len; k++)
+    unlink (m->disks->pdata[k]);
+  if (m->console_log)
+    unlink (m->console_log);
+}
+
 /* Back to the state before the commit, in the reverse order. */
 static void
 undo (struct txn *t)
@@ -429,9 +448,7 @@ undo (struct txn *t)
   for (guint i = t->clones ? t->clones->len : 0; i > 0; i--) {
     struct kiln_clone_made *m = t->clones->pdata[i - 1];
 
-    undefine_quietly (t->conn, m->name);
-    for (guint k = 0; m->disks && k < m->disks->len; k++)
-      unlink (m->disks->pdata[k]);
+    remove_made (t->conn, m);
   }
   if (t->new_defined)
     undefine_quietly (t->conn, t->tname);
@@ -514,25 +531,6 @@ kiln_build_test_report_clear (struct kiln_build_test_report *rep)
 {
   g_clear_pointer (&rep->clone, g_free);
   g_clear_pointer (&rep->checks, g_ptr_array_unref);
-}
-
-/* A clone kiln made and no longer wants: stopped, undefined, its disks
- * and console log removed. */
-static void
-remove_made (virConnectPtr conn, const struct kiln_clone_made *m)
-{
-  virDomainPtr dom = virDomainLookupByName (conn, m->name);
-
-  if (dom) {
-    if (virDomainIsActive (dom) == 1)
-      virDomainDestroy (dom);
-    kiln_virt_undefine (dom, NULL);
-    virDomainFree (dom);
-  }
-  for (guint k = 0; m->disks && k < m->disks->len; k++)
-    unlink (m->disks->pdata[k]);
-  if (m->console_log)
-    unlink (m->console_log);
 }
 
 /* The test's login password: a file's first line or a secret variable's
