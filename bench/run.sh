@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 # want SCENARIO: BENCH_ONLY (space-separated: fetch unxz unxz1g pipeline
-# clones clonescale recipes3) names the scenarios to run; all when empty.
+# clones cloneid clonescale recipes3) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -185,6 +185,36 @@ if want clones && [ "$(id -u)" = 0 ]; then
     DOMS=("$TPL")
 elif want clones; then
     say "clones: skipped (needs root for qemu:///system)"
+fi
+
+# ------------------------------------------------------------ 5a. clones with an identity ----
+# 10 linked clones, each with its own host name (kiln clone --hostname
+# web-%d: OEM strings in the XML, applied at first boot by the template's
+# firstboot-identity unit; --assume-identity-unit as the copied fixture
+# carries no mark) against what users do today for ONE such clone:
+# virt-clone --auto-clone, then virt-customize --hostname (an appliance
+# launch).  Alternating, REPS times.
+if want cloneid && [ "$(id -u)" = 0 ]; then
+    pidof virtlogd >/dev/null || virtlogd -d
+    pidof libvirtd >/dev/null || libvirtd -d
+    for i in $(seq 1 30); do virsh -c "$CONN" list >/dev/null 2>&1 && break; sleep 1; done
+    ITPL=kiln-bench-itpl-$$
+    cp --sparse=always "$FIXTURE" "$RUN/itpl.qcow2"
+    "$KILN" -q register "$RUN/itpl.qcow2" --name "$ITPL" --os-variant debian11 --network user --memory 512 --vcpus 1
+    for r in $(seq 1 "$REPS"); do
+        measure cloneid kiln "$r" "" "$KILN" -q clone --original "$ITPL" --name "$ITPL-k$r" --count 10 \
+            --hostname web-%d --assume-identity-unit
+        for i in $(seq 1 10); do DOMS+=("$ITPL-k$r-$i"); done
+        measure cloneid virt-clone+virt-customize "$r" "" bash -c \
+            'virt-clone --connect "$1" --original "$2" --auto-clone && virt-customize -q -c "$1" -d "$2-clone" --hostname web-1' \
+            _ "$CONN" "$ITPL"
+        DOMS+=("$ITPL-clone")
+        cleanup_domains; DOMS=()
+    done
+    DOMS=("$ITPL")
+    cleanup_domains; DOMS=()
+elif want cloneid; then
+    say "cloneid: skipped (needs root for qemu:///system)"
 fi
 
 # ------------------------------------------------------------ 5b. clone scale ----
