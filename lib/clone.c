@@ -9,6 +9,7 @@
 
 #include "clone.h"
 #include "access.h"
+#include "boot.h"
 #include "diskfile.h"
 #include "domain.h"
 #include "domxml.h"
@@ -654,6 +655,13 @@ finish_one (struct job *j, struct one *o)
   if (o->old_nvram && !g_hash_table_contains (j->finals, o->old_nvram) &&
       g_strcmp0 (o->old_nvram, j->nvram) != 0)
     unlink (o->old_nvram);
+  /* The replaced domain's console log (kiln's NAME-console.log) goes with it. */
+  {
+    g_autofree char *log = kiln_boot_console_log_of (o->old_xml, o->name);
+
+    if (log)
+      unlink (log);
+  }
 }
 
 /* The new or removed files become (or stop being) volumes of their pools. */
