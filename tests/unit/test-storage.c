@@ -2,12 +2,16 @@
  * (lib/storage.c) on libvirt's test:///default driver, whose pool
  * "default-pool" keeps its volumes in memory: nothing here touches a
  * file, as nothing may on a remote host. */
+#include <stdlib.h>
 #include <string.h>
 #include <libvirt/libvirt.h>
 
 #include "tap.h"
+#include "clone.h"
+#include "domain.h"
 #include "storage.h"
 #include "virt.h"
+#include "writable.h"
 
 static void
 test_locality (void)
@@ -166,6 +170,179 @@ out:
   virStoragePoolFree (pool);
 }
 
+/* Volumes of default-pool whose name starts with PREFIX. */
+static guint
+count_volumes (virStoragePoolPtr pool, const char *prefix)
+{
+  virStorageVolPtr *vols = NULL;
+  int n = virStoragePoolListAllVolumes (pool, &vols, 0);
+  guint c = 0;
+
+  for (int i = 0; i < n; i++) {
+    if (g_str_has_prefix (virStorageVolGetName (vols[i]), prefix))
+      c++;
+    virStorageVolFree (vols[i]);
+  }
+  free (vols);
+  return c;
+}
+
+static GPtrArray *
+run_clone (const struct kiln_ctx *ctx, const char *name, unsigned count, enum kiln_clone_mode mode,
+           GError **err)
+{
+  struct kiln_clone_spec spec = { .original = "rtmpl", .name = name, .count = count, .mode = mode };
+  GPtrArray *made = NULL;
+
+  if (kiln_clone_domains (ctx, &spec, &made, err) == -1) {
+    g_ptr_array_unref (made);
+    return NULL;
+  }
+  return made;
+}
+
+/* kiln clone on a connection treated as remote: the clones' disks are
+ * volumes of the template's pool made through the storage API, the
+ * dependents check reads their chains from the volumes' XML, a failure
+ * leaves no volume. */
+static void
+test_remote_clone (virConnectPtr conn)
+{
+  struct kiln_ctx ctx = { .connect_uri = "test:///default" };
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GPtrArray) made = NULL, deps = NULL;
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, "default-pool");
+  virStorageVolPtr base = NULL;
+  virDomainPtr tmpl = NULL;
+  g_autofree char *xml = NULL;
+
+  g_setenv ("KILN_LIBVIRT_REMOTE", "1", TRUE);
+  ok (!kiln_virt_is_local (conn), "KILN_LIBVIRT_REMOTE=1: the connection is remote");
+  base = pool ? kiln_storage_create_raw (pool, "rtmpl.img", 16 * 1024 * 1024, &err) : NULL;
+  xml = g_strdup (
+    "<domain type='test'><name>rtmpl</name><memory>65536</memory><vcpu>1</vcpu>"
+    "<os><type>hvm</type></os><devices><disk type='volume' device='disk'>"
+    "<driver name='qemu' type='raw'/><source pool='default-pool' volume='rtmpl.img'/>"
+    "<target dev='vda' bus='virtio'/></disk></devices></domain>");
+  tmpl = base ? virDomainDefineXML (conn, xml) : NULL;
+  if (!ok (tmpl != NULL, "a template whose disk is a volume of default-pool"))
+    goto out;
+
+  made = run_clone (&ctx, "rweb", 3, KILN_CLONE_LINKED, &err);
+  ok (made && made->len == 3, "3 linked clones: %s", err ? err->message : "made");
+  g_clear_error (&err);
+  ok (count_volumes (pool, "rweb-") == 3, "each disk a new volume of the template's pool");
+  {
+    virStorageVolPtr v = virStorageVolLookupByName (pool, "rweb-2.qcow2");
+    struct kiln_vol_info vi = { 0 };
+
+    ok (v && kiln_storage_vol_info (v, &vi, NULL) == 0 &&
+        g_strcmp0 (vi.backing, "/default-pool/rtmpl.img") == 0 &&
+        g_strcmp0 (vi.format, "qcow2") == 0,
+        "rweb-2.qcow2 is qcow2 backed by the template's volume (%s)", vi.backing ? vi.backing : "none");
+    kiln_vol_info_clear (&vi);
+    if (v)
+      virStorageVolFree (v);
+  }
+  if (made && made->len == 3) {
+    const struct kiln_clone_made *m = made->pdata[0];
+
+    ok (strstr (m->xml, "pool=\"default-pool\"") && strstr (m->xml, "volume=\"rweb-1.qcow2\""),
+        "the clone's XML names its volume and pool");
+  } else {
+    ok (0, "the clone's XML names its volume and pool");
+  }
+
+  /* The driver's own domain "test" has a disk that is no volume: its
+   * chain cannot be read there, and the check refuses to guess. */
+  deps = kiln_clone_dependents (&ctx, "rtmpl", &err);
+  ok (deps == NULL && err && strstr (err->message, "domain 'test'") &&
+      strstr (err->message, "not a volume"),
+      "a domain whose disk is no volume: the dependents scan fails closed: %s",
+      err ? err->message : "no error");
+  g_clear_error (&err);
+  g_clear_pointer (&deps, g_ptr_array_unref);
+  {
+    virDomainPtr t = virDomainLookupByName (conn, "test");
+
+    if (t) {
+      virDomainDestroy (t);
+      virDomainUndefine (t);
+      virDomainFree (t);
+    }
+  }
+  deps = kiln_clone_dependents (&ctx, "rtmpl", &err);
+  ok (deps && deps->len == 3, "--list-dependents: 3, from the volumes' chains: %s",
+      err ? err->message : "");
+  g_clear_error (&err);
+  {
+    int r = kiln_image_check_writable (&ctx, "/default-pool/rtmpl.img", &err);
+
+    ok (r == -1 && g_error_matches (err, KILN_ERROR, KILN_ERROR_BUSY) &&
+        strstr (err->message, "rweb-1"), "the template's volume is protected: %s",
+        err ? err->message : "no error");
+  }
+  g_clear_error (&err);
+  {
+    struct kiln_clone_spec spec = { .name = "rtmpl", .replace = true };
+    GPtrArray *m2 = NULL;
+
+    /* The dependents check of --replace, on the template itself. */
+    int r;
+
+    spec.original = "rweb-3";
+    r = kiln_clone_domains (&ctx, &spec, &m2, &err);
+    ok (r == -1 && err && strstr (err->message, "linked clones depend on its disks"),
+        "--replace of the template refused: %s", err ? err->message : "no error");
+    g_clear_error (&err);
+    g_ptr_array_unref (m2);
+  }
+
+  /* A failure at the first define, after all three volumes: none left. */
+  g_setenv ("KILN_FAULT", "clone-define", TRUE);
+  g_clear_pointer (&made, g_ptr_array_unref);
+  made = run_clone (&ctx, "rfail", 3, KILN_CLONE_LINKED, &err);
+  g_unsetenv ("KILN_FAULT");
+  ok (made == NULL && err, "an injected failure at define fails the run");
+  g_clear_error (&err);
+  ok (count_volumes (pool, "rfail-") == 0, "and leaves no volume behind");
+  ok (!kiln_domain_exists (conn, "rfail-1"), "nor a domain");
+
+  made = run_clone (&ctx, "rfull", 0, KILN_CLONE_FULL, &err);
+  ok (made && made->len == 1, "a full clone: %s", err ? err->message : "made");
+  g_clear_error (&err);
+  {
+    virStorageVolPtr v = virStorageVolLookupByName (pool, "rfull.img");
+    struct kiln_vol_info vi = { 0 };
+
+    ok (v && kiln_storage_vol_info (v, &vi, NULL) == 0 && vi.backing == NULL &&
+        g_strcmp0 (vi.format, "raw") == 0, "its volume rfull.img is a raw copy, no backing store");
+    kiln_vol_info_clear (&vi);
+    if (v)
+      virStorageVolFree (v);
+  }
+  {
+    struct kiln_clone_spec spec = { .original = "rtmpl", .name = "rx" };
+    const char *files[] = { "/tmp/rx.qcow2" };
+    GPtrArray *m2 = NULL;
+
+    spec.files = files;
+    spec.n_files = 1;
+    ok (kiln_clone_domains (&ctx, &spec, &m2, &err) == -1 &&
+        g_error_matches (err, KILN_ERROR, KILN_ERROR_USAGE), "--file is refused on a remote connection");
+    g_clear_error (&err);
+    g_ptr_array_unref (m2);
+  }
+out:
+  g_unsetenv ("KILN_LIBVIRT_REMOTE");
+  if (tmpl)
+    virDomainFree (tmpl);
+  if (base)
+    virStorageVolFree (base);
+  if (pool)
+    virStoragePoolFree (pool);
+}
+
 int
 main (void)
 {
@@ -176,6 +353,7 @@ main (void)
   conn = virConnectOpen ("test:///default");
   if (ok (conn != NULL, "test:///default opens")) {
     test_volumes (conn);
+    test_remote_clone (conn);
     virConnectClose (conn);
   }
   return done_testing ();
