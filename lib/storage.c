@@ -413,37 +413,66 @@ file_sha256 (const char *file, GError **err)
   return g_strdup (g_checksum_get_string (sum));
 }
 
-/* SHA-256 of the first SIZE bytes of VOL, downloaded. */
+/* virStreamSparseRecvAll callbacks: data and holes (as zeros) hashed. */
+struct down {
+  GChecksum *sum;
+  guint64 got;
+  struct kiln_progress *progress;
+};
+
+static int
+down_data (virStreamPtr st, const char *buf, size_t n, void *opaque)
+{
+  struct down *d = opaque;
+
+  g_checksum_update (d->sum, (const guchar *) buf, (gssize) n);
+  d->got += n;
+  kiln_progress_update (d->progress, d->got);
+  return (int) n;
+}
+
+static int
+down_hole (virStreamPtr st, long long length, void *opaque)
+{
+  static const guchar zeros[64 * 1024];
+  struct down *d = opaque;
+
+  /* The hole crossed the connection as its length only. */
+  while (length > 0) {
+    gssize n = (gssize) MIN ((long long) sizeof zeros, length);
+
+    g_checksum_update (d->sum, zeros, n);
+    d->got += (guint64) n;
+    length -= n;
+  }
+  kiln_progress_update (d->progress, d->got);
+  return 0;
+}
+
+/* SHA-256 of the first SIZE bytes of VOL, downloaded (holes as holes). */
 static char *
 vol_sha256 (const struct kiln_ctx *ctx, virStorageVolPtr vol, guint64 size, GError **err)
 {
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autofree char *buf = g_malloc (256 * 1024);
   g_autofree char *label = g_strdup_printf ("verifying %s", virStorageVolGetName (vol));
   g_autoptr (kiln_progress) progress = kiln_progress_new (ctx, label, size);
   virStreamPtr stream = virStreamNew (virStorageVolGetConnect (vol), 0);
-  guint64 got = 0;
-  int n = 0;
+  struct down d = { .sum = sum, .progress = progress };
+  guint64 got;
 
-  if (stream == NULL || virStorageVolDownload (vol, stream, 0, size, 0) == -1) {
+  if (stream == NULL ||
+      virStorageVolDownload (vol, stream, 0, size, VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM) == -1 ||
+      virStreamSparseRecvAll (stream, down_data, down_hole, &d) == -1 ||
+      virStreamFinish (stream) == -1) {
     kiln_virt_set_error (err, "cannot download volume '%s' to verify it", virStorageVolGetName (vol));
-    if (stream)
-      virStreamFree (stream);
-    return NULL;
-  }
-  while ((n = virStreamRecv (stream, buf, 256 * 1024)) > 0) {
-    g_checksum_update (sum, (const guchar *) buf, n);
-    got += (guint64) n;
-    kiln_progress_update (progress, got);
-  }
-  if (n < 0 || virStreamFinish (stream) == -1) {
-    kiln_virt_set_error (err, "cannot download volume '%s' to verify it", virStorageVolGetName (vol));
-    if (n < 0)
+    if (stream) {
       virStreamAbort (stream);
-    virStreamFree (stream);
+      virStreamFree (stream);
+    }
     return NULL;
   }
   virStreamFree (stream);
+  got = d.got;
   if (got != size) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY,
                  "volume '%s': %" G_GUINT64_FORMAT " bytes downloaded back, %" G_GUINT64_FORMAT
@@ -469,8 +498,10 @@ kiln_storage_verify (const struct kiln_ctx *ctx, virStorageVolPtr vol, const cha
     kiln_virt_set_error (err, "cannot read the size of volume '%s'", virStorageVolGetName (vol));
     return -1;
   }
-  /* With the flag, ALLOCATION is the volume's physical size. */
-  if (info.allocation != (unsigned long long) st.st_size) {
+  /* With the flag, ALLOCATION is the volume's physical size: a file's
+   * is the image's size; a block device may be rounded up (LVM extents). */
+  if (info.type == VIR_STORAGE_VOL_FILE ? info.allocation != (unsigned long long) st.st_size
+                                        : info.allocation < (unsigned long long) st.st_size) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_VERIFY,
                  "volume '%s' is %llu bytes on the host, %s is %lld: the upload is incomplete",
                  virStorageVolGetName (vol), info.allocation, file, (long long) st.st_size);
