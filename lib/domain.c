@@ -496,6 +496,15 @@ kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
 
   if (conn == NULL)
     return -1;
+  /* libguestfs would open the paths on this host, not on the domain's. */
+  if (!kiln_virt_is_local (conn)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "-d %s on a remote connection (%s): kiln edits a domain's disks with "
+                 "libguestfs on this host, which cannot open the other host's files; "
+                 "run kiln on that host, or download the volume (virsh vol-download), "
+                 "edit it with -a and register it again", name, kiln_default_uri (ctx));
+    goto out;
+  }
   dom = kiln_virt_lookup (conn, name, err);
   if (dom == NULL || kiln_domain_require_shutoff (dom, "edit", err) == -1)
     goto out;

@@ -300,9 +300,9 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   remote = !kiln_virt_is_local (conn);
   if (remote && rs->pool == NULL) {
     g_set_error (&err, KILN_ERROR, KILN_ERROR_USAGE,
-                 "%s is a connection to another host (kiln_virt_uri_is_local: a host or a "
-                 "transport in the URI), which cannot use %s where it is: give --pool POOL "
-                 "to upload it into one of that host's storage pools",
+                 "%s is a connection to another host (its URI names a host or a transport), "
+                 "which cannot use %s where it is: give --pool POOL (kiln register) to "
+                 "upload it into one of that host's storage pools",
                  kiln_default_uri (ctx), rs->disk);
     goto fail;
   }

@@ -322,6 +322,16 @@ test_remote_clone (virConnectPtr conn)
       virStorageVolFree (v);
   }
   {
+    g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) formats = g_ptr_array_new_with_free_func (g_free);
+    int r = kiln_domain_disks_for_edit (&ctx, "rfull", paths, formats, &err);
+
+    ok (r == -1 && g_error_matches (err, KILN_ERROR, KILN_ERROR_USAGE) && paths->len == 0,
+        "-d (customize, sysprep) refused on a remote connection: %s",
+        err ? err->message : "no error");
+    g_clear_error (&err);
+  }
+  {
     struct kiln_clone_spec spec = { .original = "rtmpl", .name = "rx" };
     const char *files[] = { "/tmp/rx.qcow2" };
     GPtrArray *m2 = NULL;
