@@ -549,7 +549,7 @@ stage_one (struct job *j, struct one *o, GError **err)
         kiln_virt_set_error (err, "disk of clone '%s': the pool of %s", o->name, s->file);
         return -1;
       }
-      st->vol = j->linked ? kiln_storage_create_overlay (pool, name, s->vol, err)
+      st->vol = j->linked ? kiln_storage_create_overlay (pool, name, s->vol, s->format, err)
                           : kiln_storage_copy (pool, name, s->format, s->vol, err);
       virStoragePoolFree (pool);
       if (st->vol == NULL) {

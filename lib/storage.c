@@ -218,7 +218,7 @@ name_free (virStoragePoolPtr pool, const char *name, GError **err)
 
 virStorageVolPtr
 kiln_storage_create_overlay (virStoragePoolPtr pool, const char *name, virStorageVolPtr backing,
-                             GError **err)
+                             const char *backing_format, GError **err)
 {
   struct kiln_vol_info bi = { 0 };
   g_autofree char *xml = NULL;
@@ -227,6 +227,10 @@ kiln_storage_create_overlay (virStoragePoolPtr pool, const char *name, virStorag
 
   if (!name_free (pool, name, err) || kiln_storage_vol_info (backing, &bi, err) == -1)
     goto out;
+  if (backing_format) {
+    g_free (bi.format);
+    bi.format = g_strdup (backing_format);
+  }
   if (bi.format == NULL) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                  "volume %s: libvirt does not say its format: it cannot back a linked clone",

@@ -41,13 +41,15 @@ int kiln_storage_vol_info (virStorageVolPtr vol, struct kiln_vol_info *vi, GErro
 GPtrArray *kiln_storage_chain (virConnectPtr conn, const char *path, GError **err);
 
 /* A new qcow2 volume NAME in POOL whose backing store is the volume
- * BACKING (its path and format, its capacity as NAME's): a linked clone,
- * made by the hypervisor's host (virStorageVolCreateXML with
- * <backingStore>) without reading BACKING's data.  MODE: the file's
- * permissions (0 leaves them to the pool).  NULL with ERR
- * (KILN_ERROR_EXISTS when NAME exists). */
+ * BACKING (its path, its capacity as NAME's) read as BACKING_FORMAT: a
+ * linked clone, made by the hypervisor's host (virStorageVolCreateXML
+ * with <backingStore>) without reading BACKING's data.  Give the format
+ * the domain's XML says: BACKING_FORMAT NULL takes the volume's, which
+ * libvirt probes from the file's header (a guest writing to a raw disk
+ * can forge it).  NULL with ERR (KILN_ERROR_EXISTS when NAME exists). */
 virStorageVolPtr kiln_storage_create_overlay (virStoragePoolPtr pool, const char *name,
-                                              virStorageVolPtr backing, GError **err);
+                                              virStorageVolPtr backing,
+                                              const char *backing_format, GError **err);
 
 /* A full copy of SRC as the new volume NAME of POOL, in FORMAT (NULL:
  * SRC's), made by the hypervisor's host (virStorageVolCreateXMLFrom).

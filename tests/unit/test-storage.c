@@ -84,7 +84,7 @@ test_volumes (virConnectPtr conn)
       "a path that is no volume: NOT_FOUND, saying so");
   g_clear_error (&err);
 
-  over = kiln_storage_create_overlay (pool, "clone.qcow2", base, &err);
+  over = kiln_storage_create_overlay (pool, "clone.qcow2", base, NULL, &err);
   ok (over != NULL, "an overlay volume: %s", err ? err->message : "");
   g_clear_error (&err);
   if (over) {
@@ -95,7 +95,7 @@ test_volumes (virConnectPtr conn)
     is_str (oi.backing, vi.path, "its backing store is the base volume");
     is_str (oi.backing_format, "raw", "with the base's format");
     ok (oi.capacity == vi.capacity, "the base's capacity");
-    over2 = kiln_storage_create_overlay (pool, "clone2.qcow2", over, &err);
+    over2 = kiln_storage_create_overlay (pool, "clone2.qcow2", over, "qcow2", &err);
     ok (over2 != NULL, "an overlay on the overlay");
     g_clear_error (&err);
     if (over2) {
@@ -110,6 +110,22 @@ test_volumes (virConnectPtr conn)
       g_clear_error (&err);
     }
     kiln_vol_info_clear (&oi);
+  }
+
+  /* The caller's format (the domain XML's) wins over the volume's probe. */
+  {
+    virStorageVolPtr f = kiln_storage_create_overlay (pool, "forced.qcow2", base, "qcow2", &err);
+    struct kiln_vol_info fi = { 0 };
+
+    ok (f && kiln_storage_vol_info (f, &fi, NULL) == 0 &&
+        g_strcmp0 (fi.backing_format, "qcow2") == 0,
+        "the backing format given is the one recorded, not the volume's (raw)");
+    kiln_vol_info_clear (&fi);
+    g_clear_error (&err);
+    if (f) {
+      virStorageVolDelete (f, 0);
+      virStorageVolFree (f);
+    }
   }
 
   /* A backing file outside the pools: the chain cannot be followed. */
