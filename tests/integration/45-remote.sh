@@ -41,7 +41,7 @@ _rt_cleanup() {
 }
 trap '_rt_rc=$?; _rt_cleanup; (exit $_rt_rc); _lib_cleanup' EXIT
 
-plan 39
+plan 56
 
 # ---- the remote side: a user, its key, an sshd on loopback ----
 chmod 755 "$T"
@@ -188,5 +188,59 @@ nok_cmd "KILN_FAULT=clone-define: 3 clones fail" \
     env KILN_FAULT=clone-define "$KILN" -c "$R" clone -o "${P}tmpl" -n "${P}bad" --count 3
 is "$(rv vol-list "${P}pool" | grep -c "${P}bad")" 0 "no volume of the failed run is left"
 is "$(rv list --all --name | grep -c "${P}bad")" 0 "nor a domain"
+
+# ---- kiln build with template.connect and template.pool ----
+# Built here (no appliance: a synthetic base, no steps), published there:
+# the overlay flattened and uploaded, the template and clones defined on
+# the remote side, all in the build's transaction.
+fixture_synthetic phony-debian "$T/pbase.qcow2" || bail_out "no phony-debian fixture"
+BO=$T/bout
+mkdir -p "$BO"
+brecipe() {   # FILE [EXTRA YAML...]
+    local f=$1 l; shift
+    {
+        echo "recipe: 1"
+        echo "name: ${P}btpl"
+        echo "base: {source: \"$T/pbase.qcow2\"}"
+        echo "output: {path: \"$BO/btpl.qcow2\", mode: overlay, format: qcow2}"
+        echo "template: {os-variant: debian11, network: none, connect: \"$R\", pool: ${P}pool}"
+        for l in "$@"; do echo "$l"; done
+    } >"$f"
+}
+brecipe "$T/b.yaml" "clones: {names: [${P}b1, ${P}b2]}"
+nok_cmd "KILN_FAULT=clone-2: the remote build fails after the upload and a clone" \
+    env KILN_FAULT=clone-2 "$KILN" --cache-dir "$T/bcache" build "$T/b.yaml"
+is "$(rv vol-list "${P}pool" | grep -c "${P}b")" 0 "no volume of it is left on the remote side"
+is "$(rv list --all --name | grep -c "${P}b")" 0 "nor a domain"
+is "$(ls -A "$BO")" "" "nor the local image or manifest"
+t0=$(date +%s%N)
+ok_cmd "kiln build publishes the template and 2 clones on the remote side" \
+    "$KILN" --cache-dir "$T/bcache" build "$T/b.yaml"
+t1=$(date +%s%N)
+note "remote build (flatten, upload, define, 2 clones): $(( (t1 - t0) / 1000000 )) ms"
+like "$(rv dumpxml "${P}btpl")" "<source pool='${P}pool' volume='${P}btpl.qcow2'" \
+    "the template's disk is the uploaded volume"
+unlike "$(qemu-img info "$POOL/${P}btpl.qcow2")" "backing file" "uploaded flat (the overlay was flattened)"
+ok_cmd "with the built image's content" qemu-img compare -q "$BO/btpl.qcow2" "$POOL/${P}btpl.qcow2"
+like "$(rv vol-dumpxml "${P}b2.qcow2" --pool "${P}pool")" "<path>$POOL/${P}btpl.qcow2</path>" \
+    "a clone's volume is backed by the template's volume"
+is "$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["template"]; print(t["connect"] == sys.argv[2], t["pool"])' \
+    "$BO/btpl.qcow2.json" "$R")" "True ${P}pool" "the manifest records the connection and the pool"
+nok_cmd "--force rebuild refused while linked clones sit on the remote template" \
+    "$KILN" --cache-dir "$T/bcache" build --force "$T/b.yaml"
+like "$(cat "$T/last.out")" "has linked clones" "because of its dependents there"
+for c in b1 b2; do rv undefine "${P}$c" >/dev/null; rv vol-delete "${P}$c.qcow2" --pool "${P}pool" >/dev/null; done
+brecipe "$T/b2.yaml"
+x0=$(rv dumpxml --inactive "${P}btpl")
+nok_cmd "KILN_FAULT=template-define: a --force rebuild fails" \
+    env KILN_FAULT=template-define "$KILN" --cache-dir "$T/bcache" build --force "$T/b2.yaml"
+is "$(rv dumpxml --inactive "${P}btpl")" "$x0" "the previous template is back as it was"
+is "$(rv vol-list "${P}pool" | grep -c "${P}btpl")" 1 "its volume alone, no new one"
+ok_cmd "a --force rebuild replaces the remote template" \
+    "$KILN" --cache-dir "$T/bcache" build --force "$T/b2.yaml"
+is "$(rv vol-list "${P}pool" | grep -c "${P}btpl")" 1 "the new volume replaced the old one"
+like "$(rv dumpxml "${P}btpl")" "volume='$(rv vol-list "${P}pool" | awk '/btpl/ {print $1}')'" \
+    "the template uses it"
+rv undefine "${P}btpl" >/dev/null
 
 done_testing
