@@ -41,7 +41,7 @@ _rt_cleanup() {
 }
 trap '_rt_rc=$?; _rt_cleanup; (exit $_rt_rc); _lib_cleanup' EXIT
 
-plan 56
+plan 57
 
 # ---- the remote side: a user, its key, an sshd on loopback ----
 chmod 755 "$T"
