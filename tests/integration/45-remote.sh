@@ -10,6 +10,7 @@
 # the remote chains, and a failure leaves no volume.  Loopback only; the
 # test stops the sshd and the daemon it started and removes its user.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-console.sh"
 set -u
 
 require_root
@@ -19,6 +20,7 @@ require_cmd qemu-img qemu-io virsh ssh ssh-keygen useradd userdel setpriv virt-s
 export KILN_ACCEL=tcg
 
 U=kiln-rmt-$$
+U2=kiln-rmt2-$$                     # a second remote host: another user's daemon
 S=$T/ssh
 P=kiln45-$RANDOM-
 PORT=""
@@ -30,18 +32,20 @@ _rt_cleanup() {
         virsh -q -c "$R" pool-undefine "${P}pool" >/dev/null 2>&1
     fi
     [ -f "$S/sshd.pid" ] && kill "$(cat "$S/sshd.pid")" 2>/dev/null
-    # The remote user's processes (its session daemon, sshd children):
-    # this test created the user, so they are this test's.
-    if id "$U" >/dev/null 2>&1; then
-        for pid in $(pgrep -u "$U"); do kill "$pid" 2>/dev/null; done
+    # The remote users' processes (session daemons, sshd children, qemu):
+    # this test created the users, so they are this test's.
+    local u
+    for u in "$U" "$U2"; do
+        id "$u" >/dev/null 2>&1 || continue
+        for pid in $(pgrep -u "$u"); do kill "$pid" 2>/dev/null; done
         sleep 0.5
-        for pid in $(pgrep -u "$U"); do kill -9 "$pid" 2>/dev/null; done
-        userdel -r "$U" >/dev/null 2>&1
-    fi
+        for pid in $(pgrep -u "$u"); do kill -9 "$pid" 2>/dev/null; done
+        userdel -r "$u" >/dev/null 2>&1
+    done
 }
 trap '_rt_rc=$?; _rt_cleanup; (exit $_rt_rc); _lib_cleanup' EXIT
 
-plan 57
+plan 73
 
 # ---- the remote side: a user, its key, an sshd on loopback ----
 chmod 755 "$T"
@@ -242,5 +246,66 @@ is "$(rv vol-list "${P}pool" | grep -c "${P}btpl")" 1 "the new volume replaced t
 like "$(rv dumpxml "${P}btpl")" "volume='$(rv vol-list "${P}pool" | awk '/btpl/ {print $1}')'" \
     "the template uses it"
 rv undefine "${P}btpl" >/dev/null
+
+# ---- several hosts in one call: two remote daemons (two users) ----
+useradd -m -s /bin/sh "$U2" || bail_out "cannot add user $U2"
+usermod -p '*' "$U2"
+R2="qemu+ssh://$U2@127.0.0.1:$PORT/session?keyfile=$S/client_key&command=$S/ssh"
+rv2() { virsh -q -c "$R2" "$@"; }
+POOL2=$T/pool2
+mkdir -p "$POOL2"
+chown "$U2" "$POOL2"
+chmod 700 "$POOL2"
+rv2 pool-define-as "${P}pool" dir --target "$POOL2" >/dev/null
+ok_cmd "a second remote host ($U2's daemon) with a pool of the same name" rv2 pool-start "${P}pool"
+t0=$(date +%s%N)
+ok_cmd "register -c R1 -c R2: the image uploaded into both hosts' pools" \
+    "$KILN" -c "$R" -c "$R2" register "$SRC/tmpl.qcow2" --name "${P}multi" --os-variant debian12 \
+    --pool "${P}pool"
+t1=$(date +%s%N)
+note "register on 2 hosts in parallel: $(( (t1 - t0) / 1000000 )) ms"
+ok_cmd "the template is on the first host" rv dominfo "${P}multi"
+ok_cmd "and on the second" rv2 dominfo "${P}multi"
+cmp -s "$SRC/tmpl.qcow2" "$POOL2/${P}multi.qcow2"
+ok $? "the second host's volume holds the image's bytes"
+# The second host already has a domain of the next name: it fails there only.
+sed "s/${P}stray/${P}multi2/" "$T/stray.xml" >"$T/m2.xml"
+rv2 define "$T/m2.xml" >/dev/null
+nok_cmd "register on 2 hosts, one of which refuses: non-zero exit" \
+    "$KILN" -c "$R" -c "$R2" register "$SRC/tmpl.qcow2" --name "${P}multi2" --os-variant debian12 \
+    --pool "${P}pool"
+like "$(cat "$T/last.out")" "$U2@127.0.0.1:$PORT/session.*exists already" "the error names the host that failed"
+ok_cmd "the other host's template is complete" rv dominfo "${P}multi2"
+is "$(rv2 vol-list "${P}pool" | grep -c "${P}multi2")" 0 "the failed host has no volume of it"
+rv2 undefine "${P}multi2" >/dev/null
+
+# ---- one clone booted on the remote side (TCG), root logs in on its console ----
+# A flat copy of the Debian fixture with a root password (one appliance
+# launch here), registered there; the clone runs as the remote user, its
+# serial pty found through the remote URI.
+DEB=$(fixture_debian) || bail_out "no Debian fixture"
+mkdir -p "$T/deb"
+pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+( umask 077; printf '%s\n' "$pw" >"$T/root.pw" )
+ok_cmd "a flat copy of the Debian fixture with a root password" \
+    "$KILN" create "$DEB" -o "$T/deb/deb.qcow2" --copy --root-password "file:$T/root.pw"
+t0=$(date +%s%N)
+ok_cmd "registered on the remote side (uploaded into its pool)" \
+    "$KILN" -c "$R" register "$T/deb/deb.qcow2" --name "${P}deb" --os-variant debian12 \
+    --pool "${P}pool" --network none
+t1=$(date +%s%N)
+note "register of the $(( $(stat -c %s "$T/deb/deb.qcow2") / 1048576 )) MiB Debian image over ssh: $(( (t1 - t0) / 1000000 )) ms"
+ok_cmd "a linked clone of it there" "$KILN" -c "$R" clone -o "${P}deb" -n "${P}boot"
+ok_cmd "the clone starts on the remote side" rv start "${P}boot"
+t0=$(date +%s%N)
+out=$(KILN_CONSOLE_URI=$R serial_login "${P}boot" root "$pw" "id -u; systemd-detect-virt" 300)
+st=$?
+t1=$(date +%s%N)
+note "boot to a root shell on the remote clone's serial console (TCG): $(( (t1 - t0) / 1000000 )) ms"
+is "$st" 0 "root logs in over the clone's serial console" || diag "$(tail -c 1500 "$T/console-${P}boot.log" 2>/dev/null)"
+is "$(printf '%s\n' "$out" | head -1)" 0 "a root shell in the remote clone"
+is "$(pgrep -u "$U" -f "guest=${P}boot" | wc -l)" 1 \
+    "its qemu runs as the remote user"
+rv destroy "${P}boot" >/dev/null 2>&1
 
 done_testing
