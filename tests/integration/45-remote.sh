@@ -45,7 +45,7 @@ _rt_cleanup() {
 }
 trap '_rt_rc=$?; _rt_cleanup; (exit $_rt_rc); _lib_cleanup' EXIT
 
-plan 73
+plan 76
 
 # ---- the remote side: a user, its key, an sshd on loopback ----
 chmod 755 "$T"
@@ -267,7 +267,10 @@ note "register on 2 hosts in parallel: $(( (t1 - t0) / 1000000 )) ms"
 ok_cmd "the template is on the first host" rv dominfo "${P}multi"
 ok_cmd "and on the second" rv2 dominfo "${P}multi"
 cmp -s "$SRC/tmpl.qcow2" "$POOL2/${P}multi.qcow2"
-ok $? "the second host's volume holds the image's bytes"
+ok $? "the second host's volume holds the image's bytes"ok_cmd "clone -c R1 -c R2: 2 linked clones on each host" \
+    "$KILN" -c "$R" -c "$R2" clone -o "${P}multi" -n "${P}mc" --count 2
+is "$(rv vol-list "${P}pool" | grep -c "${P}mc-")" 2 "the first host has their volumes"
+is "$(rv2 vol-list "${P}pool" | grep -c "${P}mc-")" 2 "and the second"
 # The second host already has a domain of the next name: it fails there only.
 sed "s/${P}stray/${P}multi2/" "$T/stray.xml" >"$T/m2.xml"
 rv2 define "$T/m2.xml" >/dev/null
