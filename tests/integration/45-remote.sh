@@ -267,7 +267,8 @@ note "register on 2 hosts in parallel: $(( (t1 - t0) / 1000000 )) ms"
 ok_cmd "the template is on the first host" rv dominfo "${P}multi"
 ok_cmd "and on the second" rv2 dominfo "${P}multi"
 cmp -s "$SRC/tmpl.qcow2" "$POOL2/${P}multi.qcow2"
-ok $? "the second host's volume holds the image's bytes"ok_cmd "clone -c R1 -c R2: 2 linked clones on each host" \
+ok $? "the second host's volume holds the image's bytes"
+ok_cmd "clone -c R1 -c R2: 2 linked clones on each host" \
     "$KILN" -c "$R" -c "$R2" clone -o "${P}multi" -n "${P}mc" --count 2
 is "$(rv vol-list "${P}pool" | grep -c "${P}mc-")" 2 "the first host has their volumes"
 is "$(rv2 vol-list "${P}pool" | grep -c "${P}mc-")" 2 "and the second"
