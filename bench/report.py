@@ -42,6 +42,9 @@ pairs = [
     ("cloneid", "kiln", "cloneid", "virt-clone+virt-customize",
      "10 linked clones with their own host names (kiln clone --count 10 --hostname web-%d) vs ONE "
      "virt-clone --auto-clone + virt-customize --hostname", 0.1),
+    ("upload", "kiln register --pool", "upload", "virsh vol-upload",
+     "upload the Debian fixture into a remote pool over qemu+ssh (loopback); throughput "
+     "target >= 0.9x virsh's, so time ratio <= 1.11", 1.11),
     ("recipes3", "kiln -j2", "recipes3", "kiln one by one", "3 recipes sharing a base, -j 2 vs one after another", None),
     ("recipes3", "kiln -j2", "recipes3", "kiln -j2 --no-sbom",
      "the same 3 recipes with the SBOM (packages listed in the build's launch) vs --no-sbom", None),

@@ -16,12 +16,12 @@ RUN=$(mktemp -d "$W/run.XXXXXX")
 chmod 755 "$RUN"                           # libvirt's qemu user reads disks here
 RAW="$RUN/raw.tsv"                         # scenario side rep seconds maxrss_kib extra
 : >"$RAW"
-cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cleanup_domains >/dev/null && cleanup_domains; declare -F cleanup_scale >/dev/null && cleanup_scale; rm -rf "$RUN"; }
+cleanup() { set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID"; declare -F cleanup_domains >/dev/null && cleanup_domains; declare -F cleanup_scale >/dev/null && cleanup_scale; declare -F cleanup_upload >/dev/null && cleanup_upload; rm -rf "$RUN"; }
 trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 # want SCENARIO: BENCH_ONLY (space-separated: fetch unxz unxz1g pipeline
-# clones cloneid clonescale recipes3) names the scenarios to run; all when empty.
+# clones cloneid clonescale recipes3 upload) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -290,6 +290,60 @@ for r in $(want recipes3 && seq 1 "$REPS"); do
         "$KILN" "$RUN/cache" "$TOP"/bench/recipes/r1.yaml "$TOP"/bench/recipes/r2.yaml "$TOP"/bench/recipes/r3.yaml
 done
 rm -rf "$RUN/par" "$RUN/cache"
+
+# ------------------------------------------------------------ 7. upload to a remote pool ----
+# kiln register --pool against virsh vol-upload of the same image on the
+# same connection: an unprivileged user's qemu:///session reached over
+# qemu+ssh on a loopback sshd (as tests/integration/45-remote.sh), the
+# Debian fixture (qcow2) uploaded whole.  Both sides stream sparse.
+if want upload && [ "$(id -u)" = 0 ] && [ -x /usr/sbin/sshd ]; then
+    UU=kiln-bup-$$
+    US=$RUN/ssh
+    cleanup_upload() {
+        set +e
+        [ -f "$US/sshd.pid" ] && kill "$(cat "$US/sshd.pid")"
+        local pid
+        for pid in $(pgrep -u "$UU"); do kill "$pid"; done
+        sleep 0.5
+        for pid in $(pgrep -u "$UU"); do kill -9 "$pid"; done
+        userdel -r "$UU" >/dev/null 2>&1
+    }
+    useradd -m -s /bin/sh "$UU" && usermod -p '*' "$UU"
+    mkdir -p "$US" /run/sshd "$RUN/upool"
+    chown "$UU" "$RUN/upool"
+    ssh-keygen -q -t ed25519 -N '' -f "$US/host_key"
+    ssh-keygen -q -t ed25519 -N '' -f "$US/client_key"
+    cp "$US/client_key.pub" "$US/authorized_keys"; chmod 644 "$US/authorized_keys"
+    UPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    printf '%s\n' "Port $UPORT" "ListenAddress 127.0.0.1" "HostKey $US/host_key" \
+        "AuthorizedKeysFile $US/authorized_keys" "PasswordAuthentication no" \
+        "KbdInteractiveAuthentication no" "UsePAM no" "StrictModes no" "PidFile $US/sshd.pid" >"$US/sshd_config"
+    printf '#!/bin/sh\nexec ssh -F /dev/null -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o BatchMode=yes -o LogLevel=ERROR "$@"\n' >"$US/ssh"
+    chmod 755 "$US/ssh"
+    /usr/sbin/sshd -f "$US/sshd_config" -E "$US/sshd.log"
+    UR="qemu+ssh://$UU@127.0.0.1:$UPORT/session?keyfile=$US/client_key&command=$US/ssh"
+    virsh -q -c "$UR" pool-define-as bup dir --target "$RUN/upool" >/dev/null
+    virsh -q -c "$UR" pool-start bup >/dev/null
+    USIZE=$(stat -c %s "$FIXTURE")
+    for r in $(seq 1 "$REPS"); do
+        measure upload "kiln register --pool" "$r" "" \
+            "$KILN" -q -c "$UR" register "$FIXTURE" --name "bup-k$r" --os-variant debian12 \
+            --network none --pool bup
+        virsh -q -c "$UR" undefine "bup-k$r" >/dev/null
+        virsh -q -c "$UR" vol-delete "bup-k$r.qcow2" --pool bup >/dev/null
+        measure upload "virsh vol-upload" "$r" "" bash -c \
+            'virsh -q -c "$0" vol-create-as bup "$1" "$2" --format raw >/dev/null &&
+             virsh -q -c "$0" vol-upload --sparse "$1" "$3" --pool bup' \
+            "$UR" "bup-v$r.qcow2" "$USIZE" "$FIXTURE"
+        cmp -s "$FIXTURE" "$RUN/upool/bup-v$r.qcow2" || say "upload: virsh's volume differs"
+        virsh -q -c "$UR" vol-delete "bup-v$r.qcow2" --pool bup >/dev/null
+    done
+    say "upload: $USIZE bytes each"
+    cleanup_upload
+    unset -f cleanup_upload
+elif want upload; then
+    say "upload: skipped (needs root and sshd)"
+fi
 
 python3 "$TOP/bench/report.py" "$RAW" "$TOP/bench/results.md" "$TOP/bench/results.json" "$REPS"
 cat "$TOP/bench/results.md"

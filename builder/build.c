@@ -297,6 +297,9 @@ plan_text (GString *o, const struct run *run, const struct job *j)
 
     g_string_append_printf (o, "  %d. register   template %s (os-variant %s, memory %s, vcpus %s, network %s)\n", n++,
             r->template_name, r->os_variant, mem, cpus, r->template_network);
+    if (r->template_pool)
+      g_string_append_printf (o, "                uploaded into pool %s on %s\n", r->template_pool,
+                              r->template_connect ? r->template_connect : "kiln's connection");
     for (guint i = 0; i < r->disks->len; i++) {
       const struct kiln_recipe_disk *d = r->disks->pdata[i];
 
@@ -461,6 +464,8 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
     json_builder_set_member_name (b, "vcpus");
     json_builder_add_int_value (b, r->vcpus);
     kiln_json_add_string (b, "network", r->template_network);
+    kiln_json_add_string (b, "connect", r->template_connect);
+    kiln_json_add_string (b, "pool", r->template_pool);
     json_builder_set_member_name (b, "disks");
     json_builder_begin_array (b);
     for (guint i = 0; i < r->disks->len; i++) {
@@ -559,6 +564,17 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   kiln_json_add_string (b, "osinfo", res->osinfo);
   kiln_json_add_string (b, "accel", !res->launched ? NULL : res->accel == KILN_ACCEL_TCG ? "tcg" : "kvm");
   json_builder_end_object (b);
+
+  /* Where the template was published: the connection (NULL: kiln's -c)
+   * and the pool its image was uploaded into (NULL: used where it is). */
+  if (r->template) {
+    json_builder_set_member_name (b, "template");
+    json_builder_begin_object (b);
+    kiln_json_add_string (b, "name", r->template_name);
+    kiln_json_add_string (b, "connect", r->template_connect);
+    kiln_json_add_string (b, "pool", r->template_pool);
+    json_builder_end_object (b);
+  }
 
   add_test (b, r, rep);
 

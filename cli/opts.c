@@ -131,7 +131,12 @@ apply_global (struct kiln_opts *p, int id, const char *arg)
   enum kiln_accel accel;
 
   switch (id) {
-  case GOPT_CONNECT: ctx->connect_uri = arg; break;
+  case GOPT_CONNECT:
+    ctx->connect_uri = arg;
+    if (ctx->connect_all == NULL)
+      ctx->connect_all = g_ptr_array_new ();
+    g_ptr_array_add (ctx->connect_all, (gpointer) arg);
+    break;
   case GOPT_CACHE_DIR: ctx->cache_dir = arg; break;
   case GOPT_JSON: ctx->json = true; break;
   case GOPT_VERBOSE: ctx->verbosity++; kiln_msg_set_verbosity (ctx->verbosity); break;

@@ -7,6 +7,7 @@
 #include "kiln.h"
 #include "boot.h"
 #include "clone.h"
+#include "hosts.h"
 #include "json.h"
 #include "mac.h"
 #include "msg.h"
@@ -172,6 +173,48 @@ print_made (struct kiln_ctx *ctx, const struct kiln_clone_spec *spec, GPtrArray 
   }
 }
 
+/* kiln clone -c URI1 -c URI2 ...: the same clones on every host, in
+ * parallel, each host its own transaction (lib/hosts.h). */
+struct hosts_clone {
+  const struct kiln_clone_spec *spec;
+  GPtrArray **made;             /* one per host */
+};
+
+static int
+clone_on_host (const struct kiln_ctx *ctx, size_t host, void *data, GError **err)
+{
+  struct hosts_clone *h = data;
+
+  return kiln_clone_domains (ctx, h->spec, &h->made[host], err);
+}
+
+static int
+clone_hosts (struct kiln_ctx *ctx, const struct kiln_clone_spec *spec)
+{
+  size_t n = ctx->connect_all->len, failed;
+  g_autofree GPtrArray **made = g_new0 (GPtrArray *, n);
+  g_autofree GError **errs = g_new0 (GError *, n);
+  struct hosts_clone h = { .spec = spec, .made = made };
+  int rc = KILN_EXIT_OK;
+
+  failed = kiln_hosts_run (ctx, (const char *const *) ctx->connect_all->pdata, n, clone_on_host,
+                           &h, errs);
+  for (size_t i = 0; i < n; i++) {
+    if (errs[i]) {
+      rc = kiln_fail (errs[i]);
+      g_error_free (errs[i]);
+    } else {
+      print_made (ctx, spec, made[i], NULL);
+    }
+    if (made[i])
+      g_ptr_array_unref (made[i]);
+  }
+  if (failed)
+    kiln_error ("clone failed on %zu of %zu hosts (named above); the others have their clones",
+                failed, n);
+  return rc;
+}
+
 int
 kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -263,6 +306,11 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
   spec.identity = id;
   /* The console log is how kiln sees a login prompt. */
   spec.console_log = start;
+  if (ctx->connect_all && ctx->connect_all->len > 1) {
+    if (start || spec.print_xml)
+      return kiln_usage_error (ctx, "-c given more than once: not with --start or --print-xml");
+    return clone_hosts (ctx, &spec);
+  }
   rc = kiln_clone_domains (ctx, &spec, &made, &err);
   /* All or nothing: on failure no clone is left to print. */
   if (rc == -1)

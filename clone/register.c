@@ -7,6 +7,7 @@
 #include "json.h"
 #include "msg.h"
 #include "opts.h"
+#include "hosts.h"
 #include "register.h"
 #include "value.h"
 
@@ -79,6 +80,53 @@ print_result (struct kiln_ctx *ctx, const char *name, const struct kiln_register
   }
 }
 
+/* One host of kiln register -c URI1 -c URI2 ...: its own registration. */
+struct hosts_reg {
+  const struct kiln_register_spec *rs;
+  struct kiln_register_result *res;   /* one per host */
+};
+
+static int
+register_on_host (const struct kiln_ctx *ctx, size_t host, void *data, GError **err)
+{
+  struct hosts_reg *h = data;
+
+  return kiln_register_template (ctx, h->rs, &h->res[host], err);
+}
+
+/* The image uploaded into the same pool of every host, in parallel; a
+ * host that fails is named, the others keep their template. */
+static int
+register_hosts (struct kiln_ctx *ctx, const struct kiln_register_spec *rs)
+{
+  size_t n = ctx->connect_all->len, failed;
+  g_autofree struct kiln_register_result *res = g_new0 (struct kiln_register_result, n);
+  g_autofree GError **errs = g_new0 (GError *, n);
+  struct hosts_reg h = { .rs = rs, .res = res };
+  int rc = KILN_EXIT_OK;
+
+  if (rs->pool == NULL || rs->print_xml)
+    return kiln_usage_error (ctx, "-c given %zu times: the image goes into a pool of each host "
+                             "(give --pool POOL, and no --print-xml)", n);
+  failed = kiln_hosts_run (ctx, (const char *const *) ctx->connect_all->pdata, n,
+                           register_on_host, &h, errs);
+  for (size_t i = 0; i < n; i++) {
+    if (errs[i]) {
+      rc = kiln_fail (errs[i]);
+      g_error_free (errs[i]);
+      continue;
+    }
+    if (res[i].osinfo_note)
+      kiln_warn ("%s", res[i].osinfo_note);
+    print_result (ctx, rs->name, &res[i]);
+    kiln_register_result_clear (&res[i]);
+  }
+  if (failed)
+    kiln_error ("register failed on %zu of %zu hosts (named above); the others have template %s",
+                failed, n, rs->name);
+  return rc;
+}
+
 int
 kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
 {
@@ -129,6 +177,8 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
   rs.extra = (const struct kiln_register_disk *) extra->data;
   rs.n_extra = extra->len;
 
+  if (ctx->connect_all && ctx->connect_all->len > 1)
+    return register_hosts (ctx, &rs);
   if (kiln_register_template (ctx, &rs, &res, &err) == -1)
     return kiln_fail (err);
   if (res.osinfo_note)

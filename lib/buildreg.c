@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <libxml/tree.h>
+#include <libvirt/virterror.h>
 
 #include "boot.h"
 #include "build.h"
@@ -25,7 +26,9 @@
 #include "recipe.h"
 #include "password.h"
 #include "register.h"
+#include "qcow2.h"
 #include "secret.h"
+#include "storage.h"
 #include "virt.h"
 
 /* The seed article's network XML, built from the recipe's fields:
@@ -111,6 +114,13 @@ struct txn {
   bool old_undefined, new_defined;
   GPtrArray *extra_made;        /* char *: extra disks of the new template */
   GPtrArray *clones;            /* struct kiln_clone_made *, made */
+  /* template.pool: the image goes up into a pool of the connection. */
+  char *flat;                   /* the flattened temporary uploaded, or NULL */
+  char *vol_name;               /* the new template's volume */
+  virStorageVolPtr vol;         /* it, once uploaded */
+  const char *pool;             /* the recipe's template.pool, or NULL */
+  char *old_vol;                /* the previous template's volume (--force),
+                                   deleted once the commit succeeded */
 };
 
 /* A name beside FINAL for its previous version: ".BASE.kiln-old-XXXXXX".
@@ -266,6 +276,20 @@ ensure_networks (struct txn *t, const struct kiln_recipe *r, GError **err)
 
 /* ------------------------------------------------------------ precondition */
 
+/* CTX with the recipe's template.connect as its URI, if it names one:
+ * the template and clones are published there (the image is built where
+ * kiln runs). */
+static struct kiln_ctx
+publish_ctx (const struct kiln_ctx *ctx, const struct kiln_recipe *r)
+{
+  struct kiln_ctx c = *ctx;
+
+  if (r->template_connect)
+    c.connect_uri = r->template_connect;
+  return c;
+}
+
+
 static const char *
 template_name (const struct kiln_recipe *r)
 {
@@ -330,14 +354,132 @@ kiln_build_check (const struct kiln_ctx *ctx, const struct kiln_recipe *r, bool 
   virConnectPtr conn;
   int rc;
 
+  struct kiln_ctx pctx = publish_ctx (ctx, r);
+
   if (!r->template && r->clones == NULL)
     return 0;
-  conn = kiln_virt_open (ctx, NULL, err);
+  conn = kiln_virt_open (&pctx, NULL, err);
   if (conn == NULL)
     return -1;
-  rc = check (ctx, conn, r, force, NULL, err);
+  rc = check (&pctx, conn, r, force, NULL, err);
   virConnectClose (conn);
   return rc;
+}
+
+/* ------------------------------------------------------------ remote */
+
+/* IMAGE as one file for the upload: *FLAT NULL when it is one already,
+ * else a temporary beside it (qemu-img convert, same format) that the
+ * caller discards.  An overlay's own bytes would be useless on a host
+ * without its backing file. */
+static int
+flatten (const char *image, char **flat, GError **err)
+{
+  g_autoptr (GPtrArray) chain = kiln_image_chain (image, err);
+  g_autofree char *fmt = NULL, *errout = NULL;
+  int status = 0;
+
+  *flat = NULL;
+  if (chain == NULL)
+    return -1;
+  if (chain->len < 2)
+    return 0;
+  fmt = kiln_image_file_format (image, err);
+  if (fmt == NULL || (*flat = kiln_temp_beside (image, 0600, err)) == NULL)
+    return -1;
+  kiln_event_info ("register", "flattening %s (an overlay on %s) for the upload", image,
+                   (const char *) chain->pdata[chain->len - 1]);
+  {
+    const char *argv[] = { "qemu-img", "convert", "-q", "-f", fmt, "-O", fmt, image, *flat, NULL };
+
+    if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                       NULL, NULL, NULL, &errout, &status, err) ||
+        !g_spawn_check_wait_status (status, err)) {
+      g_prefix_error (err, "cannot flatten %s: %s%s", image, errout ? g_strstrip (errout) : "",
+                      errout && *errout ? ": " : "");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* The volume of POOL the template domain XML (libvirt's own output)
+ * names as its disk, or NULL. */
+static char *
+xml_volume (const char *xml, const char *pool)
+{
+  g_autofree char *pat = g_strdup_printf ("<source pool='%s' volume='", pool);
+  const char *p = xml ? strstr (xml, pat) : NULL, *e;
+
+  if (p == NULL)
+    return NULL;
+  p += strlen (pat);
+  e = strchr (p, '\'');
+  return e ? g_strndup (p, e - p) : NULL;
+}
+
+/* The new template's volume name in T->pool: NAME.FORMAT, or when a
+ * volume of that name is the template being replaced (--force)
+ * NAME-XXXXXX.FORMAT, so that the old one stays until the commit
+ * succeeded.  Any other volume of that name: KILN_ERROR_EXISTS. */
+static int
+choose_volume (struct txn *t, const char *format, bool old, GError **err)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (t->conn, t->pool);
+  virStorageVolPtr v;
+  int rc = -1;
+
+  if (pool == NULL) {
+    kiln_virt_set_error (err, "storage pool '%s' (virsh pool-list --all shows the pools)", t->pool);
+    return -1;
+  }
+  if (old) {
+    virDomainPtr dom = virDomainLookupByName (t->conn, t->tname);
+    char *xml = dom ? virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE) : NULL;
+
+    t->old_vol = xml_volume (xml, t->pool);
+    free (xml);
+    if (dom)
+      virDomainFree (dom);
+  }
+  t->vol_name = g_strdup_printf ("%s.%s", t->tname, format);
+  v = virStorageVolLookupByName (pool, t->vol_name);
+  if (v && g_strcmp0 (t->vol_name, t->old_vol) != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
+                 "pool '%s' has a volume '%s' already, and no template of that name uses "
+                 "it: remove it first (virsh vol-delete --pool %s %s)", t->pool, t->vol_name,
+                 t->pool, t->vol_name);
+    virStorageVolFree (v);
+    goto out;
+  }
+  while (v) {
+    virStorageVolFree (v);
+    g_free (t->vol_name);
+    t->vol_name = g_strdup_printf ("%s-%06x.%s", t->tname, g_random_int () & 0xffffff, format);
+    v = virStorageVolLookupByName (pool, t->vol_name);
+  }
+  virResetLastError ();
+  rc = 0;
+out:
+  virStoragePoolFree (pool);
+  return rc;
+}
+
+/* Upload what the build made (flattened if need be) as T->vol_name. */
+static int
+upload (struct txn *t, const char *image, bool verify, GError **err)
+{
+  t->vol = kiln_storage_upload_image (t->ctx, t->conn, t->pool, t->vol_name,
+                                      t->flat ? t->flat : image, verify, err);
+  if (t->vol == NULL)
+    return -1;
+  kiln_event_info ("register", "uploaded into pool '%s' as '%s': size checked", t->pool,
+                   t->vol_name);
+  if (t->flat) {
+    kiln_temp_discard (t->flat);
+    g_clear_pointer (&t->flat, g_free);
+  }
+  return kiln_fault_check ("template-upload", err);
 }
 
 /* ------------------------------------------------------------ commit */
@@ -422,6 +564,24 @@ undefine_quietly (virConnectPtr conn, const char *name)
   }
 }
 
+/* A disk kiln made: a local file, or on a remote connection the volume
+ * at that path on its host. */
+static void
+remove_disk (virConnectPtr conn, const char *path)
+{
+  virStorageVolPtr vol;
+
+  if (kiln_virt_is_local (conn)) {
+    unlink (path);
+    return;
+  }
+  vol = kiln_storage_vol_of_path (conn, path, NULL);
+  if (vol) {
+    virStorageVolDelete (vol, 0);
+    virStorageVolFree (vol);
+  }
+}
+
 /* A clone kiln made and no longer wants: stopped, undefined, its disks
  * and console log removed. */
 static void
@@ -436,7 +596,7 @@ remove_made (virConnectPtr conn, const struct kiln_clone_made *m)
     virDomainFree (dom);
   }
   for (guint k = 0; m->disks && k < m->disks->len; k++)
-    unlink (m->disks->pdata[k]);
+    remove_disk (conn, m->disks->pdata[k]);
   if (m->console_log)
     unlink (m->console_log);
 }
@@ -452,6 +612,10 @@ undo (struct txn *t)
   }
   if (t->new_defined)
     undefine_quietly (t->conn, t->tname);
+  if (t->vol) {
+    virStorageVolDelete (t->vol, 0);
+    g_clear_pointer (&t->vol, virStorageVolFree);
+  }
   for (guint i = 0; t->extra_made && i < t->extra_made->len; i++)
     unlink (t->extra_made->pdata[i]);
   for (guint i = t->extra_aside->len; i > 0; i--)
@@ -492,6 +656,13 @@ txn_clear (struct txn *t)
   if (t->clones)
     g_ptr_array_unref (t->clones);
   free (t->old_xml);
+  if (t->flat)
+    kiln_temp_discard (t->flat);
+  g_free (t->flat);
+  g_free (t->vol_name);
+  g_free (t->old_vol);
+  if (t->vol)
+    virStorageVolFree (t->vol);
   if (t->conn)
     virConnectClose (t->conn);
 }
@@ -510,6 +681,18 @@ drop_asides (struct txn *t)
     struct txn_file *f = t->extra_aside->pdata[i];
 
     unlink (f->aside);
+  }
+  if (t->old_vol) {
+    virStoragePoolPtr pool = virStoragePoolLookupByName (t->conn, t->pool);
+    virStorageVolPtr v = pool ? virStorageVolLookupByName (pool, t->old_vol) : NULL;
+
+    if (v == NULL || virStorageVolDelete (v, 0) == -1)
+      kiln_event_warning ("register", "could not delete '%s', the volume of the template "
+                          "replaced, from pool '%s'", t->old_vol, t->pool);
+    if (v)
+      virStorageVolFree (v);
+    if (pool)
+      virStoragePoolFree (pool);
   }
 }
 
@@ -660,7 +843,8 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
   struct kiln_register_result res = { 0 };
   g_autofree char *abs_image = NULL;
   const char *image_now = NULL;
-  struct txn t = { .ctx = ctx, .tname = template_name (r) };
+  struct kiln_ctx pctx = publish_ctx (ctx, r);
+  struct txn t = { .ctx = &pctx, .tname = template_name (r), .pool = r->template_pool };
   bool libvirt = r->template || r->clones || r->networks->len, domains = r->template || r->clones;
   bool old = false;
   unsigned n = 0;
@@ -680,9 +864,9 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
   }
 
   /* Precondition and what can be made before the commit point. */
-  if (libvirt && (t.conn = kiln_virt_open (ctx, NULL, err)) == NULL)
+  if (libvirt && (t.conn = kiln_virt_open (&pctx, NULL, err)) == NULL)
     goto fail;
-  if (domains && check (ctx, t.conn, r, force, &old, err) == -1)
+  if (domains && check (&pctx, t.conn, r, force, &old, err) == -1)
     goto fail;
   if (libvirt && ensure_networks (&t, r, err) == -1)
     goto fail;
@@ -697,6 +881,18 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
     }
     spec.disk = abs_image;
     spec.disk_now = image_now;
+    if (t.pool) {
+      g_autofree char *fmt = NULL;
+
+      if (flatten (image_now ? image_now : image, &t.flat, err) == -1 ||
+          (fmt = kiln_image_file_format (t.flat ? t.flat : image_now ? image_now : image, err)) == NULL ||
+          choose_volume (&t, fmt, old, err) == -1)
+        goto fail;
+      spec.pool = t.pool;
+      spec.volume = t.vol_name;
+      if (t.flat)
+        spec.disk_now = t.flat;
+    }
     spec.replaces = old ? t.tname : NULL;
     spec.print_xml = true;
     spec.name = t.tname;
@@ -715,7 +911,9 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
     spec.vcpus = r->vcpus > 0 ? (unsigned) r->vcpus : 0;
     spec.extra = extra;
     spec.n_extra = r->disks->len;
-    if (kiln_register_template (ctx, &spec, &res, err) == -1)
+    if (kiln_register_template (&pctx, &spec, &res, err) == -1)
+      goto fail;
+    if (t.pool && upload (&t, image_now ? image_now : image, false, err) == -1)
       goto fail;
   }
 
@@ -729,7 +927,7 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
   if (domains) {
     if ((old && undefine_old (&t, err) == -1) || extra_aside (&t, res.extra_files, force, err) == -1)
       goto fail;
-    if (kiln_register_define (ctx, &spec, &res, err) == -1)
+    if (kiln_register_define (&pctx, &spec, &res, err) == -1)
       goto fail;
     t.new_defined = true;
     t.extra_made = res.extra_files;
@@ -748,7 +946,7 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
 
     if (kiln_fault_check (step, err) == -1)
       goto fail;
-    if (kiln_clone_domains (ctx, &cs, &made, err) == -1) {
+    if (kiln_clone_domains (&pctx, &cs, &made, err) == -1) {
       for (guint k = 0; made && k < made->len; k++)
         g_ptr_array_add (t.clones, g_ptr_array_steal_index (made, k--));
       goto fail;

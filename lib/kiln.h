@@ -36,6 +36,9 @@ enum kiln_accel {
 /* Filled from the global options; every verb gets it. */
 struct kiln_ctx {
   const char *connect_uri;      /* NULL: qemu:///system for root, else qemu:///session */
+  GPtrArray *connect_all;       /* const char *: every -c given, in order (the last is
+                                   connect_uri), or NULL: none; for the verbs that
+                                   work on several hosts at once (kiln_hosts_run) */
   const char *cache_dir;        /* NULL: $XDG_CACHE_HOME/kiln or /var/cache/kiln */
   bool json;
   int verbosity;                /* 0 quiet, 1 normal, 2 verbose */

@@ -5,10 +5,15 @@
 #include "osinfo.h"
 
 static OsinfoLoader *loader;
+G_LOCK_DEFINE_STATIC (loader);
 
+/* Loaded once; threads (kiln build -j, kiln register -c A -c B) share it. */
 OsinfoDb *
 kiln_osinfo_db (GError **err)
 {
+  OsinfoDb *db = NULL;
+
+  G_LOCK (loader);
   if (loader == NULL) {
     GError *e = NULL;
 
@@ -20,10 +25,13 @@ kiln_osinfo_db (GError **err)
                    e->message);
       g_error_free (e);
       g_clear_object (&loader);
-      return NULL;
+      goto out;
     }
   }
-  return osinfo_loader_get_db (loader);
+  db = osinfo_loader_get_db (loader);
+out:
+  G_UNLOCK (loader);
+  return db;
 }
 
 const char *

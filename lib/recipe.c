@@ -1018,7 +1018,8 @@ static const char *const base_keys[] = { "source", "sums", "checksum", "insecure
 static const char *const output_keys[] = { "path", "format", "mode", "size", NULL };
 static const char *const sysprep_keys[] = { "operations", "enable", NULL };
 static const char *const network_keys[] = { "name", "bridge", "address", "dhcp", "forward", NULL };
-static const char *const template_keys[] = { "name", "os-variant", "memory", "vcpus", "network", "disks", NULL };
+static const char *const template_keys[] = { "name", "os-variant", "memory", "vcpus", "network", "disks",
+                                              "connect", "pool", NULL };
 static const char *const disk_keys[] = { "size", "target", NULL };
 static const char *const clones_keys[] = { "names", "count", "prefix", NULL };
 static const char *const test_keys[] = { "timeout", "user", "password", "commands", NULL };
@@ -1628,8 +1629,28 @@ load_template (struct loader *l, const struct ynode *n, struct kiln_recipe *r, G
        optional (l, n, "os-variant", &r->os_variant, err) == -1 ||
        optional_int (l, n, "memory", 64, 16 * 1024 * 1024, &r->memory, err) == -1 ||
        optional_int (l, n, "vcpus", 1, 4096, &r->vcpus, err) == -1 ||
-       optional (l, n, "network", &r->template_network, err) == -1))
+       optional (l, n, "network", &r->template_network, err) == -1 ||
+       optional (l, n, "connect", &r->template_connect, err) == -1 ||
+       optional (l, n, "pool", &r->template_pool, err) == -1))
     return -1;
+  /* A remote host cannot use the built image where it lies: it goes up
+   * into one of that host's pools (kiln_virt_is_local decides at the
+   * build, when the URI is opened; a local URI with a pool uploads too). */
+  if (r->template_connect && r->template_connect[0] == '\0') {
+    set_err (err, map_get (n, "connect", NULL), "template.connect is empty (a libvirt URI, "
+             "like qemu+ssh://HOST/system)");
+    return -1;
+  }
+  if (r->template_pool && !kiln_name_valid (r->template_pool, "template.pool", NULL)) {
+    set_err (err, map_get (n, "pool", NULL), "template.pool: '%s' is not a storage pool's name",
+             r->template_pool);
+    return -1;
+  }
+  if (r->template_connect && r->template_pool == NULL) {
+    set_err (err, map_get (n, "connect", NULL), "template.connect needs template.pool: the "
+             "storage pool on that host the image is uploaded into");
+    return -1;
+  }
   if (r->template_name == NULL)
     r->template_name = g_strdup (r->name);
   else if (check_name (map_get (n, "name", NULL), r->template_name, "template.name", err) == -1)
@@ -2018,6 +2039,17 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
     return NULL;
   if ((v = map_get (root, "test", &k)) && load_test (&l, v, k, r, err) == -1)
     return NULL;
+  if (r->template_pool && r->disks->len > 0) {
+    set_err (err, map_get (map_get (root, "template", NULL), "disks", NULL),
+             "template.disks with template.pool: not supported yet (extra disks are made as "
+             "local files)");
+    return NULL;
+  }
+  if (r->template_connect && r->test) {
+    set_err (err, k, "test with template.connect: not supported yet (the boot check reads "
+             "the clone's serial log as a local file)");
+    return NULL;
+  }
   /* A step may use a variable before a later password selector makes it
    * a secret: its display is redacted once all are known. */
   for (guint i = 0; i < r->steps->len; i++) {
@@ -2058,6 +2090,8 @@ kiln_recipe_free (struct kiln_recipe *r)
   g_free (r->template_name);
   g_free (r->os_variant);
   g_free (r->template_network);
+  g_free (r->template_connect);
+  g_free (r->template_pool);
   if (r->disks)
     g_ptr_array_unref (r->disks);
   g_strfreev (r->clones);

@@ -100,6 +100,10 @@ struct kiln_recipe {
   int vcpus;                  /* 0: osinfo's recommendation */
   char *template_network;     /* "default" by default; "user", "none" or a network */
   GPtrArray *disks;           /* struct kiln_recipe_disk *: extra disks */
+  char *template_connect;     /* libvirt URI the template and clones are published
+                                 on (the build runs here), or NULL: kiln's -c */
+  char *template_pool;        /* storage pool there the image is uploaded into
+                                 (required with template_connect), or NULL */
 
   char **clones;              /* NULL-terminated names, or NULL */
 

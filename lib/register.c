@@ -176,45 +176,20 @@ os_recommended (OsinfoOs *os, guint64 *mib, unsigned *cpus)
   }
 }
 
-/* Upload DISK into POOL as volume NAME.FORMAT (holes kept, with
- * progress), then verify it: its size on the host always, its bytes
- * downloaded back with SPEC->verify_upload. */
+/* Upload DISK into POOL as volume NAME.FORMAT (or SPEC->volume), then
+ * verify it: its size on the host always, its bytes downloaded back with
+ * SPEC->verify_upload. */
 static int
 upload_to_pool (const struct kiln_ctx *ctx, virConnectPtr conn, struct reg *r, GError **err)
 {
-  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, r->s->pool);
-  g_autofree char *label = NULL;
-  struct stat st;
-  int rc = -1;
-
-  if (pool == NULL) {
-    kiln_virt_set_error (err, "storage pool '%s' (virsh pool-list --all shows the pools)", r->s->pool);
-    return -1;
-  }
-  r->vol_name = g_strdup_printf ("%s.%s", r->s->name, r->format);
-  if (stat (r->disk_read, &st) == -1) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot read %s: %s", r->s->disk, g_strerror (errno));
-    goto out;
-  }
-  r->vol = kiln_storage_create_raw (pool, r->vol_name, (guint64) st.st_size, err);
+  r->vol = kiln_storage_upload_image (ctx, conn, r->s->pool, r->vol_name, r->disk_read,
+                                      r->s->verify_upload, err);
   if (r->vol == NULL)
-    goto out;
-  label = g_strdup_printf ("uploading %s", r->vol_name);
-  if (kiln_storage_upload (ctx, r->vol, r->disk_read, label, err) == -1) {
-    g_prefix_error (err, "pool '%s': ", r->s->pool);
-    goto out;
-  }
-  /* The pool's refresh probes the uploaded image's format. */
-  virStoragePoolRefresh (pool, 0);
-  if (kiln_storage_verify (ctx, r->vol, r->disk_read, r->s->verify_upload, err) == -1)
-    goto out;
+    return -1;
   kiln_event_info ("register", "%s uploaded into pool '%s' as '%s': size checked%s",
                    r->s->disk, r->s->pool, r->vol_name,
                    r->s->verify_upload ? ", SHA-256 of the volume read back matches" : "");
-  rc = 0;
-out:
-  virStoragePoolFree (pool);
-  return rc;
+  return 0;
 }
 
 void
@@ -410,6 +385,8 @@ checked:
   /* The disks: DISK itself (or its volume), then the empty extra ones. */
   specs = g_new0 (struct kiln_domxml_disk_spec, 1 + r.extra->len);
   res->extra_files = g_ptr_array_new_with_free_func (g_free);
+  if (rs->pool)
+    r.vol_name = rs->volume ? g_strdup (rs->volume) : g_strdup_printf ("%s.%s", rs->name, r.format);
   if (rs->pool && !rs->print_xml) {
     if (upload_to_pool (ctx, conn, &r, &err) == -1 ||
         kiln_fault_check ("template-upload", &err) == -1)
@@ -417,7 +394,6 @@ checked:
     specs[0].pool = rs->pool;
     specs[0].volume = r.vol_name;
   } else if (rs->pool) {
-    r.vol_name = g_strdup_printf ("%s.%s", rs->name, r.format);
     specs[0].pool = rs->pool;
     specs[0].volume = r.vol_name;
   } else {

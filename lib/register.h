@@ -23,6 +23,7 @@ struct kiln_register_spec {
                                   (required on a remote connection:
                                   kiln_virt_is_local); the upload's size is
                                   always checked on the host */
+  const char *volume;          /* the volume's name in POOL; NULL: NAME.FORMAT */
   bool verify_upload;          /* and the volume downloaded back to compare
                                   its SHA-256 with DISK's */
   const char *recipe;          /* recorded in the metadata; may be NULL */

@@ -524,3 +524,41 @@ kiln_storage_verify (const struct kiln_ctx *ctx, virStorageVolPtr vol, const cha
   }
   return 0;
 }
+
+virStorageVolPtr
+kiln_storage_upload_image (const struct kiln_ctx *ctx, virConnectPtr conn, const char *pool_name,
+                           const char *vol_name, const char *file, bool download, GError **err)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, pool_name);
+  virStorageVolPtr vol = NULL;
+  g_autofree char *label = NULL;
+  struct stat st;
+
+  if (pool == NULL) {
+    kiln_virt_set_error (err, "storage pool '%s' (virsh pool-list --all shows the pools)", pool_name);
+    return NULL;
+  }
+  if (stat (file, &st) == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot read %s: %s", file, g_strerror (errno));
+    goto out;
+  }
+  vol = kiln_storage_create_raw (pool, vol_name, (guint64) st.st_size, err);
+  if (vol == NULL)
+    goto out;
+  label = g_strdup_printf ("uploading %s", vol_name);
+  if (kiln_storage_upload (ctx, vol, file, label, err) == -1) {
+    g_prefix_error (err, "pool '%s': ", pool_name);
+    goto fail;
+  }
+  /* The pool's refresh probes the uploaded image's format. */
+  virStoragePoolRefresh (pool, 0);
+  if (kiln_storage_verify (ctx, vol, file, download, err) == -1)
+    goto fail;
+  goto out;
+fail:
+  virStorageVolDelete (vol, 0);
+  g_clear_pointer (&vol, virStorageVolFree);
+out:
+  virStoragePoolFree (pool);
+  return vol;
+}

@@ -81,4 +81,14 @@ int kiln_storage_upload (const struct kiln_ctx *ctx, virStorageVolPtr vol, const
 int kiln_storage_verify (const struct kiln_ctx *ctx, virStorageVolPtr vol, const char *file,
                          bool download, GError **err);
 
+/* Upload the local file FILE into POOL_NAME (a pool of CONN) as the new
+ * volume VOL_NAME and check it (kiln_storage_verify, with DOWNLOAD): what
+ * kiln register --pool and kiln build's remote publication do.  The
+ * volume, or NULL with ERR; on failure nothing is left in the pool (a
+ * partial volume is deleted).  Free with virStorageVolFree; the caller
+ * deletes it (kiln_storage_delete) if what follows fails. */
+virStorageVolPtr kiln_storage_upload_image (const struct kiln_ctx *ctx, virConnectPtr conn,
+                                            const char *pool_name, const char *vol_name,
+                                            const char *file, bool download, GError **err);
+
 #endif

@@ -10,6 +10,7 @@
 # the remote chains, and a failure leaves no volume.  Loopback only; the
 # test stops the sshd and the daemon it started and removes its user.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-console.sh"
 set -u
 
 require_root
@@ -19,6 +20,7 @@ require_cmd qemu-img qemu-io virsh ssh ssh-keygen useradd userdel setpriv virt-s
 export KILN_ACCEL=tcg
 
 U=kiln-rmt-$$
+U2=kiln-rmt2-$$                     # a second remote host: another user's daemon
 S=$T/ssh
 P=kiln45-$RANDOM-
 PORT=""
@@ -30,18 +32,20 @@ _rt_cleanup() {
         virsh -q -c "$R" pool-undefine "${P}pool" >/dev/null 2>&1
     fi
     [ -f "$S/sshd.pid" ] && kill "$(cat "$S/sshd.pid")" 2>/dev/null
-    # The remote user's processes (its session daemon, sshd children):
-    # this test created the user, so they are this test's.
-    if id "$U" >/dev/null 2>&1; then
-        for pid in $(pgrep -u "$U"); do kill "$pid" 2>/dev/null; done
+    # The remote users' processes (session daemons, sshd children, qemu):
+    # this test created the users, so they are this test's.
+    local u
+    for u in "$U" "$U2"; do
+        id "$u" >/dev/null 2>&1 || continue
+        for pid in $(pgrep -u "$u"); do kill "$pid" 2>/dev/null; done
         sleep 0.5
-        for pid in $(pgrep -u "$U"); do kill -9 "$pid" 2>/dev/null; done
-        userdel -r "$U" >/dev/null 2>&1
-    fi
+        for pid in $(pgrep -u "$u"); do kill -9 "$pid" 2>/dev/null; done
+        userdel -r "$u" >/dev/null 2>&1
+    done
 }
 trap '_rt_rc=$?; _rt_cleanup; (exit $_rt_rc); _lib_cleanup' EXIT
 
-plan 39
+plan 76
 
 # ---- the remote side: a user, its key, an sshd on loopback ----
 chmod 755 "$T"
@@ -188,5 +192,124 @@ nok_cmd "KILN_FAULT=clone-define: 3 clones fail" \
     env KILN_FAULT=clone-define "$KILN" -c "$R" clone -o "${P}tmpl" -n "${P}bad" --count 3
 is "$(rv vol-list "${P}pool" | grep -c "${P}bad")" 0 "no volume of the failed run is left"
 is "$(rv list --all --name | grep -c "${P}bad")" 0 "nor a domain"
+
+# ---- kiln build with template.connect and template.pool ----
+# Built here (no appliance: a synthetic base, no steps), published there:
+# the overlay flattened and uploaded, the template and clones defined on
+# the remote side, all in the build's transaction.
+fixture_synthetic phony-debian "$T/pbase.qcow2" || bail_out "no phony-debian fixture"
+BO=$T/bout
+mkdir -p "$BO"
+brecipe() {   # FILE [EXTRA YAML...]
+    local f=$1 l; shift
+    {
+        echo "recipe: 1"
+        echo "name: ${P}btpl"
+        echo "base: {source: \"$T/pbase.qcow2\"}"
+        echo "output: {path: \"$BO/btpl.qcow2\", mode: overlay, format: qcow2}"
+        echo "template: {os-variant: debian11, network: none, connect: \"$R\", pool: ${P}pool}"
+        for l in "$@"; do echo "$l"; done
+    } >"$f"
+}
+brecipe "$T/b.yaml" "clones: {names: [${P}b1, ${P}b2]}"
+nok_cmd "KILN_FAULT=clone-2: the remote build fails after the upload and a clone" \
+    env KILN_FAULT=clone-2 "$KILN" --cache-dir "$T/bcache" build "$T/b.yaml"
+is "$(rv vol-list "${P}pool" | grep -c "${P}b")" 0 "no volume of it is left on the remote side"
+is "$(rv list --all --name | grep -c "${P}b")" 0 "nor a domain"
+is "$(ls -A "$BO")" "" "nor the local image or manifest"
+t0=$(date +%s%N)
+ok_cmd "kiln build publishes the template and 2 clones on the remote side" \
+    "$KILN" --cache-dir "$T/bcache" build "$T/b.yaml"
+t1=$(date +%s%N)
+note "remote build (flatten, upload, define, 2 clones): $(( (t1 - t0) / 1000000 )) ms"
+like "$(rv dumpxml "${P}btpl")" "<source pool='${P}pool' volume='${P}btpl.qcow2'" \
+    "the template's disk is the uploaded volume"
+unlike "$(qemu-img info "$POOL/${P}btpl.qcow2")" "backing file" "uploaded flat (the overlay was flattened)"
+ok_cmd "with the built image's content" qemu-img compare -q "$BO/btpl.qcow2" "$POOL/${P}btpl.qcow2"
+like "$(rv vol-dumpxml "${P}b2.qcow2" --pool "${P}pool")" "<path>$POOL/${P}btpl.qcow2</path>" \
+    "a clone's volume is backed by the template's volume"
+is "$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["template"]; print(t["connect"] == sys.argv[2], t["pool"])' \
+    "$BO/btpl.qcow2.json" "$R")" "True ${P}pool" "the manifest records the connection and the pool"
+nok_cmd "--force rebuild refused while linked clones sit on the remote template" \
+    "$KILN" --cache-dir "$T/bcache" build --force "$T/b.yaml"
+like "$(cat "$T/last.out")" "has linked clones" "because of its dependents there"
+for c in b1 b2; do rv undefine "${P}$c" >/dev/null; rv vol-delete "${P}$c.qcow2" --pool "${P}pool" >/dev/null; done
+brecipe "$T/b2.yaml"
+x0=$(rv dumpxml --inactive "${P}btpl")
+nok_cmd "KILN_FAULT=template-define: a --force rebuild fails" \
+    env KILN_FAULT=template-define "$KILN" --cache-dir "$T/bcache" build --force "$T/b2.yaml"
+is "$(rv dumpxml --inactive "${P}btpl")" "$x0" "the previous template is back as it was"
+is "$(rv vol-list "${P}pool" | grep -c "${P}btpl")" 1 "its volume alone, no new one"
+ok_cmd "a --force rebuild replaces the remote template" \
+    "$KILN" --cache-dir "$T/bcache" build --force "$T/b2.yaml"
+is "$(rv vol-list "${P}pool" | grep -c "${P}btpl")" 1 "the new volume replaced the old one"
+like "$(rv dumpxml "${P}btpl")" "volume='$(rv vol-list "${P}pool" | awk '/btpl/ {print $1}')'" \
+    "the template uses it"
+rv undefine "${P}btpl" >/dev/null
+
+# ---- several hosts in one call: two remote daemons (two users) ----
+useradd -m -s /bin/sh "$U2" || bail_out "cannot add user $U2"
+usermod -p '*' "$U2"
+R2="qemu+ssh://$U2@127.0.0.1:$PORT/session?keyfile=$S/client_key&command=$S/ssh"
+rv2() { virsh -q -c "$R2" "$@"; }
+POOL2=$T/pool2
+mkdir -p "$POOL2"
+chown "$U2" "$POOL2"
+chmod 700 "$POOL2"
+rv2 pool-define-as "${P}pool" dir --target "$POOL2" >/dev/null
+ok_cmd "a second remote host ($U2's daemon) with a pool of the same name" rv2 pool-start "${P}pool"
+t0=$(date +%s%N)
+ok_cmd "register -c R1 -c R2: the image uploaded into both hosts' pools" \
+    "$KILN" -c "$R" -c "$R2" register "$SRC/tmpl.qcow2" --name "${P}multi" --os-variant debian12 \
+    --pool "${P}pool"
+t1=$(date +%s%N)
+note "register on 2 hosts in parallel: $(( (t1 - t0) / 1000000 )) ms"
+ok_cmd "the template is on the first host" rv dominfo "${P}multi"
+ok_cmd "and on the second" rv2 dominfo "${P}multi"
+cmp -s "$SRC/tmpl.qcow2" "$POOL2/${P}multi.qcow2"
+ok $? "the second host's volume holds the image's bytes"
+ok_cmd "clone -c R1 -c R2: 2 linked clones on each host" \
+    "$KILN" -c "$R" -c "$R2" clone -o "${P}multi" -n "${P}mc" --count 2
+is "$(rv vol-list "${P}pool" | grep -c "${P}mc-")" 2 "the first host has their volumes"
+is "$(rv2 vol-list "${P}pool" | grep -c "${P}mc-")" 2 "and the second"
+# The second host already has a domain of the next name: it fails there only.
+sed "s/${P}stray/${P}multi2/" "$T/stray.xml" >"$T/m2.xml"
+rv2 define "$T/m2.xml" >/dev/null
+nok_cmd "register on 2 hosts, one of which refuses: non-zero exit" \
+    "$KILN" -c "$R" -c "$R2" register "$SRC/tmpl.qcow2" --name "${P}multi2" --os-variant debian12 \
+    --pool "${P}pool"
+like "$(cat "$T/last.out")" "$U2@127.0.0.1:$PORT/session.*exists already" "the error names the host that failed"
+ok_cmd "the other host's template is complete" rv dominfo "${P}multi2"
+is "$(rv2 vol-list "${P}pool" | grep -c "${P}multi2")" 0 "the failed host has no volume of it"
+rv2 undefine "${P}multi2" >/dev/null
+
+# ---- one clone booted on the remote side (TCG), root logs in on its console ----
+# A flat copy of the Debian fixture with a root password (one appliance
+# launch here), registered there; the clone runs as the remote user, its
+# serial pty found through the remote URI.
+DEB=$(fixture_debian) || bail_out "no Debian fixture"
+mkdir -p "$T/deb"
+pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+( umask 077; printf '%s\n' "$pw" >"$T/root.pw" )
+ok_cmd "a flat copy of the Debian fixture with a root password" \
+    "$KILN" create "$DEB" -o "$T/deb/deb.qcow2" --copy --root-password "file:$T/root.pw"
+t0=$(date +%s%N)
+ok_cmd "registered on the remote side (uploaded into its pool)" \
+    "$KILN" -c "$R" register "$T/deb/deb.qcow2" --name "${P}deb" --os-variant debian12 \
+    --pool "${P}pool" --network none
+t1=$(date +%s%N)
+note "register of the $(( $(stat -c %s "$T/deb/deb.qcow2") / 1048576 )) MiB Debian image over ssh: $(( (t1 - t0) / 1000000 )) ms"
+ok_cmd "a linked clone of it there" "$KILN" -c "$R" clone -o "${P}deb" -n "${P}boot"
+ok_cmd "the clone starts on the remote side" rv start "${P}boot"
+t0=$(date +%s%N)
+out=$(KILN_CONSOLE_URI=$R serial_login "${P}boot" root "$pw" "id -u; systemd-detect-virt" 300)
+st=$?
+t1=$(date +%s%N)
+note "boot to a root shell on the remote clone's serial console (TCG): $(( (t1 - t0) / 1000000 )) ms"
+is "$st" 0 "root logs in over the clone's serial console" || diag "$(tail -c 1500 "$T/console-${P}boot.log" 2>/dev/null)"
+is "$(printf '%s\n' "$out" | head -1)" 0 "a root shell in the remote clone"
+is "$(pgrep -u "$U" -f "guest=${P}boot" | wc -l)" 1 \
+    "its qemu runs as the remote user"
+rv destroy "${P}boot" >/dev/null 2>&1
 
 done_testing

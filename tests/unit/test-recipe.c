@@ -351,6 +351,47 @@ test_names (void)
   }
 }
 
+/* template.connect and template.pool: publish on another host. */
+static void
+test_remote (void)
+{
+  static const struct { const char *tail; const char *what; } bad[] = {
+    { "template: {connect: \"qemu+ssh://h/system\"}\n", "needs template.pool" },
+    { "template: {connect: \"\", pool: p}\n", "template.connect is empty" },
+    { "template: {connect: \"qemu+ssh://h/system\", pool: \"a/b\"}\n", "template.pool" },
+    { "template: {pool: p, disks: [{size: 1G}]}\n", "template.disks with template.pool" },
+    { "template: {connect: \"qemu+ssh://h/system\", pool: p}\ntest: {timeout: 60}\n",
+      "test with template.connect" },
+  };
+  const char *head = "recipe: 1\nname: n\nbase: {source: debian-12}\noutput: {path: n.qcow2}\n";
+
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *text = g_strconcat (head, bad[i].tail, NULL);
+    g_autoptr (kiln_recipe) r = load_text (text, &err);
+
+    ok (r == NULL && err && strstr (err->message, bad[i].what) != NULL, "refused: %s (%s)",
+        bad[i].what, err ? err->message : "loaded");
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_autofree char *text = g_strconcat (head, "template: {connect: \"qemu+ssh://u@h:22/session\", "
+                                         "pool: images, network: none}\nclones: {count: 2, prefix: c}\n",
+                                         NULL);
+    g_autoptr (kiln_recipe) r = load_text (text, &err);
+
+    ok (r != NULL, "a remote template loads (%s)", err ? err->message : "ok");
+    is_str (r ? r->template_connect : NULL, "qemu+ssh://u@h:22/session", "template.connect");
+    is_str (r ? r->template_pool : NULL, "images", "template.pool");
+  }
+  {
+    g_autoptr (GError) err = NULL;
+    g_autoptr (kiln_recipe) r = load_text (head, &err);
+
+    ok (r && r->template_connect == NULL && r->template_pool == NULL, "both NULL by default");
+  }
+}
+
 /* Steps reach the operations as typed parts: a path may hold ':'. */
 static void
 test_typed_steps (void)
@@ -762,6 +803,7 @@ main (void)
   test_minimal ();
   test_sizes ();
   test_names ();
+  test_remote ();
   test_typed_steps ();
   test_misc ();
   test_secrets ();
