@@ -24,7 +24,7 @@ enum {
 };
 
 const struct kiln_option kiln_global_options[] = {
-  { "connect", 'c', KILN_ARG_REQUIRED, "URI", "libvirt connection URI (default: qemu:///system as root, else qemu:///session)", GOPT_CONNECT },
+  { "connect", 'c', KILN_ARG_REQUIRED, "URI", "libvirt connection URI (default: qemu:///system as root, else qemu:///session); register and clone take several", GOPT_CONNECT },
   { "accel", 0, KILN_ARG_REQUIRED, "auto|kvm|tcg", "accelerator for appliances and domains (default: auto, or $KILN_ACCEL)", GOPT_ACCEL },
   { "cache-dir", 0, KILN_ARG_REQUIRED, "DIR", "image cache (default: $XDG_CACHE_HOME/kiln, or /var/cache/kiln as root)", GOPT_CACHE_DIR },
   { "json", 0, KILN_ARG_NONE, NULL, "print results as JSON on stdout", GOPT_JSON },
