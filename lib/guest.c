@@ -25,6 +25,36 @@ kiln_guest_new (bool readonly)
 }
 
 void
+kiln_guest_keep (struct kiln_guest *gu, const char *path)
+{
+  char *real = gu->g ? guestfs_realpath (gu->g, path) : NULL;
+
+  if (gu->kept == NULL)
+    gu->kept = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (gu->kept, real ? g_strdup (real) : g_strdup (path));
+  free (real);
+}
+
+bool
+kiln_guest_holds_kept (struct kiln_guest *gu, const char *path, bool *exact)
+{
+  GHashTableIter it;
+  gpointer k;
+  size_t n = strlen (path);
+
+  *exact = false;
+  if (gu == NULL || gu->kept == NULL)
+    return false;
+  if (g_hash_table_contains (gu->kept, path))
+    return *exact = true;
+  g_hash_table_iter_init (&it, gu->kept);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    if (strncmp (k, path, n) == 0 && (((const char *) k)[n] == '/' || strcmp (path, "/") == 0))
+      return true;
+  return false;
+}
+
+void
 kiln_guest_free (struct kiln_guest *gu)
 {
   if (gu == NULL)
@@ -33,6 +63,8 @@ kiln_guest_free (struct kiln_guest *gu)
     guestfs_close (gu->g);
   g_ptr_array_unref (gu->disks);
   g_ptr_array_unref (gu->formats);
+  if (gu->kept)
+    g_hash_table_unref (gu->kept);
   g_free (gu->root);
   g_free (gu->type);
   g_free (gu->distro);
