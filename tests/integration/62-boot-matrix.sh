@@ -14,7 +14,10 @@
 #              GRUB for both; registered with the BIOS, booted through GRUB i386-pc
 #   uefi-only  the same without the BIOS boot partition: register must choose
 #              OVMF (<os firmware='efi'>), GRUB x86_64-efi boots it
-# make check boots uefi-only; make check-images boots all three.  The builds
+#   selinux    tests/fixtures/debian-selinux-image.sh: the mbr image with SELinux
+#              enforcing (selinux-policy-default, labeled); the clone must boot
+#              Enforcing and the injected key must carry ssh_home_t
+# make check boots uefi-only; make check-images boots all four.  The builds
 # and the boots run in parallel: under TCG on two busy cores a boot takes 1-3
 # minutes, the whole matrix about 10.
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +25,9 @@
 require_guest virsh python3 ssh-keygen
 read -r -a matrix <<<"${KILN_BOOT_MATRIX:-uefi-only}"
 per=14
-plan $((1 + per * ${#matrix[@]}))
+n=$((1 + per * ${#matrix[@]}))
+for f in "${matrix[@]}"; do [ "$f" != selinux ] || n=$((n + 2)); done
+plan "$n"
 
 libvirt_scratch kiln-bm
 chmod 755 "$T"                     # libvirt's qemu reads the disks in it
@@ -32,6 +37,7 @@ fixture_of() {
     case $1 in
         mbr) fixture_debian ;;
         hybrid|uefi-only) "$TOP/tests/fixtures/debian-uefi-image.sh" "$1" ;;
+        selinux) "$TOP/tests/fixtures/debian-selinux-image.sh" ;;
         *) bail_out "unknown fixture '$1' in KILN_BOOT_MATRIX" ;;
     esac
 }
@@ -120,7 +126,7 @@ done
 # ---- log in on every clone at once ----
 # is-system-running --wait returns when startup is over (bounded: a unit that
 # never settles must not eat the console's time).
-cmd='timeout 300 systemctl is-system-running --wait >/tmp/kst 2>&1; cat /etc/machine-id; cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub; cat /tmp/kst; echo $(systemctl list-units --failed --plain --no-legend | cut -d" " -f1); hostname -I | cut -d" " -f1; cut -d" " -f2 /root/.ssh/authorized_keys | head -1'
+cmd='timeout 300 systemctl is-system-running --wait >/tmp/kst 2>&1; cat /etc/machine-id; cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub; cat /tmp/kst; echo $(systemctl list-units --failed --plain --no-legend | cut -d" " -f1); hostname -I | cut -d" " -f1; cut -d" " -f2 /root/.ssh/authorized_keys | head -1; getenforce 2>/dev/null || echo none; ls -Z /root/.ssh/authorized_keys | cut -d" " -f1'
 t0=$(date +%s)
 for f in "${matrix[@]}"; do
     ( serial_login "${P}$f-c" root "$pw" "$cmd" 900 >"$T/$f.out"; echo $? >"$T/$f.login" ) &
@@ -134,6 +140,7 @@ for f in "${matrix[@]}"; do
         diag "$(tail -c 3000 "$T/console-${P}$f-c.log" 2>/dev/null)"
     mid=$(sed -n 1p "$out"); key=$(sed -n 2p "$out"); state=$(sed -n 3p "$out")
     failed=$(sed -n 4p "$out"); addr=$(sed -n 5p "$out"); auth=$(sed -n 6p "$out")
+    enf=$(sed -n 7p "$out"); label=$(sed -n 8p "$out")
     like "$mid" '^[0-9a-f]{32}$' "$f: the clone has a machine-id"
     isnt "$mid" "${old_mid[$f]}" "$f: its own, not the fixture's"
     like "$key" '^AAAA' "$f: the clone has an ed25519 host key"
@@ -147,5 +154,10 @@ for f in "${matrix[@]}"; do
     is "$ours" "" "$f: no failed unit that kiln's changes own"
     like "$addr" '^10\.0\.2\.' "$f: the NIC got a user-mode networking address"
     is "$auth" "$inj_key" "$f: the injected key is root's authorized key"
+    if [ "$f" = selinux ]; then
+        is "$enf" Enforcing "$f: getenforce says Enforcing"
+        like "$label" ':ssh_home_t:' "$f: the injected key is labeled ssh_home_t" ||
+            diag "ls -Z: $label"
+    fi
 done
 note "matrix wall time $(( $(date +%s) - start )) s"
