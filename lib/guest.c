@@ -568,6 +568,45 @@ selinux_config (guestfs_h *g, char **mode, char **type)
   return r;
 }
 
+/* The guest's own setfiles, run in the appliance, when this libguestfs
+ * has no selinux_relabel (Debian's and Ubuntu's do not): every file
+ * labeled from SPECFILE.  Files whose label cannot be set because they are
+ * immutable (extlinux's ldlinux.sys) only warn.  0: labeled; -1: no
+ * setfiles, or it failed otherwise (the caller falls back). */
+static int
+guest_setfiles (guestfs_h *g, const char *specfile)
+{
+  const char *exe = guestfs_is_file (g, "/usr/sbin/setfiles") > 0 ? "/usr/sbin/setfiles"
+                    : guestfs_is_file (g, "/sbin/setfiles") > 0 ? "/sbin/setfiles" : NULL;
+  const char *argv[] = { exe, "-F", "-e", "/proc", "-e", "/sys", "-e", "/dev", specfile, "/", NULL };
+  g_auto (GStrv) lines = NULL;
+  char *out;
+  guint n = 0;
+
+  if (exe == NULL)
+    return -1;
+  out = guestfs_command (g, (char **) argv);
+  if (out) {
+    free (out);
+    return 0;
+  }
+  if (guestfs_last_error (g) == NULL)
+    return -1;
+  lines = g_strsplit (guestfs_last_error (g), "\n", -1);
+  for (char **l = lines; *l; l++) {
+    if (**l == '\0')
+      continue;
+    if (strstr (*l, "Could not set context for") == NULL || strstr (*l, "not permitted") == NULL)
+      return -1;
+    n++;
+  }
+  if (n == 0)
+    return -1;
+  kiln_event_warning ("selinux", "setfiles could not label %u file%s (immutable?): %s", n,
+                      n == 1 ? "" : "s", guestfs_last_error (g));
+  return 0;
+}
+
 int
 kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err)
 {
@@ -589,7 +628,12 @@ kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err)
     kiln_event_info ("selinux", "Relabelled the guest's files (SELinux %s, policy %s)", mode, type);
     return 0;
   }
-  /* No setfiles in the appliance, or no policy files: the guest relabels
+  if (guestfs_is_file (g, specfile) > 0 && guest_setfiles (g, specfile) == 0) {
+    kiln_event_info ("selinux", "Relabelled the guest's files with its own setfiles (SELinux %s, "
+                     "policy %s)", mode, type);
+    return 0;
+  }
+  /* No setfiles anywhere, or no policy files: the guest relabels
    * itself at its next boot, as virt-customize falls back to. */
   if (guestfs_touch (g, "/.autorelabel") == -1) {
     kiln_guest_set_error (gu, err, "SELinux guest: cannot relabel it, nor create /.autorelabel");
