@@ -39,6 +39,9 @@ pairs = [
     ("sysprep", "kiln", "sysprep", "virt-sysprep", "sysprep alone on the Debian fixture", 0.9),
     ("clone10", "kiln", "clone1", "virt-clone", "10 linked clones (one kiln call) vs ONE virt-clone --auto-clone", 0.1),
     ("clonefull", "kiln", "clone1", "virt-clone", "one full clone vs one virt-clone", None),
+    ("cloneid", "kiln", "cloneid", "virt-clone+virt-customize",
+     "10 linked clones with their own host names (kiln clone --count 10 --hostname web-%d) vs ONE "
+     "virt-clone --auto-clone + virt-customize --hostname", 0.1),
     ("recipes3", "kiln -j2", "recipes3", "kiln one by one", "3 recipes sharing a base, -j 2 vs one after another", None),
     ("recipes3", "kiln -j2", "recipes3", "kiln -j2 --no-sbom",
      "the same 3 recipes with the SBOM (packages listed in the build's launch) vs --no-sbom", None),

@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 # want SCENARIO: BENCH_ONLY (space-separated: fetch unxz unxz1g pipeline
-# clones clonescale recipes3) names the scenarios to run; all when empty.
+# clones cloneid clonescale recipes3) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -166,13 +166,18 @@ cleanup_domains() {
     virsh -c "$CONN" pool-undefine "$(basename "$RUN")" >/dev/null 2>&1
     return 0
 }
-if want clones && [ "$(id -u)" = 0 ]; then
+# bench_template NAME: libvirtd up, and a copy of the fixture registered as
+# template NAME (its disk $RUN/NAME.qcow2).
+bench_template() {
     pidof virtlogd >/dev/null || virtlogd -d
     pidof libvirtd >/dev/null || libvirtd -d
     for i in $(seq 1 30); do virsh -c "$CONN" list >/dev/null 2>&1 && break; sleep 1; done
+    cp --sparse=always "$FIXTURE" "$RUN/$1.qcow2"
+    "$KILN" -q register "$RUN/$1.qcow2" --name "$1" --os-variant debian11 --network user --memory 512 --vcpus 1
+}
+if want clones && [ "$(id -u)" = 0 ]; then
     TPL=kiln-bench-tpl-$$
-    cp --sparse=always "$FIXTURE" "$RUN/tpl.qcow2"
-    "$KILN" -q register "$RUN/tpl.qcow2" --name "$TPL" --os-variant debian11 --network user --memory 512 --vcpus 1
+    bench_template "$TPL"
     for r in $(seq 1 "$REPS"); do
         measure clone10 kiln "$r" "" "$KILN" -q clone --original "$TPL" --name "$TPL-k$r" --count 10
         for i in $(seq 1 10); do DOMS+=("$TPL-k$r-$i"); done
@@ -187,6 +192,31 @@ elif want clones; then
     say "clones: skipped (needs root for qemu:///system)"
 fi
 
+# ------------------------------------------------------------ 5a. clones with an identity ----
+# 10 linked clones, each with its own host name (kiln clone --hostname
+# web-%d: OEM strings in the XML, applied at first boot by the template's
+# firstboot-identity unit; --assume-identity-unit as the copied fixture
+# carries no mark) against what users do today for ONE such clone:
+# virt-clone --auto-clone, then virt-customize --hostname (an appliance
+# launch).  Alternating, REPS times.
+if want cloneid && [ "$(id -u)" = 0 ]; then
+    ITPL=kiln-bench-itpl-$$
+    bench_template "$ITPL"
+    for r in $(seq 1 "$REPS"); do
+        measure cloneid kiln "$r" "" "$KILN" -q clone --original "$ITPL" --name "$ITPL-k$r" --count 10 \
+            --hostname web-%d --assume-identity-unit
+        for i in $(seq 1 10); do DOMS+=("$ITPL-k$r-$i"); done
+        measure cloneid virt-clone+virt-customize "$r" "" bash -c \
+            'virt-clone --connect "$1" --original "$2" --auto-clone && virt-customize -q -c "$1" -d "$2-clone" --hostname web-1' \
+            _ "$CONN" "$ITPL"
+        DOMS+=("$ITPL-clone")
+        cleanup_domains; DOMS=()
+    done
+    DOMS=("$ITPL")              # for the exit's cleanup (no pool left to destroy now)
+elif want cloneid; then
+    say "cloneid: skipped (needs root for qemu:///system)"
+fi
+
 # ------------------------------------------------------------ 5b. clone scale ----
 # 10 linked clones (one --count call, and one call per clone) with 10, 100,
 # 300 and 1000 other domains defined: the per-clone time should stay flat.
@@ -194,13 +224,9 @@ fi
 # The fillers are cheap: shut off, one NIC, one small raw disk each.
 SCALE_SIZES=${SCALE_SIZES:-10 100 300 1000}
 if want clonescale && [ "$(id -u)" = 0 ]; then
-    pidof virtlogd >/dev/null || virtlogd -d
-    pidof libvirtd >/dev/null || libvirtd -d
-    for i in $(seq 1 30); do virsh -c "$CONN" list >/dev/null 2>&1 && break; sleep 1; done
     STPL=kiln-bench-stpl-$$
     FILL=kiln-bench-fill-$$-
-    cp --sparse=always "$FIXTURE" "$RUN/stpl.qcow2"
-    "$KILN" -q register "$RUN/stpl.qcow2" --name "$STPL" --os-variant debian11 --network user --memory 512 --vcpus 1
+    bench_template "$STPL"
     mkdir -p "$RUN/fill"
     have=0
     cleanup_scale() {

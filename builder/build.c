@@ -20,6 +20,7 @@
 #include "json.h"
 #include "msg.h"
 #include "opts.h"
+#include "password.h"
 #include "recipe.h"
 #include "sbom.h"
 #include "secret.h"
@@ -184,6 +185,60 @@ emit (struct run *run, const struct job *j, const char *stage, const char *event
   g_mutex_unlock (&run->lock);
 }
 
+static void
+add_ms (JsonBuilder *b, const char *member, double seconds)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_int_value (b, (gint64) (seconds * 1000 + 0.5));
+}
+
+/* "test": the recipe's boot check and how it went (REP; NULL: not run
+ * yet, or no test section: null). */
+static void
+add_test (JsonBuilder *b, const struct kiln_recipe *r, const struct kiln_build_test_report *rep)
+{
+  json_builder_set_member_name (b, "test");
+  if (!r->test) {
+    json_builder_add_null_value (b);
+    return;
+  }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "timeout_seconds");
+  json_builder_add_int_value (b, r->test_timeout);
+  kiln_json_add_string (b, "user", r->test_user);
+  if (rep) {
+    kiln_json_add_string (b, "clone", rep->clone);
+    json_builder_set_member_name (b, "up");
+    json_builder_add_boolean_value (b, rep->up);
+    kiln_json_add_string (b, "up_by", rep->how);
+    add_ms (b, "boot_milliseconds", rep->boot_seconds);
+    json_builder_set_member_name (b, "pass");
+    json_builder_add_boolean_value (b, rep->pass);
+  }
+  json_builder_set_member_name (b, "commands");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->test_checks->len; i++) {
+    const struct kiln_recipe_check *c = r->test_checks->pdata[i];
+    const struct kiln_build_test_check *rc = rep && rep->checks && i < rep->checks->len
+                                             ? rep->checks->pdata[i] : NULL;
+
+    json_builder_begin_object (b);
+    kiln_json_add_string (b, "run", c->run);
+    kiln_json_add_string (b, c->regex ? "match" : "expect", c->expect);
+    kiln_json_add_string (b, "where", c->where);
+    if (rc && rc->got) {
+      kiln_json_add_string (b, "got", rc->got);
+      json_builder_set_member_name (b, "status");
+      json_builder_add_int_value (b, rc->status);
+      json_builder_set_member_name (b, "pass");
+      json_builder_add_boolean_value (b, rc->pass);
+    }
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
 /* ------------------------------------------------------------ the plan */
 
 /* The plan of J as text, appended to O; the caller redacts it. */
@@ -252,6 +307,23 @@ plan_text (GString *o, const struct run *run, const struct job *j)
     g_autofree char *names = g_strjoinv (", ", r->clones);
 
     g_string_append_printf (o, "  %d. clone      %s\n", n++, names);
+  }
+  if (r->test) {
+    g_autofree char *pw = r->test_password ? kiln_password_selector_shown (r->test_password) : NULL;
+
+    g_string_append_printf (o, "  %d. test       boot a throwaway linked clone of %s, up within %u s "
+                            "(login prompt, guest agent or DHCP lease); then removed\n",
+                            n++, r->template_name, r->test_timeout);
+    if (r->test_user)
+      g_string_append_printf (o, "                log in on its serial console as %s%s%s\n", r->test_user,
+                              pw ? ", password " : " (no password)", pw ? pw : "");
+    for (guint i = 0; i < r->test_checks->len; i++) {
+      const struct kiln_recipe_check *c = r->test_checks->pdata[i];
+
+      g_string_append_printf (o, "                run `%s`, %s '%s'\n", c->run,
+                              c->regex ? "output matching" : "expecting", c->expect);
+    }
+    g_string_append_printf (o, "                a failing check fails the build: nothing is published\n");
   }
 }
 
@@ -409,17 +481,12 @@ plan_json (JsonBuilder *b, const struct run *run, const struct job *j)
   for (char **c = r->clones; c && *c; c++)
     json_builder_add_string_value (b, *c);
   json_builder_end_array (b);
+  add_test (b, r, NULL);
   json_builder_end_object (b);
 }
 
 /* ------------------------------------------------------------ manifest */
 
-static void
-add_ms (JsonBuilder *b, const char *member, double seconds)
-{
-  json_builder_set_member_name (b, member);
-  json_builder_add_int_value (b, (gint64) (seconds * 1000 + 0.5));
-}
 
 struct timings {
   GDateTime *start, *end;
@@ -428,7 +495,8 @@ struct timings {
 
 static char *
 manifest_text (const struct job *j, const struct kiln_image_result *res,
-               const char *passwords, const char *sbom, const struct timings *t)
+               const char *passwords, const char *sbom, const struct timings *t,
+               const struct kiln_build_test_report *rep)
 {
   const struct kiln_recipe *r = j->r;
   const struct kiln_fetch_result *fr = &j->base->fr;
@@ -491,6 +559,8 @@ manifest_text (const struct job *j, const struct kiln_image_result *res,
   kiln_json_add_string (b, "osinfo", res->osinfo);
   kiln_json_add_string (b, "accel", !res->launched ? NULL : res->accel == KILN_ACCEL_TCG ? "tcg" : "kvm");
   json_builder_end_object (b);
+
+  add_test (b, r, rep);
 
   json_builder_set_member_name (b, "versions");
   json_builder_begin_object (b);
@@ -563,6 +633,29 @@ write_sbom (const char *sbom, const struct job *j, const struct kiln_image_resul
 /* ------------------------------------------------------------ register */
 
 /* kiln_build_register (lib/buildreg.c): the commit, a transaction. */
+
+/* What the manifest is made of, for its rewrite once the boot check passed. */
+struct tested {
+  const struct job *j;
+  const struct kiln_image_result *res;
+  const char *passwords, *sbom;
+  struct timings *t;
+  const char *manifest_tmp;
+};
+
+/* kiln_build_tested_fn: the manifest's temporary made again with the check. */
+static int
+record_test (const struct kiln_build_test_report *rep, void *data, GError **err)
+{
+  struct tested *td = data;
+  g_autofree char *text = NULL;
+
+  if (td->t->end)
+    g_date_time_unref (td->t->end);
+  td->t->end = g_date_time_new_now_utc ();
+  text = manifest_text (td->j, td->res, td->passwords, td->sbom, td->t, rep);
+  return kiln_file_write_atomic (td->manifest_tmp, text, strlen (text), 0644, true, err);
+}
 
 /* ------------------------------------------------------------ the work */
 
@@ -660,7 +753,7 @@ build_one (gpointer data, gpointer user_data)
   if (!run->no_sbom && (sbom_tmp = write_sbom (sbom, j, &res, &e)) == NULL)
     goto undo;
   t.end = g_date_time_new_now_utc ();
-  text = manifest_text (j, &res, pw_tmp ? pwfile : NULL, sbom_tmp ? sbom : NULL, &t);
+  text = manifest_text (j, &res, pw_tmp ? pwfile : NULL, sbom_tmp ? sbom : NULL, &t, NULL);
   manifest_tmp = kiln_temp_write (j->manifest, text, strlen (text), 0644, &e);
   if (manifest_tmp == NULL)
     goto undo;
@@ -675,8 +768,12 @@ build_one (gpointer data, gpointer user_data)
       { manifest_tmp, j->manifest, "manifest" },
       { pw_tmp, pwfile, NULL },
     };
+    struct tested td = {
+      .j = j, .res = &res, .passwords = pw_tmp ? pwfile : NULL, .sbom = sbom_tmp ? sbom : NULL,
+      .t = &t, .manifest_tmp = manifest_tmp,
+    };
     int rc = kiln_build_register (run->ctx, r, files, G_N_ELEMENTS (files), j->output, &res,
-                                  run->force, &e);
+                                  run->force, record_test, &td, &e);
 
     /* Consumed by the commit, either way. */
     g_clear_pointer (&res.work, g_free);

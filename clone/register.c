@@ -12,7 +12,7 @@
 
 enum {
   OPT_NAME = 1, OPT_OS_VARIANT, OPT_MEMORY, OPT_VCPUS, OPT_NETWORK, OPT_DISK,
-  OPT_POOL, OPT_PRINT_XML, OPT_RECIPE,
+  OPT_POOL, OPT_PRINT_XML, OPT_RECIPE, OPT_VERIFY_UPLOAD,
 };
 
 const struct kiln_option kiln_register_options[] = {
@@ -23,6 +23,7 @@ const struct kiln_option kiln_register_options[] = {
   { "network", 0, KILN_ARG_REQUIRED, "NET|user|none", "a libvirt network, a user-mode NIC, or no NIC (default: user)", OPT_NETWORK },
   { "disk", 0, KILN_ARG_REQUIRED, "SIZE[,target=vdX]", "add an empty qcow2 disk beside DISK (repeatable)", OPT_DISK },
   { "pool", 0, KILN_ARG_REQUIRED, "POOL", "upload DISK into this libvirt storage pool and use the volume", OPT_POOL },
+  { "verify-upload", 0, KILN_ARG_NONE, NULL, "with --pool: download the volume back and compare its SHA-256 with DISK's", OPT_VERIFY_UPLOAD },
   { "print-xml", 0, KILN_ARG_NONE, NULL, "print the domain XML instead of defining it", OPT_PRINT_XML },
   { "recipe", 0, KILN_ARG_REQUIRED, "FILE", "record the recipe that built the image in the metadata", OPT_RECIPE },
   KILN_OPTION_END
@@ -111,6 +112,7 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
         return rc;
       break;
     case OPT_POOL: rs.pool = arg; break;
+    case OPT_VERIFY_UPLOAD: rs.verify_upload = true; break;
     case OPT_PRINT_XML: rs.print_xml = true; break;
     case OPT_RECIPE: rs.recipe = arg; break;
     }
@@ -121,6 +123,8 @@ kiln_cmd_register (struct kiln_ctx *ctx, int argc, char **argv)
                                                 : "one disk at a time (add more with --disk)");
   if (rs.name == NULL)
     return kiln_usage_error (ctx, "--name NAME is required");
+  if (rs.verify_upload && rs.pool == NULL)
+    return kiln_usage_error (ctx, "--verify-upload checks an upload: it needs --pool POOL");
   rs.disk = argv[i];
   rs.extra = (const struct kiln_register_disk *) extra->data;
   rs.n_extra = extra->len;

@@ -67,9 +67,25 @@ kiln_boot_result_free (struct kiln_boot_result *r)
   g_free (r);
 }
 
-/* TEXT as lines of printable ASCII (see kiln_boot_console_tail). */
-static char *
-console_text (const char *text, size_t len)
+char *
+kiln_boot_console_log_of (const char *xml, const char *name)
+{
+  struct kiln_domxml *dx = xml ? kiln_domxml_parse (xml, NULL) : NULL;
+  g_autofree char *log = NULL, *base = NULL, *want = NULL;
+
+  if (dx == NULL)
+    return NULL;
+  log = kiln_domxml_get (dx, "/domain/devices/serial[@type='pty']/log/@file");
+  kiln_domxml_free (dx);
+  if (log == NULL)
+    return NULL;
+  base = g_path_get_basename (log);
+  want = g_strdup_printf ("%s-console.log", name);
+  return strcmp (base, want) == 0 ? g_steal_pointer (&log) : NULL;
+}
+
+char *
+kiln_boot_console_text (const char *text, size_t len)
 {
   GString *s = g_string_sized_new (len);
 
@@ -101,7 +117,7 @@ console_text (const char *text, size_t len)
 char *
 kiln_boot_login_prompt (const char *text, size_t len)
 {
-  g_autofree char *t = console_text (text, len);
+  g_autofree char *t = kiln_boot_console_text (text, len);
   g_auto (GStrv) lines = g_strsplit (t, "\n", -1);
   char *host = NULL;
 
@@ -128,7 +144,7 @@ kiln_boot_login_prompt (const char *text, size_t len)
 char *
 kiln_boot_console_tail (const char *text, size_t len, unsigned lines)
 {
-  g_autofree char *t = console_text (text, len);
+  g_autofree char *t = kiln_boot_console_text (text, len);
   size_t n = strlen (t);
   const char *start;
   unsigned seen = 0;

@@ -68,12 +68,23 @@ int kiln_boot_start (const struct kiln_ctx *ctx, const struct kiln_boot_target *
 #define KILN_BOOT_DEFAULT_WAIT 300
 int kiln_boot_parse_wait (const char *arg, unsigned *seconds, GError **err);
 
+/* The serial console log kiln made for domain NAME (kiln clone --start,
+ * a recipe's boot check: NAME-console.log, kiln_clone_spec.console_log)
+ * that XML (the domain's definition) names: a new string, or NULL when
+ * it names none or one kiln did not name (that one is not kiln's to
+ * remove).  For removing it with the domain. */
+char *kiln_boot_console_log_of (const char *xml, const char *name);
+
 /* The pure parts, for the tests. */
 
 /* TEXT (LEN bytes of a serial console) holds a getty login prompt
  * ("HOST login: " at the start of a line; "Last login:" is not one):
  * the newly allocated HOST of the last one, else NULL. */
 char *kiln_boot_login_prompt (const char *text, size_t len);
+
+/* LEN bytes of a serial console as printable text (as
+ * kiln_boot_console_tail, all of it).  Newly allocated. */
+char *kiln_boot_console_text (const char *text, size_t len);
 
 /* The last LINES lines of TEXT (LEN bytes of a serial console), as
  * printable text: ANSI escape sequences removed, CR LF and lone CRs made

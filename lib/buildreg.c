@@ -14,14 +14,18 @@
 #include <sys/stat.h>
 #include <libxml/tree.h>
 
+#include "boot.h"
 #include "build.h"
 #include "clone.h"
+#include "console.h"
 #include "domain.h"
 #include "event.h"
 #include "fault.h"
 #include "fileio.h"
 #include "recipe.h"
+#include "password.h"
 #include "register.h"
+#include "secret.h"
 #include "virt.h"
 
 /* The seed article's network XML, built from the recipe's fields:
@@ -418,6 +422,25 @@ undefine_quietly (virConnectPtr conn, const char *name)
   }
 }
 
+/* A clone kiln made and no longer wants: stopped, undefined, its disks
+ * and console log removed. */
+static void
+remove_made (virConnectPtr conn, const struct kiln_clone_made *m)
+{
+  virDomainPtr dom = virDomainLookupByName (conn, m->name);
+
+  if (dom) {
+    if (virDomainIsActive (dom) == 1)
+      virDomainDestroy (dom);
+    kiln_virt_undefine (dom, NULL);
+    virDomainFree (dom);
+  }
+  for (guint k = 0; m->disks && k < m->disks->len; k++)
+    unlink (m->disks->pdata[k]);
+  if (m->console_log)
+    unlink (m->console_log);
+}
+
 /* Back to the state before the commit, in the reverse order. */
 static void
 undo (struct txn *t)
@@ -425,9 +448,7 @@ undo (struct txn *t)
   for (guint i = t->clones ? t->clones->len : 0; i > 0; i--) {
     struct kiln_clone_made *m = t->clones->pdata[i - 1];
 
-    undefine_quietly (t->conn, m->name);
-    for (guint k = 0; m->disks && k < m->disks->len; k++)
-      unlink (m->disks->pdata[k]);
+    remove_made (t->conn, m);
   }
   if (t->new_defined)
     undefine_quietly (t->conn, t->tname);
@@ -492,11 +513,148 @@ drop_asides (struct txn *t)
   }
 }
 
+/* ------------------------------------------------------------ boot check */
+
+static void
+test_check_free (gpointer p)
+{
+  struct kiln_build_test_check *c = p;
+
+  g_free (c->run);
+  g_free (c->expect);
+  g_free (c->got);
+  g_free (c);
+}
+
+void
+kiln_build_test_report_clear (struct kiln_build_test_report *rep)
+{
+  g_clear_pointer (&rep->clone, g_free);
+  g_clear_pointer (&rep->checks, g_ptr_array_unref);
+}
+
+/* The test's login password: a file's first line or a secret variable's
+ * value (recipe.c allows nothing else), registered as a secret. */
+static char *
+test_password (const struct kiln_recipe *r, GError **err)
+{
+  struct kiln_password_selector ps;
+  char *pw;
+
+  if (r->test_password == NULL || !kiln_password_selector_parse (r->test_password, &ps, NULL))
+    return NULL;
+  pw = ps.file ? kiln_secret_read_line ("test password file", ps.file, NULL, err)
+               : g_strdup (ps.secret);
+  kiln_secret_register (pw);
+  return pw;
+}
+
+/* Boot a throwaway linked clone of the new template, wait for it, run
+ * the recipe's commands on its console and compare; the clone goes
+ * whatever happens.  REP is filled as far as the check went. */
+static int
+boot_test (struct txn *t, const struct kiln_recipe *r, struct kiln_build_test_report *rep,
+           GError **err)
+{
+  g_autofree char *name = g_strdup_printf ("%s-kiln-test-%06x", t->tname, g_random_int () & 0xffffff);
+  struct kiln_clone_spec cs = {
+    .original = t->tname, .name = name, .count = 1, .mode = KILN_CLONE_LINKED,
+    .console_log = true,
+  };
+  g_autoptr (GPtrArray) made = NULL, boots = NULL, outs = NULL;
+  g_autoptr (GPtrArray) cmds = g_ptr_array_new ();
+  const struct kiln_clone_made *m;
+  struct kiln_boot_target target;
+  const struct kiln_boot_result *b;
+  const struct kiln_build_test_check *bad = NULL;
+  const char *bad_where = NULL;
+  char *pw = NULL;
+  int ret = -1;
+
+  rep->clone = g_strdup (name);
+  rep->checks = g_ptr_array_new_with_free_func (test_check_free);
+  for (guint i = 0; i < r->test_checks->len; i++) {
+    const struct kiln_recipe_check *rc = r->test_checks->pdata[i];
+    struct kiln_build_test_check *c = g_new0 (struct kiln_build_test_check, 1);
+
+    c->run = g_strdup (rc->run);
+    c->expect = g_strdup (rc->expect);
+    c->regex = rc->regex;
+    g_ptr_array_add (rep->checks, c);
+    g_ptr_array_add (cmds, rc->run);
+  }
+  if (kiln_fault_check ("test", err) == -1)
+    return -1;
+  if (r->test_user && r->test_password && (pw = test_password (r, err)) == NULL)
+    return -1;
+  kiln_event_info ("test", "boot check: booting %s, a linked clone of %s (up to %u s)", name,
+                   t->tname, r->test_timeout);
+  if (kiln_clone_domains (t->ctx, &cs, &made, err) == -1)
+    goto out;
+  m = made->pdata[0];
+  target.name = m->name;
+  target.console_log = m->console_log;
+  if (kiln_boot_start (t->ctx, &target, 1, r->test_timeout, &boots, err) == -1) {
+    b = boots && boots->len ? boots->pdata[0] : NULL;
+    if (b) {
+      rep->boot_seconds = (double) b->usec / 1e6;
+      g_prefix_error (err, "boot check: ");
+      if (b->console_tail)
+        g_prefix_error (err, "%s\n", b->console_tail);
+    }
+    goto out;
+  }
+  b = boots->pdata[0];
+  rep->up = true;
+  rep->how = b->how;
+  rep->boot_seconds = (double) b->usec / 1e6;
+  if (r->test_user) {
+    if (kiln_console_run (t->ctx, name, r->test_user, pw, (const char *const *) cmds->pdata,
+                          cmds->len, r->test_timeout, &outs, err) == -1) {
+      g_prefix_error (err, "boot check of %s: ", t->tname);
+      goto out;
+    }
+    rep->logged_in = true;
+    for (guint i = 0; i < outs->len; i++) {
+      struct kiln_build_test_check *c = rep->checks->pdata[i];
+      const struct kiln_console_output *o = outs->pdata[i];
+      const struct kiln_recipe_check *rc = r->test_checks->pdata[i];
+
+      c->got = g_strdup (o->text);
+      c->status = o->status;
+      c->pass = kiln_console_matches (c->expect, c->regex, c->got);
+      kiln_event_info ("test", "`%s`: %s (exit status %d)", c->run,
+                       c->pass ? "as expected" : "NOT as expected", c->status);
+      if (!c->pass && bad == NULL)
+        bad = c, bad_where = rc->where;
+    }
+    if (bad) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "boot check of %s failed: `%s` (%s) gave '%s' (exit status %d), %s '%s'",
+                   t->tname, bad->run, bad_where, bad->got, bad->status,
+                   bad->regex ? "which does not match" : "expected", bad->expect);
+      goto out;
+    }
+  }
+  rep->pass = true;
+  ret = 0;
+  kiln_event_info ("test", "boot check passed: %s up (%s) after %.1f s%s", name, rep->how,
+                   rep->boot_seconds, rep->checks->len ? ", every command as expected" : "");
+ out:
+  kiln_secret_free (pw);
+  if (made)
+    for (guint i = 0; i < made->len; i++)
+      remove_made (t->conn, made->pdata[i]);
+  return ret;
+}
+
 int
 kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
                      const struct kiln_build_file *files, size_t n_files, const char *image,
-                     const struct kiln_image_result *built, bool force, GError **err)
+                     const struct kiln_image_result *built, bool force,
+                     kiln_build_tested_fn tested, void *data, GError **err)
 {
+  struct kiln_build_test_report rep = { 0 };
   g_autofree struct kiln_register_disk *extra = NULL;
   struct kiln_register_spec spec = { 0 };
   struct kiln_register_result res = { 0 };
@@ -599,6 +757,9 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
       g_ptr_array_add (t.clones, g_ptr_array_steal_index (made, 0));
     kiln_event_info ("clone", "cloned %s (linked)", *c);
   }
+  if (r->test && domains &&
+      (boot_test (&t, r, &rep, err) == -1 || (tested && tested (&rep, data, err) == -1)))
+    goto fail;
   for (guint i = 1; i < t.files->len; i++)
     if (publish_file (&g_array_index (t.files, struct txn_file, i), err) == -1)
       goto fail;
@@ -610,6 +771,7 @@ kiln_build_register (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
   undo (&t);
  out:
   t.extra_made = NULL;
+  kiln_build_test_report_clear (&rep);
   kiln_register_result_clear (&res);
   txn_clear (&t);
   return ret;

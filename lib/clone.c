@@ -9,6 +9,7 @@
 
 #include "clone.h"
 #include "access.h"
+#include "boot.h"
 #include "diskfile.h"
 #include "domain.h"
 #include "domxml.h"
@@ -17,6 +18,7 @@
 #include "fileio.h"
 #include "mac.h"
 #include "qcow2.h"
+#include "storage.h"
 #include "value.h"
 #include "virt.h"
 
@@ -26,6 +28,8 @@ struct src_disk {
   char *file;                    /* canonical path */
   const char *format;            /* qcow2, raw (interned) */
   mode_t mode;
+  virStorageVolPtr vol;          /* remote: its volume */
+  char *pool;                    /* remote: that volume's pool */
 };
 
 /* A file a clone makes: staged under a temporary name, put at FINAL at
@@ -42,6 +46,8 @@ struct stage {
   bool is_new;         /* FINAL is the clone's new file */
   bool is_nvram;
   guint src;           /* disks: index into job.src */
+  virStorageVolPtr vol;  /* remote: the new volume, made at FINAL by the
+                            staging (the undo deletes it) */
 };
 
 /* One clone of the transaction. */
@@ -69,6 +75,7 @@ struct job {
   char *nvram;                   /* the original's NVRAM path, or NULL */
   bool nvram_exists;             /* false: never started, nothing to copy */
   bool linked;
+  bool remote;                   /* !kiln_virt_is_local: storage API only */
   bool meta_identity;            /* the original's metadata: it has the unit */
   GHashTable *used_macs;
   struct kiln_domain_index *index;   /* the domains, listed once per call */
@@ -104,6 +111,8 @@ one_free (gpointer p)
     g_free (st->final);
     g_free (st->tmp);
     g_free (st->aside);
+    if (st->vol)
+      virStorageVolFree (st->vol);
   }
   if (o->stages)
     g_array_unref (o->stages);
@@ -130,6 +139,35 @@ path_exists (const char *p)
   struct stat st;
 
   return lstat (p, &st) == 0;
+}
+
+/* Is PATH taken on the hypervisor's host?  Remote: a volume of that
+ * path, or an answer other than "no such volume" (taken: fail closed). */
+static bool
+file_exists (struct job *j, const char *p)
+{
+  virStorageVolPtr v;
+
+  if (!j->remote)
+    return path_exists (p);
+  v = virStorageVolLookupByPath (j->conn, p);
+  if (v) {
+    virStorageVolFree (v);
+    return true;
+  }
+  return virGetLastErrorCode () != VIR_ERR_NO_STORAGE_VOL;
+}
+
+/* A staged file or volume that will not be published goes away. */
+static void
+discard_stage (struct stage *st)
+{
+  kiln_temp_discard (st->tmp);
+  g_clear_pointer (&st->tmp, g_free);
+  if (st->vol) {
+    virStorageVolDelete (st->vol, 0);
+    g_clear_pointer (&st->vol, virStorageVolFree);
+  }
 }
 
 /* Fail at STEP when KILN_FAULT names it (see fault.h). */
@@ -179,9 +217,9 @@ auto_name (struct job *j)
 
     for (guint k = 0; !taken && k < j->src->len; k++) {
       g_autofree char *p = disk_path (j, k, name);
-      taken = path_exists (p);
+      taken = file_exists (j, p);
     }
-    if (!taken && j->nvram) {
+    if (!taken && j->nvram && !j->remote) {
       g_autofree char *p = nvram_path (j, name);
       taken = path_exists (p);
     }
@@ -317,10 +355,20 @@ add_stage (struct job *j, struct one *o, const char *final, GPtrArray *replaced,
     g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "%s would be the file of two disks", final);
     return NULL;
   }
-  if (path_exists (final)) {
+  if (file_exists (j, final)) {
     for (guint r = 0; replaced && r < replaced->len; r++)
       ours = ours || strcmp (replaced->pdata[r], final) == 0;
     ours = ours || g_strcmp0 (o->old_nvram, final) == 0;
+    if (ours && j->remote) {
+      /* A volume cannot be renamed: the old one could not be kept aside
+       * for the undo. */
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                   "cannot replace '%s' on a remote connection: its volume %s would be "
+                   "overwritten, which kiln cannot undo there yet (undefine it and delete "
+                   "its volume first: virsh undefine %s; virsh vol-delete %s)",
+                   o->name, final, o->name, final);
+      return NULL;
+    }
     if (!ours) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
                    "%s exists already and is not a file of a domain being replaced "
@@ -404,20 +452,25 @@ prepare_one (struct job *j, struct one *o, GError **err)
      * template's chain below it must be reachable, or it fails only at
      * virsh start. */
     {
-      g_autoptr (GPtrArray) reach = j->linked ? kiln_image_chain (s->file, err)
+      g_autoptr (GPtrArray) reach = j->linked && !j->remote ? kiln_image_chain (s->file, err)
                                               : g_ptr_array_new_with_free_func (g_free);
 
       if (reach == NULL)
         return -1;
       g_ptr_array_insert (reach, 0, g_strdup (path));
-      if (!j->s->print_xml && kiln_hypervisor_check_reach (j->conn, reach, err) == -1) {
+      if (!j->s->print_xml && !j->remote &&
+          kiln_hypervisor_check_reach (j->conn, reach, err) == -1) {
         g_prefix_error (err, "clone '%s': ", o->name);
         return -1;
       }
     }
     /* A volume's clone goes into the same pool, as a volume, unless
      * --file put it elsewhere. */
-    if (s->d->pool && !(j->s->files && k < j->s->n_files)) {
+    if (j->remote) {
+      /* Remote: always a volume of the original's pool. */
+      g_autofree char *vol = g_path_get_basename (path);
+      kiln_domxml_disk_set_volume (d, s->pool, vol, j->linked ? "qcow2" : s->format);
+    } else if (s->d->pool && !(j->s->files && k < j->s->n_files)) {
       g_autofree char *vol = g_path_get_basename (path);
       kiln_domxml_disk_set_volume (d, s->d->pool, vol, j->linked ? "qcow2" : s->format);
       if (!g_ptr_array_find_with_equal_func (j->pools, s->d->pool, g_str_equal, NULL))
@@ -451,7 +504,8 @@ prepare_one (struct job *j, struct one *o, GError **err)
       return -1;
     kiln_domxml_set_oem_strings (dx, "kiln.", (const char *const *) oem->pdata, oem->len);
   }
-  if (j->s->console_log && o->disks->len > 0) {
+  /* Remote: the log would be on the other host, where kiln cannot read it. */
+  if (j->s->console_log && !j->remote && o->disks->len > 0) {
     g_autofree char *dir = g_path_get_dirname (o->disks->pdata[0]);
     g_autofree char *log = g_strdup_printf ("%s/%s-console.log", dir, o->name);
 
@@ -487,6 +541,26 @@ stage_one (struct job *j, struct one *o, GError **err)
 
     if (st->is_nvram && !j->nvram_exists)
       continue;                 /* the replaced NVRAM only goes away */
+    if (j->remote) {
+      /* Made at its final name by the host (add_stage saw it free). */
+      virStoragePoolPtr pool = virStoragePoolLookupByVolume (s->vol);
+      g_autofree char *name = g_path_get_basename (st->final);
+
+      if (pool == NULL) {
+        kiln_virt_set_error (err, "disk of clone '%s': the pool of %s", o->name, s->file);
+        return -1;
+      }
+      st->vol = j->linked ? kiln_storage_create_overlay (pool, name, s->vol, s->format, err)
+                          : kiln_storage_copy (pool, name, s->format, s->vol, err);
+      virStoragePoolFree (pool);
+      if (st->vol == NULL) {
+        g_prefix_error (err, "disk of clone '%s': ", o->name);
+        return -1;
+      }
+      if (fault ("clone-disk", o->name, err))
+        return -1;
+      continue;
+    }
     st->tmp = kiln_temp_beside (st->final, s ? s->mode : 0600, err);
     if (st->tmp == NULL)
       return -1;
@@ -536,6 +610,10 @@ publish (struct stage *st, GError **err)
   struct stat before = { 0 }, after;
   int r;
 
+  if (st->vol) {
+    st->published = st->is_new = true;     /* a new volume, at FINAL already */
+    return 0;
+  }
   if (there && (st->aside = link_aside (st->final, err)) == NULL)
     return -1;
   if (st->tmp == NULL) {
@@ -606,9 +684,9 @@ undo_one (struct one *o, GString *problems)
   for (guint i = o->stages->len; i-- > 0;) {
     struct stage *st = &g_array_index (o->stages, struct stage, i);
 
-    if (!st->published) {
-      kiln_temp_discard (st->tmp);
-      g_clear_pointer (&st->tmp, g_free);
+    if (!st->published || st->vol) {
+      discard_stage (st);
+      st->published = st->is_new = false;
       continue;
     }
     if (st->aside) {
@@ -651,9 +729,16 @@ finish_one (struct job *j, struct one *o)
   }
   /* Never a file a clone of this run took, nor the original's (a domain
    * made by another tool may have shared it). */
-  if (o->old_nvram && !g_hash_table_contains (j->finals, o->old_nvram) &&
+  if (o->old_nvram && !j->remote && !g_hash_table_contains (j->finals, o->old_nvram) &&
       g_strcmp0 (o->old_nvram, j->nvram) != 0)
     unlink (o->old_nvram);
+  /* The replaced domain's console log (kiln's NAME-console.log) goes with it. */
+  {
+    g_autofree char *log = kiln_boot_console_log_of (o->old_xml, o->name);
+
+    if (log)
+      unlink (log);
+  }
 }
 
 /* The new or removed files become (or stop being) volumes of their pools. */
@@ -733,11 +818,8 @@ undo:
 
     if (k >= done) {
       /* Staged only. */
-      for (guint i = 0; i < o->stages->len; i++) {
-        struct stage *st = &g_array_index (o->stages, struct stage, i);
-        kiln_temp_discard (st->tmp);
-        g_clear_pointer (&st->tmp, g_free);
-      }
+      for (guint i = 0; i < o->stages->len; i++)
+        discard_stage (&g_array_index (o->stages, struct stage, i));
     } else {
       undo_one (o, problems);
     }
@@ -774,6 +856,43 @@ kiln_clone_dependents (const struct kiln_ctx *ctx, const char *name, GError **er
   return deps;
 }
 
+/* Remote: the original's disk D at path F (on the other host) is a
+ * volume; its format from the XML's <driver type=>, else the volume's. */
+static int
+collect_volume (struct job *j, struct kiln_domxml_disk *d, const char *f, GError **err)
+{
+  struct kiln_vol_info vi = { 0 };
+  struct src_disk s = { 0 };
+
+  s.vol = kiln_storage_vol_of_path (j->conn, f, err);
+  if (s.vol == NULL || kiln_storage_vol_info (s.vol, &vi, err) == -1) {
+    g_prefix_error (err, "disk %s of '%s': ", d->target ? d->target : "?", j->s->original);
+    if (s.vol)
+      virStorageVolFree (s.vol);
+    return -1;
+  }
+  if (d->format == NULL && vi.format == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                 "disk %s of '%s' (%s): neither its XML nor its volume says its format; "
+                 "add <driver type=> to the XML", d->target ? d->target : "?",
+                 j->s->original, f);
+    kiln_vol_info_clear (&vi);
+    virStorageVolFree (s.vol);
+    return -1;
+  }
+  if (d->format == NULL)
+    kiln_event_warning ("clone", "disk %s of '%s' (%s) has no <driver type=> in its XML: "
+                        "assumed %s, as its volume says (add the type to the XML to be sure)",
+                        d->target ? d->target : "?", j->s->original, f, vi.format);
+  s.d = d;
+  s.file = g_strdup (vi.path);
+  s.pool = g_steal_pointer (&vi.pool);
+  s.format = g_intern_string (d->format ? d->format : vi.format);
+  kiln_vol_info_clear (&vi);
+  g_array_append_val (j->src, s);
+  return 0;
+}
+
 /* The original's cloned disks, their files and formats. */
 static int
 collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GError **err)
@@ -793,6 +912,11 @@ collect_sources (struct job *j, struct kiln_domxml *odx, GPtrArray *odisks, GErr
                      "disk %s of '%s' is not a file or volume: kiln cannot clone it",
                      d->target ? d->target : "?", j->s->original);
       return -1;
+    }
+    if (j->remote) {
+      if (collect_volume (j, d, f, err) == -1)
+        return -1;
+      continue;
     }
     if (stat (f, &st) == -1) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_NOT_FOUND, "disk %s of '%s': %s: %s",
@@ -832,7 +956,8 @@ require_identity_unit (struct job *j, GError **err)
 {
   if (j->s->assume_identity_unit || j->meta_identity)
     return 0;
-  for (guint k = 0; k < j->src->len; k++) {
+  /* Remote: the mark is an xattr of a file on the other host. */
+  for (guint k = 0; !j->remote && k < j->src->len; k++) {
     const char *file = g_array_index (j->src, struct src_disk, k).file;
     g_autoptr (GPtrArray) chain = file ? kiln_image_chain (file, NULL) : NULL;
 
@@ -874,6 +999,14 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
   j.conn = kiln_virt_open (ctx, NULL, err);
   if (j.conn == NULL)
     goto out;
+  j.remote = !kiln_virt_is_local (j.conn);
+  if (j.remote && spec->n_files > 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "--file on a remote connection: a clone's disks there are new volumes of "
+                 "the original's pool, named after the clone (NAME.qcow2); --file is for "
+                 "local connections");
+    goto out;
+  }
   orig = kiln_virt_lookup (j.conn, spec->original, err);
   if (orig == NULL || kiln_domain_require_shutoff (orig, "clone", err) == -1)
     goto out;
@@ -916,10 +1049,17 @@ kiln_clone_domains (const struct kiln_ctx *ctx, const struct kiln_clone_spec *sp
   }
   j.nvram = kiln_domxml_nvram (odx);
   if (j.nvram) {
-    char *c = kiln_path_canonical (j.nvram);
+    char *c = j.remote ? g_strdup (j.nvram) : kiln_path_canonical (j.nvram);
     g_free (j.nvram);
     j.nvram = c;
-    j.nvram_exists = access (j.nvram, F_OK) == 0;
+    /* Remote: the NVRAM file is on the other host and no volume; each
+     * clone gets its own, made by libvirt from the firmware's template
+     * at its first start. */
+    j.nvram_exists = !j.remote && access (j.nvram, F_OK) == 0;
+    if (j.remote)
+      kiln_event_info ("clone", "'%s' boots with UEFI: on a remote connection its clones "
+                       "start with fresh UEFI variables (its NVRAM file is not a volume, and "
+                       "kiln copies no file there)", spec->original);
   }
   j.index = kiln_domain_index_new (j.conn, err);
   if (j.index == NULL)
@@ -982,8 +1122,14 @@ out:
     g_hash_table_unref (j.finals);
   if (j.pools)
     g_ptr_array_unref (j.pools);
-  for (guint k = 0; j.src && k < j.src->len; k++)
-    g_free (g_array_index (j.src, struct src_disk, k).file);
+  for (guint k = 0; j.src && k < j.src->len; k++) {
+    struct src_disk *sd = &g_array_index (j.src, struct src_disk, k);
+
+    g_free (sd->file);
+    g_free (sd->pool);
+    if (sd->vol)
+      virStorageVolFree (sd->vol);
+  }
   if (j.src)
     g_array_unref (j.src);
   free (j.orig_xml);

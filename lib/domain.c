@@ -6,6 +6,7 @@
 
 #include "domain.h"
 #include "qcow2.h"
+#include "storage.h"
 #include "virt.h"
 
 bool
@@ -128,7 +129,8 @@ kiln_domain_cloned_files (virConnectPtr conn, struct kiln_domxml *dx, GError **e
 
   if (cloned_disks (conn, NULL, dx, files, NULL, err) == -1)
     return NULL;
-  for (guint i = 0; i < files->len; i++) {
+  /* A remote host's paths mean nothing to kiln's filesystem. */
+  for (guint i = 0; kiln_virt_is_local (conn) && i < files->len; i++) {
     char *c = kiln_path_canonical (files->pdata[i]);
 
     g_free (files->pdata[i]);
@@ -160,6 +162,7 @@ struct ix_domain {
 
 struct kiln_domain_index {
   virConnectPtr conn;
+  bool remote;                  /* chains through the storage API */
   GHashTable *domains;          /* name -> struct ix_domain */
   GHashTable *macs;             /* lower-case MACs, owned strings */
 };
@@ -229,6 +232,7 @@ kiln_domain_index_new (virConnectPtr conn, GError **err)
   struct kiln_domain_index *ix = g_new0 (struct kiln_domain_index, 1);
 
   ix->conn = conn;
+  ix->remote = !kiln_virt_is_local (conn);
   ix->domains = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                        (GDestroyNotify) ix_domain_free);
   ix->macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -289,10 +293,14 @@ depends_on (struct kiln_domain_index *ix, struct ix_domain *e, GPtrArray *files,
       }
     }
     /* A disk file that does not exist has no backing chain: nothing of
-     * this domain sits on FILES through it. */
-    if (c->chain == NULL && stat (c->file, &st) == -1 && errno == ENOENT)
+     * this domain sits on FILES through it.  On a remote connection the
+     * chain is read from the volumes' XML, and a disk that is no volume
+     * cannot be followed (kiln_storage_chain fails closed). */
+    if (ix->remote && c->chain == NULL)
+      c->chain = kiln_storage_chain (ix->conn, c->file, &ee);
+    else if (!ix->remote && c->chain == NULL && stat (c->file, &st) == -1 && errno == ENOENT)
       continue;
-    if (c->chain == NULL)
+    else if (c->chain == NULL)
       c->chain = kiln_image_chain (c->file, &ee);
     if (c->chain == NULL) {
       g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
@@ -488,6 +496,15 @@ kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
 
   if (conn == NULL)
     return -1;
+  /* libguestfs would open the paths on this host, not on the domain's. */
+  if (!kiln_virt_is_local (conn)) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "-d %s on a remote connection (%s): kiln edits a domain's disks with "
+                 "libguestfs on this host, which cannot open the other host's files; "
+                 "run kiln on that host, or download the volume (virsh vol-download), "
+                 "edit it with -a and register it again", name, kiln_default_uri (ctx));
+    goto out;
+  }
   dom = kiln_virt_lookup (conn, name, err);
   if (dom == NULL || kiln_domain_require_shutoff (dom, "edit", err) == -1)
     goto out;

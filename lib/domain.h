@@ -15,7 +15,9 @@
  * format is never probed from the file's bytes: a guest can write any
  * header into a raw disk.  -1 (nothing appended) with an error saying
  * what to do when a disk has no <driver type=>, the domain is running, or
- * linked clones depend on its disks (the message names them). */
+ * linked clones depend on its disks (the message names them), or
+ * (KILN_ERROR_USAGE) on a remote connection (kiln_virt_is_local): the
+ * edit would open this host's files. */
 int kiln_domain_disks_for_edit (const struct kiln_ctx *ctx, const char *name,
                                 GPtrArray *paths, GPtrArray *formats, GError **err);
 

@@ -825,7 +825,7 @@ sha256 (const char *data, size_t len)
 
 static const char *const top_keys[] = {
   "recipe", "name", "extends", "vars", "base", "output", "customize",
-  "sysprep", "networks", "template", "clones", NULL
+  "sysprep", "networks", "template", "clones", "test", NULL
 };
 
 /* What an extending recipe does to a key of what it extends: customize
@@ -1021,6 +1021,8 @@ static const char *const network_keys[] = { "name", "bridge", "address", "dhcp",
 static const char *const template_keys[] = { "name", "os-variant", "memory", "vcpus", "network", "disks", NULL };
 static const char *const disk_keys[] = { "size", "target", NULL };
 static const char *const clones_keys[] = { "names", "count", "prefix", NULL };
+static const char *const test_keys[] = { "timeout", "user", "password", "commands", NULL };
+static const char *const check_keys_[] = { "run", "expect", "match", NULL };
 
 /* A name kiln makes domains and files from (value.h's one rule). */
 static int
@@ -1759,6 +1761,123 @@ load_clones (struct loader *l, const struct ynode *n, const struct ynode *key,
   return 0;
 }
 
+static void
+check_free (gpointer p)
+{
+  struct kiln_recipe_check *c = p;
+
+  g_free (c->run);
+  g_free (c->expect);
+  g_free (c->where);
+  g_free (c);
+}
+
+/* test: {timeout, user, password, commands: [{run, expect | match}]}.
+ * The password is a selector of the same parser as customize's, limited
+ * to file:PATH and password:${VARIABLE}: never a password in the file. */
+static int
+load_test (struct loader *l, const struct ynode *n, const struct ynode *key,
+           struct kiln_recipe *r, GError **err)
+{
+  const struct ynode *cmds, *pw;
+  int timeout = KILN_RECIPE_TEST_DEFAULT_TIMEOUT;
+
+  if (!r->template) {
+    set_err (err, key, "test: the boot check boots a clone of the template: add a template section");
+    return -1;
+  }
+  r->test = true;
+  r->test_timeout = KILN_RECIPE_TEST_DEFAULT_TIMEOUT;
+  if (n->type == Y_NULL)
+    return 0;
+  if (want_type (n, Y_MAP, "test", err) == -1 || check_keys (n, "test", test_keys, err) == -1 ||
+      optional_int (l, n, "timeout", 10, 86400, &timeout, err) == -1 ||
+      optional (l, n, "user", &r->test_user, err) == -1)
+    return -1;
+  r->test_timeout = (unsigned) timeout;
+  if (r->test_user && !kiln_name_valid (r->test_user, "test.user", NULL)) {
+    set_err (err, map_get (n, "user", NULL), "test: user '%s' is not a user name", r->test_user);
+    return -1;
+  }
+  pw = map_get (n, "password", NULL);
+  if (pw && pw->type != Y_NULL) {
+    g_autofree char *sel = NULL;
+    struct kiln_password_selector ps;
+
+    if (r->test_user == NULL) {
+      set_err (err, pw, "test: a password needs a user to log in as");
+      return -1;
+    }
+    if (want_type (pw, Y_SCALAR, "password", err) == -1 || (sel = expand (l, pw, err)) == NULL)
+      return -1;
+    if (!kiln_password_selector_parse (sel, &ps, NULL) || ps.locked || (!ps.file && !ps.secret)) {
+      kiln_secret_free (g_steal_pointer (&sel));
+      set_err (err, pw, "test: password is file:PATH or password:${VARIABLE}");
+      return -1;
+    }
+    r->test_password = recipe_selector (l, pw, pw->value, sel, err);
+    kiln_secret_free (g_steal_pointer (&sel));
+    if (r->test_password == NULL)
+      return -1;
+  }
+  cmds = map_get (n, "commands", NULL);
+  if (cmds == NULL || cmds->type == Y_NULL)
+    return 0;
+  if (want_type (cmds, Y_SEQ, "commands", err) == -1)
+    return -1;
+  if (r->test_user == NULL) {
+    set_err (err, cmds, "test: commands run after a login: give the user (and its password)");
+    return -1;
+  }
+  if (cmds->items->len > KILN_RECIPE_MAX_CHECKS) {
+    set_err (err, cmds, "test: more than %d commands (the limit)", KILN_RECIPE_MAX_CHECKS);
+    return -1;
+  }
+  for (guint i = 0; i < cmds->items->len; i++) {
+    const struct ynode *cn = cmds->items->pdata[i];
+    const struct ynode *ex, *ma;
+    struct kiln_recipe_check *c;
+
+    if (want_type (cn, Y_MAP, "a test command", err) == -1 ||
+        check_keys (cn, "a test command", check_keys_, err) == -1)
+      return -1;
+    c = g_new0 (struct kiln_recipe_check, 1);
+    g_ptr_array_add (r->test_checks, c);
+    c->where = g_strdup_printf ("%s:%d:%d", cn->file, cn->line, cn->col);
+    c->run = required (l, cn, "run", "a test command", "the shell command to run in the guest", err);
+    if (c->run == NULL)
+      return -1;
+    if (strchr (c->run, '\n') || strchr (c->run, '\r')) {
+      set_err (err, map_get (cn, "run", NULL), "test: run is one line of shell");
+      return -1;
+    }
+    ex = map_get (cn, "expect", NULL);
+    ma = map_get (cn, "match", NULL);
+    if ((ex && ma) || (!ex && !ma)) {
+      set_err (err, cn, "test: give expect (the exact output) or match (a regular expression), one of them");
+      return -1;
+    }
+    c->regex = ma != NULL;
+    c->expect = scalar (l, c->regex ? ma : ex, c->regex ? "match" : "expect", err);
+    if (c->expect == NULL) {
+      if (err && *err == NULL)
+        c->expect = g_strdup ("");
+      else
+        return -1;
+    }
+    if (c->regex) {
+      g_autoptr (GError) e = NULL;
+      g_autoptr (GRegex) re = g_regex_new (c->expect, G_REGEX_MULTILINE, 0, &e);
+
+      if (re == NULL) {
+        set_err (err, ma, "test: match: %s", e->message);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
 static int
 load_vars (struct loader *l, const struct ynode *n, GError **err)
 {
@@ -1835,6 +1954,7 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
   r->steps = g_ptr_array_new_with_free_func (step_free);
   r->networks = g_ptr_array_new_with_free_func (network_free);
   r->disks = g_ptr_array_new_with_free_func (disk_free);
+  r->test_checks = g_ptr_array_new_with_free_func (check_free);
   l.arena = arena;
   l.files = r->files;
   l.stack = stack;
@@ -1896,6 +2016,8 @@ kiln_recipe_load (const char *path, const char *const *vars, GError **err)
     return NULL;
   if ((v = map_get (root, "clones", &k)) && load_clones (&l, v, k, r, err) == -1)
     return NULL;
+  if ((v = map_get (root, "test", &k)) && load_test (&l, v, k, r, err) == -1)
+    return NULL;
   /* A step may use a variable before a later password selector makes it
    * a secret: its display is redacted once all are known. */
   for (guint i = 0; i < r->steps->len; i++) {
@@ -1939,6 +2061,10 @@ kiln_recipe_free (struct kiln_recipe *r)
   if (r->disks)
     g_ptr_array_unref (r->disks);
   g_strfreev (r->clones);
+  g_free (r->test_user);
+  kiln_secret_free (r->test_password);
+  if (r->test_checks)
+    g_ptr_array_unref (r->test_checks);
   if (r->reads)
     g_ptr_array_unref (r->reads);
   g_free (r);

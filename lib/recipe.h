@@ -53,6 +53,21 @@ struct kiln_recipe_disk {
   char *target;               /* "vdb", or NULL: the next free one */
 };
 
+/* One command of the boot check (test: commands:): RUN in the guest's
+ * shell over the serial console; its output (trailing whitespace and
+ * CRs dropped) compared with EXPECT, exactly, or as a regular expression
+ * (GRegex, multiline) when REGEX. */
+struct kiln_recipe_check {
+  char *run;
+  char *expect;
+  bool regex;
+  char *where;                /* "FILE:LINE:COLUMN" of the command */
+};
+
+/* The most commands one boot check runs, and its longest wait. */
+#define KILN_RECIPE_MAX_CHECKS 100
+#define KILN_RECIPE_TEST_DEFAULT_TIMEOUT 300
+
 typedef struct kiln_recipe kiln_recipe;
 struct kiln_recipe {
   char *path;                 /* as given */
@@ -87,6 +102,13 @@ struct kiln_recipe {
   GPtrArray *disks;           /* struct kiln_recipe_disk *: extra disks */
 
   char **clones;              /* NULL-terminated names, or NULL */
+
+  bool test;                  /* a test section is present: boot a throwaway clone */
+  unsigned test_timeout;      /* seconds until it is up (and again for the commands) */
+  char *test_user;            /* login user, or NULL: the login prompt is the check */
+  char *test_password;        /* "file:ABSPATH" or "password:SECRET" (a registered
+                                 secret; wiped by kiln_recipe_free), or NULL */
+  GPtrArray *test_checks;     /* struct kiln_recipe_check *, in order */
 
   GPtrArray *reads;           /* struct kiln_recipe_read *: every host file the
                                  recipe reads besides its own files, in order */

@@ -24,6 +24,7 @@
 #include "mac.h"
 #include "osinfo.h"
 #include "qcow2.h"
+#include "storage.h"
 #include "value.h"
 #include "virt.h"
 
@@ -176,96 +177,15 @@ os_recommended (OsinfoOs *os, guint64 *mib, unsigned *cpus)
   }
 }
 
-static char *
-vol_xml (const char *name, gint64 capacity)
-{
-  xmlDocPtr doc = xmlNewDoc ((const xmlChar *) "1.0");
-  xmlNodePtr v = xmlNewNode (NULL, (const xmlChar *) "volume"), n;
-  g_autofree char *cap = g_strdup_printf ("%" G_GINT64_FORMAT, capacity);
-  xmlChar *out = NULL;
-  int len = 0;
-  char *s;
-
-  xmlDocSetRootElement (doc, v);
-  xmlNewTextChild (v, NULL, (const xmlChar *) "name", (const xmlChar *) name);
-  n = xmlNewTextChild (v, NULL, (const xmlChar *) "capacity", (const xmlChar *) cap);
-  xmlSetProp (n, (const xmlChar *) "unit", (const xmlChar *) "bytes");
-  xmlNewTextChild (v, NULL, (const xmlChar *) "allocation", (const xmlChar *) "0");
-  /* Raw: libvirt only makes a sparse file of the right size, which the
-   * upload then fills with DISK's bytes as they are (qcow2 included);
-   * the pool's refresh probes the format. */
-  n = xmlNewChild (v, NULL, (const xmlChar *) "target", NULL);
-  n = xmlNewChild (n, NULL, (const xmlChar *) "format", NULL);
-  xmlSetProp (n, (const xmlChar *) "type", (const xmlChar *) "raw");
-  xmlDocDumpMemory (doc, &out, &len);
-  s = g_strdup ((const char *) out);
-  xmlFree (out);
-  xmlFreeDoc (doc);
-  return s;
-}
-
-/* virStreamSparseSendAll callbacks over a file descriptor. */
-struct upload { int fd; off_t pos; off_t size; };
-
+/* Upload DISK into POOL as volume NAME.FORMAT (holes kept, with
+ * progress), then verify it: its size on the host always, its bytes
+ * downloaded back with SPEC->verify_upload. */
 static int
-up_data (virStreamPtr st, char *buf, size_t n, void *opaque)
-{
-  struct upload *u = opaque;
-  ssize_t r = pread (u->fd, buf, n, u->pos);
-
-  if (r > 0)
-    u->pos += r;
-  return (int) r;
-}
-
-static int
-up_hole (virStreamPtr st, int *in_data, long long *length, void *opaque)
-{
-  struct upload *u = opaque;
-  off_t data, hole;
-
-  if (u->pos >= u->size) {
-    *in_data = 0;
-    *length = 0;
-    return 0;
-  }
-  data = lseek (u->fd, u->pos, SEEK_DATA);
-  if (data == -1 && errno == ENXIO)
-    data = u->size;
-  else if (data == -1)
-    return -1;
-  if (data > u->pos) {
-    *in_data = 0;
-    *length = data - u->pos;
-    return 0;
-  }
-  hole = lseek (u->fd, u->pos, SEEK_HOLE);
-  if (hole == -1)
-    return -1;
-  *in_data = 1;
-  *length = hole - u->pos;
-  return 0;
-}
-
-static int
-up_skip (virStreamPtr st, long long length, void *opaque)
-{
-  struct upload *u = opaque;
-
-  u->pos += length;
-  return 0;
-}
-
-/* Upload DISK into POOL as volume NAME.FORMAT, holes kept. */
-static int
-upload_to_pool (virConnectPtr conn, struct reg *r, GError **err)
+upload_to_pool (const struct kiln_ctx *ctx, virConnectPtr conn, struct reg *r, GError **err)
 {
   virStoragePoolPtr pool = virStoragePoolLookupByName (conn, r->s->pool);
-  g_autofree char *xml = NULL;
-  struct upload u = { .fd = -1 };
+  g_autofree char *label = NULL;
   struct stat st;
-  virStreamPtr stream = NULL;
-  virStorageVolPtr existing;
   int rc = -1;
 
   if (pool == NULL) {
@@ -273,44 +193,27 @@ upload_to_pool (virConnectPtr conn, struct reg *r, GError **err)
     return -1;
   }
   r->vol_name = g_strdup_printf ("%s.%s", r->s->name, r->format);
-  existing = virStorageVolLookupByName (pool, r->vol_name);
-  if (existing) {
-    virStorageVolFree (existing);
-    g_set_error (err, KILN_ERROR, KILN_ERROR_EXISTS,
-                 "pool '%s' already has a volume '%s' (virsh vol-delete %s --pool %s)",
-                 r->s->pool, r->vol_name, r->vol_name, r->s->pool);
-    goto out;
-  }
-  u.fd = open (r->disk_abs, O_RDONLY | O_CLOEXEC);
-  if (u.fd == -1 || fstat (u.fd, &st) == -1) {
+  if (stat (r->disk_read, &st) == -1) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot read %s: %s", r->s->disk, g_strerror (errno));
     goto out;
   }
-  u.size = st.st_size;
-  xml = vol_xml (r->vol_name, st.st_size);
-  r->vol = virStorageVolCreateXML (pool, xml, 0);
-  if (r->vol == NULL) {
-    kiln_virt_set_error (err, "cannot create volume '%s' in pool '%s'", r->vol_name, r->s->pool);
+  r->vol = kiln_storage_create_raw (pool, r->vol_name, (guint64) st.st_size, err);
+  if (r->vol == NULL)
+    goto out;
+  label = g_strdup_printf ("uploading %s", r->vol_name);
+  if (kiln_storage_upload (ctx, r->vol, r->disk_read, label, err) == -1) {
+    g_prefix_error (err, "pool '%s': ", r->s->pool);
     goto out;
   }
-  stream = virStreamNew (conn, 0);
-  if (stream == NULL ||
-      virStorageVolUpload (r->vol, stream, 0, 0, VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM) == -1 ||
-      virStreamSparseSendAll (stream, up_data, up_hole, up_skip, &u) == -1 ||
-      virStreamFinish (stream) == -1) {
-    kiln_virt_set_error (err, "cannot upload %s into volume '%s' of pool '%s'",
-                         r->s->disk, r->vol_name, r->s->pool);
-    if (stream)
-      virStreamAbort (stream);
-    goto out;
-  }
+  /* The pool's refresh probes the uploaded image's format. */
   virStoragePoolRefresh (pool, 0);
+  if (kiln_storage_verify (ctx, r->vol, r->disk_read, r->s->verify_upload, err) == -1)
+    goto out;
+  kiln_event_info ("register", "%s uploaded into pool '%s' as '%s': size checked%s",
+                   r->s->disk, r->s->pool, r->vol_name,
+                   r->s->verify_upload ? ", SHA-256 of the volume read back matches" : "");
   rc = 0;
 out:
-  if (stream)
-    virStreamFree (stream);
-  if (u.fd != -1)
-    close (u.fd);
   virStoragePoolFree (pool);
   return rc;
 }
@@ -351,7 +254,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   guint64 rec_mib;
   unsigned rec_cpus;
   int rc = -1;
-  bool virtio_blk, efi;
+  bool virtio_blk, remote, efi;
 
   memset (res, 0, sizeof *res);
   /* The name becomes file names (NAME.raw, NAME-disk1.qcow2). */
@@ -395,8 +298,28 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
                  "virsh undefine %s)", rs->name, rs->name);
     goto fail;
   }
+  remote = !kiln_virt_is_local (conn);
+  if (remote && rs->pool == NULL) {
+    g_set_error (&err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s is a connection to another host (its URI names a host or a transport), "
+                 "which cannot use %s where it is: give --pool POOL (kiln register) to "
+                 "upload it into one of that host's storage pools",
+                 kiln_default_uri (ctx), rs->disk);
+    goto fail;
+  }
+  if (remote && r.extra->len > 0) {
+    g_set_error (&err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "--disk on a remote connection: not supported yet (kiln makes extra disks "
+                 "as local files); add them to the template on its host (virsh vol-create-as, "
+                 "virsh attach-disk --config)");
+    goto fail;
+  }
   /* A disk that linked clones sit on must not become a new template's
-   * writable disk: booting it would corrupt every clone. */
+   * writable disk: booting it would corrupt every clone.  On a remote
+   * connection the local image is only what the upload reads: no domain
+   * there can use it. */
+  if (remote)
+    goto checked;
   files = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (files, g_strdup (r.disk_abs));
   names = kiln_domain_dependents (conn, files, NULL, NULL, &err);
@@ -421,6 +344,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
                  "from a registered one)", rs->disk, names->len == 1 ? "" : "s", list);
     goto fail;
   }
+checked:
 
   if (rs->network && strcmp (rs->network, "user") != 0) {
     virNetworkPtr net = virNetworkLookupByName (conn, rs->network);
@@ -445,6 +369,16 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   chain = kiln_image_chain (r.disk_read, &err);
   if (chain == NULL)
     goto fail;
+  /* Only the image's own bytes go up: a backing file would be missing
+   * on the other host. */
+  if (remote && chain->len > 1) {
+    g_set_error (&err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s is an overlay on %s: only its own bytes would be uploaded, and the "
+                 "remote host has no such backing file; upload a flat copy (qemu-img "
+                 "convert -O qcow2 %s FLAT.qcow2)", rs->disk,
+                 (const char *) chain->pdata[1], rs->disk);
+    goto fail;
+  }
   {
     /* A guest only UEFI can boot gets OVMF (SeaBIOS would find no boot code). */
     struct kiln_disk_boot boot;
@@ -489,7 +423,8 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   specs = g_new0 (struct kiln_domxml_disk_spec, 1 + r.extra->len);
   res->extra_files = g_ptr_array_new_with_free_func (g_free);
   if (rs->pool && !rs->print_xml) {
-    if (upload_to_pool (conn, &r, &err) == -1)
+    if (upload_to_pool (ctx, conn, &r, &err) == -1 ||
+        kiln_fault_check ("template-upload", &err) == -1)
       goto fail;
     specs[0].pool = rs->pool;
     specs[0].volume = r.vol_name;

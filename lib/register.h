@@ -19,7 +19,12 @@ struct kiln_register_spec {
   const char *name;            /* checked by kiln_name_valid: it names files */
   const char *os_variant;      /* libosinfo short id; NULL or "auto": inspect DISK */
   const char *network;         /* "user", a libvirt network's name, or NULL: no NIC */
-  const char *pool;            /* upload DISK into this pool and use the volume */
+  const char *pool;            /* upload DISK into this pool and use the volume
+                                  (required on a remote connection:
+                                  kiln_virt_is_local); the upload's size is
+                                  always checked on the host */
+  bool verify_upload;          /* and the volume downloaded back to compare
+                                  its SHA-256 with DISK's */
   const char *recipe;          /* recorded in the metadata; may be NULL */
   guint64 memory_mib;          /* 0: libosinfo's recommendation */
   unsigned vcpus;              /* 0: likewise */

@@ -1,5 +1,7 @@
 /* virt.c: libvirt connection and error plumbing. */
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <libvirt/virterror.h>
 
@@ -11,6 +13,55 @@ kiln_default_uri (const struct kiln_ctx *ctx)
   if (ctx->connect_uri)
     return ctx->connect_uri;
   return geteuid () == 0 ? "qemu:///system" : "qemu:///session";
+}
+
+/* KILN_LIBVIRT_REMOTE: 1 remote, 0 local, -1 unset (the URI decides). */
+static int
+forced_remote (void)
+{
+  const char *v = g_getenv ("KILN_LIBVIRT_REMOTE");
+
+  if (v == NULL || *v == '\0')
+    return -1;
+  if (strcmp (v, "1") == 0 || g_ascii_strcasecmp (v, "yes") == 0)
+    return 1;
+  if (strcmp (v, "0") == 0 || g_ascii_strcasecmp (v, "no") == 0)
+    return 0;
+  return -1;
+}
+
+bool
+kiln_virt_uri_is_local (const char *uri)
+{
+  const char *colon, *plus, *rest;
+  int forced = forced_remote ();
+
+  if (forced != -1)
+    return forced == 0;
+  if (uri == NULL || (colon = strchr (uri, ':')) == NULL)
+    return false;
+  /* DRIVER[+TRANSPORT]:[//[USER@]HOST[:PORT]]/PATH[?PARAMS] */
+  plus = memchr (uri, '+', colon - uri);
+  if (plus && !(colon - plus - 1 == 4 && strncmp (plus + 1, "unix", 4) == 0))
+    return false;
+  rest = colon + 1;
+  if (strncmp (rest, "//", 2) == 0) {
+    rest += 2;
+    /* An authority (user, host, port) before the path: another host. */
+    if (*rest != '/' && *rest != '\0' && *rest != '?')
+      return false;
+  }
+  return true;
+}
+
+bool
+kiln_virt_is_local (virConnectPtr conn)
+{
+  char *uri = virConnectGetURI (conn);
+  bool local = kiln_virt_uri_is_local (uri);
+
+  free (uri);
+  return local;
 }
 
 static void

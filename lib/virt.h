@@ -26,6 +26,22 @@ void kiln_virt_set_error (GError **err, const char *fmt, ...) G_GNUC_PRINTF (2, 
  * never pass virDomainGetName (DOM) to kiln_virt_set_error directly. */
 void kiln_virt_set_domain_error (GError **err, virDomainPtr dom, const char *what);
 
+/* Is a connection to URI local, i.e. does its hypervisor see kiln's own
+ * filesystem, so that a disk's path means the same file on both sides?
+ * The rule, from the URI alone: local when it names no host and no
+ * transport other than unix ("qemu:///system", "qemu+unix:///session",
+ * "test:///default"); remote otherwise, "qemu+ssh://localhost/system" and
+ * "qemu://127.0.0.1/system" included (ssh may land in another container
+ * or chroot: a host name proves nothing about the filesystem).  The
+ * environment variable KILN_LIBVIRT_REMOTE overrides the rule: "1" or
+ * "yes" treats every connection as remote, "0" or "no" as local. */
+bool kiln_virt_uri_is_local (const char *uri);
+
+/* kiln_virt_uri_is_local of the URI CONN is connected to (as libvirt
+ * reports it: virConnectGetURI); a URI that cannot be read is remote (the
+ * storage API works on both sides, the local filesystem only on one). */
+bool kiln_virt_is_local (virConnectPtr conn);
+
 /* Domain NAME on CONN, or NULL and ERR (KILN_ERROR_NOT_FOUND) naming the URI. */
 virDomainPtr kiln_virt_lookup (virConnectPtr conn, const char *name, GError **err);
 

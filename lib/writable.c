@@ -58,11 +58,17 @@ kiln_image_check_writable (const struct kiln_ctx *ctx, const char *path, GError 
   g_autoptr (GError) e = NULL;
   struct stat st;
   virConnectPtr conn;
+  bool remote;
 
-  if (stat (path, &st) != 0 && errno == ENOENT)
+  /* On a remote connection PATH is a path on the other host: the scan
+   * below reads the chains there, through the storage API (failing
+   * closed on a disk that is no volume); the local filesystem says
+   * nothing about it. */
+  remote = !kiln_virt_uri_is_local (kiln_default_uri (ctx));
+  if (!remote && stat (path, &st) != 0 && errno == ENOENT)
     return 0;                   /* nothing can use what does not exist */
-  canon = kiln_path_canonical (path);
-  cached = kiln_cache_digest_of (canon);
+  canon = remote ? g_strdup (path) : kiln_path_canonical (path);
+  cached = remote ? NULL : kiln_cache_digest_of (canon);
   if (cached) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_BUSY,
                  "%s is an image of kiln's cache (%s): overlays and templates are "

@@ -17,7 +17,10 @@
  * an image of kiln's cache (those back overlays and are never changed).
  * A libvirt connection (CTX's URI) that cannot be opened or a scan that
  * cannot finish is an error too (the check cannot decide), never a pass;
- * every error names KILN_UNSAFE_WRITE_OPTION. */
+ * every error names KILN_UNSAFE_WRITE_OPTION.  On a remote connection
+ * (kiln_virt_uri_is_local false) PATH is a path on that host, and the
+ * chains are read from its volumes (kiln_storage_chain): a domain whose
+ * disk is no volume there makes the check undecided. */
 int kiln_image_check_writable (const struct kiln_ctx *ctx, const char *path, GError **err);
 
 #endif

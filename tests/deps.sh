@@ -15,6 +15,8 @@ packages=(
   osinfo-db libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
   dnsmasq-base ovmf
   # tests and fixtures
+  # 45-remote: an sshd on loopback to reach a second libvirt over qemu+ssh
+  openssh-server
   nginx debootstrap extlinux syslinux-common gnupg openssl curl ca-certificates
   xz-utils zstd bzip2 e2fsprogs fdisk parted time util-linux python3 perl
   gdisk dosfstools

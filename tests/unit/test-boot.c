@@ -166,9 +166,29 @@ test_start (void)
   rmdir (dir);
 }
 
+/* The console log kiln removes with a domain: only its own name. */
+static void
+test_console_log_of (void)
+{
+  const char *xml = "<domain><name>web-1</name><devices><serial type='pty'>"
+                    "<log file='/var/lib/x/web-1-console.log'/></serial></devices></domain>";
+  const char *other = "<domain><name>web-1</name><devices><serial type='pty'>"
+                      "<log file='/var/log/mine.log'/></serial></devices></domain>";
+  g_autofree char *a = kiln_boot_console_log_of (xml, "web-1");
+  g_autofree char *b = kiln_boot_console_log_of (other, "web-1");
+  g_autofree char *c = kiln_boot_console_log_of (xml, "web-2");
+  g_autofree char *d = kiln_boot_console_log_of ("<domain/>", "web-1");
+
+  is_str (a, "/var/lib/x/web-1-console.log", "NAME-console.log: kiln's, removed with NAME");
+  ok (b == NULL, "a log of another name is not kiln's");
+  ok (c == NULL, "nor one named after another domain");
+  ok (d == NULL && kiln_boot_console_log_of (NULL, "x") == NULL, "no serial log: none");
+}
+
 int
 main (void)
 {
+  test_console_log_of ();
   test_prompt ();
   test_tail ();
   test_wait_arg ();

@@ -15,6 +15,7 @@
 #include "build.h"
 #include "event.h"
 #include "recipe.h"
+#include "template-fixture.h"
 
 /* The events kiln_build_register sent: "TOPIC: MESSAGE". */
 static GPtrArray *events;
@@ -30,6 +31,16 @@ static bool
 sent (const char *line)
 {
   return g_ptr_array_find_with_equal_func (events, line, g_str_equal, NULL);
+}
+
+/* An event starting with PREFIX was sent. */
+static bool
+sent_prefix (const char *prefix)
+{
+  for (guint i = 0; i < events->len; i++)
+    if (g_str_has_prefix (events->pdata[i], prefix))
+      return true;
+  return false;
 }
 
 static const char *recipe_text =
@@ -61,9 +72,18 @@ net_xml (virConnectPtr conn, const char *name, int *active, int *autostart)
   return xml;
 }
 
+/* kiln_build_tested_fn: *DATA = 1 when REP says up and passed. */
+static int
+record (const struct kiln_build_test_report *rep, void *data, GError **err)
+{
+  *(int *) data = rep->up && rep->pass && rep->clone && g_str_has_prefix (rep->clone, "tt-kiln-test-");
+  return 0;
+}
+
 int
 main (void)
 {
+  int rep_seen = 0;
   g_autofree char *dir = g_dir_make_tmp ("kiln-buildreg-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "nets.yaml", NULL);
   g_autofree char *xml = NULL, *default_before = NULL;
@@ -99,7 +119,7 @@ main (void)
 
   events = g_ptr_array_new_with_free_func (g_free);
   kiln_event_set_handler (collect, NULL);
-  ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, &err) == 0,
+  ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, NULL, NULL, &err) == 0,
       "networks defined%s%s", err ? ": " : "", err ? err->message : "");
   ok (sent ("network: defined and started network kiln-isolated"),
       "an event says kiln-isolated was defined");
@@ -144,7 +164,7 @@ main (void)
     char *before = n ? virNetworkGetXMLDesc (n, 0) : NULL, *after = NULL;
 
     g_clear_error (&err);
-    ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, &err) == 0,
+    ok (kiln_build_register (&ctx, r, NULL, 0, NULL, NULL, false, NULL, NULL, &err) == 0,
         "a second run with the networks present succeeds");
     after = n ? virNetworkGetXMLDesc (n, 0) : NULL;
     ok (before && after && strcmp (after, before) == 0, "and leaves them as they are");
@@ -169,7 +189,7 @@ main (void)
     r2 = kiln_recipe_load (p2, NULL, &err);
     ok (r2 != NULL, "a recipe with a new and an existing network loads");
     setenv ("KILN_FAULT", "networks", 1);
-    ok (r2 && kiln_build_register (&ctx, r2, NULL, 0, NULL, NULL, false, &err) == -1 &&
+    ok (r2 && kiln_build_register (&ctx, r2, NULL, 0, NULL, NULL, false, NULL, NULL, &err) == -1 &&
         err && strstr (err->message, "injected fault at networks"),
         "KILN_FAULT=networks fails the run");
     unsetenv ("KILN_FAULT");
@@ -182,6 +202,69 @@ main (void)
     if (n)
       virNetworkFree (n);
     unlink (p2);
+  }
+
+  /* Issue 17: the boot check (test:) runs after the template is defined;
+   * when it fails (a fault), the commit is undone; when it passes, the
+   * caller hears of it; either way no throwaway clone, overlay or console
+   * log is left. */
+  {
+    static const char *text =
+      "recipe: 1\nname: tt\nbase: {source: debian-12}\noutput: {path: tt.qcow2}\n"
+      "template: {network: user, os-variant: debian11, memory: 256, vcpus: 1}\ntest: {timeout: 10}\n";
+    g_autofree char *p3 = g_build_filename (dir, "tt.yaml", NULL);
+    g_autofree char *img = g_build_filename (dir, "tt.qcow2", NULL);
+    g_autoptr (kiln_recipe) r3 = NULL;
+    g_autoptr (GDir) d = NULL;
+    virConnectPtr fc = template_fixture (dir, (const char *[]) { "tt.qcow2", NULL });
+    virDomainPtr dom;
+    const char *f;
+    int left = 0;
+
+    g_clear_error (&err);
+    g_file_set_contents (p3, text, -1, NULL);
+    r3 = kiln_recipe_load (p3, NULL, &err);
+    ok (r3 != NULL && r3->test, "a recipe with a test section loads");
+    setenv ("KILN_FAULT", "test", 1);
+    ok (r3 && kiln_build_register (&ctx, r3, NULL, 0, img, NULL, false, NULL, NULL, &err) == -1 &&
+        err && strstr (err->message, "injected fault at test"), "KILN_FAULT=test fails the build");
+    unsetenv ("KILN_FAULT");
+    dom = virDomainLookupByName (conn, "tt");
+    ok (dom == NULL, "and the template defined before it is undefined");
+    if (dom)
+      virDomainFree (dom);
+    g_clear_error (&err);
+    /* The test driver's domains "come up" at once (it fakes a DHCP lease). */
+    ok (r3 && kiln_build_register (&ctx, r3, NULL, 0, img, NULL, false, record, &rep_seen, &err) == 0,
+        "without the fault the boot check passes%s%s", err ? ": " : "", err ? err->message : "");
+    ok (sent_prefix ("test: boot check: booting tt-kiln-test-"), "after booting a throwaway clone");
+    ok (rep_seen == 1, "the caller is told how it went (up, passed)");
+    dom = virDomainLookupByName (conn, "tt");
+    ok (dom != NULL, "the template stays defined");
+    if (dom) {
+      kiln_virt_undefine (dom, NULL);
+      virDomainFree (dom);
+    }
+    {
+      int n = virConnectNumOfDefinedDomains (conn) + virConnectNumOfDomains (conn);
+      g_autofree char **names = g_new0 (char *, n > 0 ? n : 1);
+      int got = virConnectListDefinedDomains (conn, names, n);
+
+      for (int i = 0; i < got; i++) {
+        left += g_str_has_prefix (names[i], "tt-kiln-test-");
+        free (names[i]);
+      }
+    }
+    is_int (left, 0, "no throwaway clone left defined");
+    left = 0;
+    d = g_dir_open (dir, 0, NULL);
+    while (d && (f = g_dir_read_name (d)))
+      left += g_str_has_prefix (f, "tt-kiln-test-");
+    is_int (left, 0, "nor its overlay or console log");
+    ok (g_file_test (img, G_FILE_TEST_EXISTS), "the image given stays (the caller's to remove)");
+    if (fc)
+      virConnectClose (fc);
+    unlink (p3);
   }
 
   kiln_event_set_handler (NULL, NULL);

@@ -501,6 +501,32 @@ test_replace_faults (const struct kiln_ctx *ctx, virConnectPtr conn, const char 
   }
 }
 
+/* Issue 17: a clone's console log (NAME-console.log beside its disk,
+ * kiln clone --start) goes when --replace removes the clone. */
+static void
+test_console_log (const struct kiln_ctx *ctx)
+{
+  struct kiln_clone_spec s = { .original = "tmpl", .name = "zlog", .count = 1, .console_log = true };
+  g_autoptr (GPtrArray) made = NULL;
+  g_autoptr (GError) err = NULL;
+  g_autofree char *log = NULL;
+
+  ok (kiln_clone_domains (ctx, &s, &made, &err) == 0 && made->len == 1,
+      "a clone with a console log%s%s", err ? ": " : "", err ? err->message : "");
+  if (made == NULL || made->len != 1)
+    return;
+  log = g_strdup (((struct kiln_clone_made *) made->pdata[0])->console_log);
+  ok (log && g_str_has_suffix (log, "/zlog-console.log"), "named NAME-console.log (%s)", log ? log : "none");
+  if (log == NULL)
+    return;
+  g_file_set_contents (log, "zlog login: \n", -1, NULL);
+  g_clear_pointer (&made, g_ptr_array_unref);
+  s.replace = true;
+  s.console_log = false;
+  ok (kiln_clone_domains (ctx, &s, &made, &err) == 0, "--replace%s%s", err ? ": " : "", err ? err->message : "");
+  ok (access (log, F_OK) == -1, "the replaced clone's console log is gone");
+}
+
 int
 main (void)
 {
@@ -588,6 +614,7 @@ main (void)
   test_nvram (&ctx, conn, dir);
   test_replace_faults (&ctx, conn, dir);
   test_identity (&ctx, conn, disk);
+  test_console_log (&ctx);
 
   deps = kiln_clone_dependents (&ctx, "tmpl", &err);
   ok (deps != NULL, "dependents listed%s%s", err ? ": " : "", err ? err->message : "");

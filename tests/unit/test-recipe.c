@@ -15,6 +15,7 @@
 #include "event.h"
 #include "recipe.h"
 #include "secret.h"
+#include "secret.h"
 
 /* The limits must stop a hostile recipe at once: one second on a plain
  * build; sanitizers slow every allocation down many times, so their
@@ -642,6 +643,89 @@ test_misc (void)
   ok (r == NULL && err && strstr (err->message, "no-such.yaml") != NULL, "missing file named");
 }
 
+/* test: the boot check's section. */
+static void
+test_test_section (void)
+{
+  g_autoptr (GError) err = NULL;
+  const char *head = "recipe: 1\nname: s\nbase: {source: debian-12}\noutput: {path: s.qcow2}\ntemplate: {}\n";
+  g_autofree char *dir = g_dir_make_tmp ("kiln-test-recipe-XXXXXX", NULL);
+  g_autofree char *pwf = g_build_filename (dir, "pw", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *path = g_build_filename (dir, "r.yaml", NULL);
+
+  {
+    g_autofree char *t = g_strconcat (head, "test:\n", NULL);
+    g_autoptr (kiln_recipe) r = load_text (t, &err);
+
+    ok (r && r->test && r->test_timeout == KILN_RECIPE_TEST_DEFAULT_TIMEOUT && r->test_user == NULL &&
+        r->test_checks->len == 0, "test: alone: a boot to the login prompt, default timeout");
+    g_clear_error (&err);
+  }
+  {
+    g_autoptr (kiln_recipe) r = load_text (head, &err);
+
+    ok (r && !r->test, "no test section: no boot check");
+  }
+  g_file_set_contents (pwf, "s3cret\n", -1, NULL);
+  text = g_strconcat (head, "test:\n  timeout: 120\n  user: root\n  password: file:pw\n  commands:\n"
+                      "    - run: hostname\n      expect: s\n"
+                      "    - run: cat /etc/os-release\n      match: '^VERSION_ID=\"12\"$'\n", NULL);
+  g_file_set_contents (path, text, -1, NULL);
+  {
+    g_autoptr (kiln_recipe) r = kiln_recipe_load (path, NULL, &err);
+    const struct kiln_recipe_check *c0 = r ? r->test_checks->pdata[0] : NULL;
+    const struct kiln_recipe_check *c1 = r && r->test_checks->len > 1 ? r->test_checks->pdata[1] : NULL;
+    g_autofree char *want = g_strconcat ("file:", pwf, NULL);
+    bool read = false;
+
+    if (!ok (r != NULL, "a full test section loads"))
+      diag (err->message);
+    ok (r && r->test_timeout == 120 && g_strcmp0 (r->test_user, "root") == 0, "timeout and user");
+    ok (r && g_strcmp0 (r->test_password, want) == 0, "the password file made relative to the recipe");
+    for (guint i = 0; r && i < r->reads->len; i++)
+      read |= strcmp (((struct kiln_recipe_read *) r->reads->pdata[i])->path, pwf) == 0;
+    ok (read, "and listed among the host files the recipe reads");
+    ok (c0 && strcmp (c0->run, "hostname") == 0 && strcmp (c0->expect, "s") == 0 && !c0->regex,
+        "expect: an exact value");
+    ok (c1 && c1->regex && strcmp (c1->expect, "^VERSION_ID=\"12\"$") == 0, "match: a regex");
+  }
+  g_clear_error (&err);
+  {
+    g_autofree char *t = g_strconcat (head, "test:\n  user: root\n  commands:\n    - {run: x, match: '(unclosed'}\n", NULL);
+    g_autoptr (kiln_recipe) r = load_text (t, &err);
+
+    ok (r == NULL && err && strstr (err->message, "test: match: ") != NULL, "a bad regex refused at load");
+  }
+  g_clear_error (&err);
+  {
+    g_autofree char *t = g_strconcat (head, "vars:\n  PW: {secret: true}\ntest:\n  user: root\n  password: password:${PW}\n", NULL);
+    g_autoptr (kiln_recipe) r = NULL;
+
+    g_setenv ("PW", "from-env-pw", TRUE);
+    r = load_text (t, &err);
+    ok (r && g_strcmp0 (r->test_password, "password:from-env-pw") == 0 && kiln_secret_in ("x from-env-pw"),
+        "password:${VAR}: from the environment, registered as a secret");
+    g_unsetenv ("PW");
+  }
+  g_clear_error (&err);
+  {
+    GString *t = g_string_new (head);
+    g_autoptr (kiln_recipe) r = NULL;
+
+    g_string_append (t, "test:\n  user: root\n  commands:\n");
+    for (int i = 0; i <= KILN_RECIPE_MAX_CHECKS; i++)
+      g_string_append (t, "    - {run: true, expect: ''}\n");
+    r = load_text (t->str, &err);
+    ok (r == NULL && err && strstr (err->message, "more than 100 commands") != NULL, "at most %d commands",
+        KILN_RECIPE_MAX_CHECKS);
+    g_string_free (t, TRUE);
+  }
+  unlink (pwf);
+  unlink (path);
+  rmdir (dir);
+}
+
 static void
 test_examples (void)
 {
@@ -682,6 +766,7 @@ main (void)
   test_misc ();
   test_secrets ();
   test_reads ();
+  test_test_section ();
   test_examples ();
   return done_testing ();
 }
