@@ -934,6 +934,7 @@ apply_ssh_inject (struct kiln_customize_run *st, const struct kiln_customize_ste
 perms:
   if (guestfs_chmod (st->g, 0600, keys) == -1 || guestfs_lchown (st->g, uid, gid, keys) == -1)
     return gerr (st, err, "--ssh-inject: cannot set the owner and mode of %s", keys);
+  kiln_guest_keep (st->gu, keys);
   return 0;
 }
 
@@ -1016,6 +1017,7 @@ apply_upload (struct kiln_customize_run *st, const struct kiln_customize_step *o
   }
   if (guestfs_upload (st->g, o->a, dest) == -1)
     return gerr (st, err, "--upload %s: cannot write %s", o->a, dest);
+  kiln_guest_keep (st->gu, dest);
   return 0;
 }
 
@@ -1052,6 +1054,7 @@ apply_write (struct kiln_customize_run *st, const struct kiln_customize_step *o,
 {
   if (kiln_guest_write_file (st->g, o->a, o->b, strlen (o->b)) == -1)
     return gerr (st, err, "--write: cannot write %s", o->a);
+  kiln_guest_keep (st->gu, o->a);
   return 0;
 }
 

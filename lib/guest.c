@@ -25,6 +25,36 @@ kiln_guest_new (bool readonly)
 }
 
 void
+kiln_guest_keep (struct kiln_guest *gu, const char *path)
+{
+  char *real = gu->g ? guestfs_realpath (gu->g, path) : NULL;
+
+  if (gu->kept == NULL)
+    gu->kept = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (gu->kept, real ? g_strdup (real) : g_strdup (path));
+  free (real);
+}
+
+bool
+kiln_guest_holds_kept (struct kiln_guest *gu, const char *path, bool *exact)
+{
+  GHashTableIter it;
+  gpointer k;
+  size_t n = strlen (path);
+
+  *exact = false;
+  if (gu == NULL || gu->kept == NULL)
+    return false;
+  if (g_hash_table_contains (gu->kept, path))
+    return *exact = true;
+  g_hash_table_iter_init (&it, gu->kept);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    if (strncmp (k, path, n) == 0 && (((const char *) k)[n] == '/' || strcmp (path, "/") == 0))
+      return true;
+  return false;
+}
+
+void
 kiln_guest_free (struct kiln_guest *gu)
 {
   if (gu == NULL)
@@ -33,6 +63,8 @@ kiln_guest_free (struct kiln_guest *gu)
     guestfs_close (gu->g);
   g_ptr_array_unref (gu->disks);
   g_ptr_array_unref (gu->formats);
+  if (gu->kept)
+    g_hash_table_unref (gu->kept);
   g_free (gu->root);
   g_free (gu->type);
   g_free (gu->distro);
@@ -536,6 +568,45 @@ selinux_config (guestfs_h *g, char **mode, char **type)
   return r;
 }
 
+/* The guest's own setfiles, run in the appliance, when this libguestfs
+ * has no selinux_relabel (Debian's and Ubuntu's do not): every file
+ * labeled from SPECFILE.  Files whose label cannot be set because they are
+ * immutable (extlinux's ldlinux.sys) only warn.  0: labeled; -1: no
+ * setfiles, or it failed otherwise (the caller falls back). */
+static int
+guest_setfiles (guestfs_h *g, const char *specfile)
+{
+  const char *exe = guestfs_is_file (g, "/usr/sbin/setfiles") > 0 ? "/usr/sbin/setfiles"
+                    : guestfs_is_file (g, "/sbin/setfiles") > 0 ? "/sbin/setfiles" : NULL;
+  const char *argv[] = { exe, "-F", "-e", "/proc", "-e", "/sys", "-e", "/dev", specfile, "/", NULL };
+  g_auto (GStrv) lines = NULL;
+  char *out;
+  guint n = 0;
+
+  if (exe == NULL)
+    return -1;
+  out = guestfs_command (g, (char **) argv);
+  if (out) {
+    free (out);
+    return 0;
+  }
+  if (guestfs_last_error (g) == NULL)
+    return -1;
+  lines = g_strsplit (guestfs_last_error (g), "\n", -1);
+  for (char **l = lines; *l; l++) {
+    if (**l == '\0')
+      continue;
+    if (strstr (*l, "Could not set context for") == NULL || strstr (*l, "not permitted") == NULL)
+      return -1;
+    n++;
+  }
+  if (n == 0)
+    return -1;
+  kiln_event_warning ("selinux", "setfiles could not label %u file%s (immutable?): %s", n,
+                      n == 1 ? "" : "s", guestfs_last_error (g));
+  return 0;
+}
+
 int
 kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err)
 {
@@ -557,7 +628,12 @@ kiln_guest_selinux_relabel (struct kiln_guest *gu, GError **err)
     kiln_event_info ("selinux", "Relabelled the guest's files (SELinux %s, policy %s)", mode, type);
     return 0;
   }
-  /* No setfiles in the appliance, or no policy files: the guest relabels
+  if (guestfs_is_file (g, specfile) > 0 && guest_setfiles (g, specfile) == 0) {
+    kiln_event_info ("selinux", "Relabelled the guest's files with its own setfiles (SELinux %s, "
+                     "policy %s)", mode, type);
+    return 0;
+  }
+  /* No setfiles anywhere, or no policy files: the guest relabels
    * itself at its next boot, as virt-customize falls back to. */
   if (guestfs_touch (g, "/.autorelabel") == -1) {
     kiln_guest_set_error (gu, err, "SELinux guest: cannot relabel it, nor create /.autorelabel");

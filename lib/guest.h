@@ -29,9 +29,17 @@ struct kiln_guest {
    * guest once, however many of them ran in this launch. */
   bool changed;
   bool selinux_relabel;
+  /* Guest paths (resolved) that customize wrote on purpose in this launch
+   * (--ssh-inject's authorized_keys, --write, --upload): a sysprep in the
+   * same launch removes everything around them but not them.  NULL: none. */
+  GHashTable *kept;
 };
 
 struct kiln_guest *kiln_guest_new (bool readonly);
+/* Record guest file PATH (resolved through the appliance) in GU->kept. */
+void kiln_guest_keep (struct kiln_guest *gu, const char *path);
+/* Whether a kept path is PATH itself (*EXACT true) or lies under it. */
+bool kiln_guest_holds_kept (struct kiln_guest *gu, const char *path, bool *exact);
 void kiln_guest_free (struct kiln_guest *gu);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_guest, kiln_guest_free)
 

@@ -18,6 +18,7 @@
 #include "domxml.h"
 #include "event.h"
 #include "fault.h"
+#include "firmware.h"
 #include "guest.h"
 #include "identity.h"
 #include "mac.h"
@@ -228,7 +229,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   guint64 rec_mib;
   unsigned rec_cpus;
   int rc = -1;
-  bool virtio_blk, remote;
+  bool virtio_blk, remote, efi;
 
   memset (res, 0, sizeof *res);
   /* The name becomes file names (NAME.raw, NAME-disk1.qcow2). */
@@ -353,6 +354,17 @@ checked:
                  (const char *) chain->pdata[1], rs->disk);
     goto fail;
   }
+  {
+    /* A guest only UEFI can boot gets OVMF (SeaBIOS would find no boot code). */
+    struct kiln_disk_boot boot;
+
+    if (kiln_disk_boot_of_image (r.disk_read, r.format, &boot, &err) == -1)
+      goto fail;
+    efi = kiln_disk_boot_uefi_only (&boot);
+    if (efi)
+      kiln_event_info ("register", "%s: GPT with an EFI system partition and no BIOS boot "
+                       "partition: the domain boots with UEFI (OVMF, Secure Boot off)", rs->disk);
+  }
   /* The template runs as the hypervisor's user: its whole chain must be
    * reachable, or it (and every clone) fails only at virsh start. */
   if (rs->pool == NULL && !rs->print_xml && kiln_hypervisor_check_reach (conn, chain, &err) == -1)
@@ -436,6 +448,8 @@ checked:
   spec.mac = mac;
   spec.virtio_rng = true;
   dx = kiln_domxml_new_domain (&spec);
+  if (efi)
+    kiln_domxml_set_efi (dx);
   kiln_domxml_set_meta (dx, &meta);
   xml = kiln_domxml_format (dx);
 

@@ -323,8 +323,28 @@ match (struct kiln_sysprep_job *j, const char *pattern, bool literal, GError **e
 static int
 remove_resolved (struct kiln_sysprep_job *j, const char *real, GError **err)
 {
+  bool exact;
+
   if (is_gone (j->gone, real))
     return 0;
+  /* What customize wrote on purpose in this launch stays (an ssh-inject
+   * key under /root/.ssh): of a directory holding it, the rest goes. */
+  if (kiln_guest_holds_kept (j->gu, real, &exact)) {
+    GPtrArray *l;
+
+    if (exact) {
+      kiln_event_debug ("sysprep", "%s: keep %s (customize wrote it)", j->op, real);
+      return 0;
+    }
+    l = list_dir (j, real);
+    for (guint i = 0; i < l->len; i++) {
+      g_autofree char *child = join (real, ((const struct entry *) l->pdata[i])->name);
+
+      if (remove_resolved (j, child, err) == -1)
+        return -1;
+    }
+    return 0;
+  }
   kiln_sysprep_note (j, "remove", real);
   g_hash_table_add (j->gone, g_strdup (real));
   if (!j->dry_run && guestfs_rm_rf (j->g, real) == -1) {

@@ -13,12 +13,13 @@ packages=(
   # run: the appliance needs a kernel in /boot, qemu, and osinfo data
   libguestfs-tools guestfish linux-image-amd64 qemu-system-x86 qemu-utils
   osinfo-db libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
-  dnsmasq-base
+  dnsmasq-base ovmf
   # tests and fixtures
   # 45-remote: an sshd on loopback to reach a second libvirt over qemu+ssh
   openssh-server
   nginx debootstrap extlinux syslinux-common gnupg openssl curl ca-certificates
   xz-utils zstd bzip2 e2fsprogs fdisk parted time util-linux python3 perl
+  gdisk dosfstools
   # fuzzing (make fuzz, make check-fuzz): clang with libFuzzer and the
   # sanitizer runtimes, llvm-symbolizer for the reports
   clang-14 libclang-rt-14-dev llvm-14

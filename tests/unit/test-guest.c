@@ -57,10 +57,32 @@ test_untraced (void)
   guestfs_close (g);
 }
 
+/* What customize wrote on purpose, and the directories that hold it
+ * (sysprep empties those instead of removing them). */
+static void
+test_kept (void)
+{
+  g_autoptr (kiln_guest) gu = kiln_guest_new (false);
+  bool exact = true;
+
+  ok (!kiln_guest_holds_kept (gu, "/root/.ssh", &exact) && !exact, "nothing kept yet");
+  ok (!kiln_guest_holds_kept (NULL, "/root/.ssh", &exact), "no guest: nothing kept");
+  kiln_guest_keep (gu, "/root/.ssh/authorized_keys");    /* not launched: kept as given */
+  ok (kiln_guest_holds_kept (gu, "/root/.ssh/authorized_keys", &exact) && exact,
+      "the kept file itself");
+  ok (kiln_guest_holds_kept (gu, "/root/.ssh", &exact) && !exact, "its directory holds it");
+  ok (kiln_guest_holds_kept (gu, "/root", &exact) && !exact, "and its parent");
+  ok (kiln_guest_holds_kept (gu, "/", &exact) && !exact, "and /");
+  ok (!kiln_guest_holds_kept (gu, "/root/.ss", &exact), "a name prefix is not a parent");
+  ok (!kiln_guest_holds_kept (gu, "/root/.ssh/known_hosts", &exact), "a sibling is not kept");
+  ok (!kiln_guest_holds_kept (gu, "/home/u/.ssh", &exact), "another user's directory is not");
+}
+
 int
 main (void)
 {
   test_secret_paths ();
   test_untraced ();
+  test_kept ();
   return done_testing ();
 }
