@@ -91,6 +91,13 @@ kiln_cmd_create (struct kiln_ctx *ctx, int argc, char **argv)
   }
   o.sysprep = sel;
   i = kiln_opts_operand_index (p);
+  for (int k = i; k < argc; k++) {
+    const char *opt = kiln_opts_detached_value (p, argv[k]);
+
+    if (opt && argc - i != 1)
+      return kiln_usage_error (ctx, "'%s' after --%s is read as a source: --%s takes its value "
+                               "attached, as --%s=%s", argv[k], opt, opt, opt, argv[k]);
+  }
   if (argc - i != 1)
     return kiln_usage_error (ctx, argc - i == 0 ? "which source? (kiln create SOURCE -o OUT)"
                                                 : "one source at a time");

@@ -45,6 +45,9 @@ struct kiln_opts {
   const struct kiln_option **rows;   /* rows[i] describes longopts[i] */
   bool started;
   int operand_index;                 /* -1 until the options are exhausted */
+  /* The word right after an option whose value is optional and was not
+   * attached (--wait 600): getopt reads it as an operand. */
+  const char *detached_word, *detached_option;
 };
 
 static size_t
@@ -187,6 +190,12 @@ kiln_opts_next (struct kiln_opts *p, const char **arg)
       exit (kiln_usage_error (p->ctx, "unknown option '%s'", bad));
     }
     c = id_of_short (p, c);
+    for (size_t r = 0; optarg == NULL && p->rows[r]; r++)
+      if (p->rows[r]->id == c && p->rows[r]->arg == KILN_ARG_OPTIONAL &&
+          optind < p->argc && p->argv[optind][0] != '-') {
+        p->detached_word = p->argv[optind];
+        p->detached_option = p->rows[r]->long_name;
+      }
     if (c >= KILN_OPT_GLOBAL_BASE) {
       apply_global (p, c, optarg);
       continue;
@@ -201,6 +210,12 @@ int
 kiln_opts_operand_index (const struct kiln_opts *p)
 {
   return p->operand_index;
+}
+
+const char *
+kiln_opts_detached_value (const struct kiln_opts *p, const char *operand)
+{
+  return operand && operand == p->detached_word ? p->detached_option : NULL;
 }
 
 static void

@@ -52,6 +52,13 @@ int kiln_opts_next (struct kiln_opts *p, const char **arg);
  * 0 (operands were moved behind the options); before that, -1. */
 int kiln_opts_operand_index (const struct kiln_opts *p);
 
+/* When OPERAND (a pointer into P's ARGV) is the word that followed an
+ * option whose value is optional, given without one (--wait 600): that
+ * option's long name, for a usage error saying to attach the value
+ * (--wait=600), as getopt takes a separate word for an operand.  Else
+ * NULL. */
+const char *kiln_opts_detached_value (const struct kiln_opts *p, const char *operand);
+
 /* kiln --help (VERB NULL: the verb list) or kiln VERB --help. */
 void kiln_opts_print_help (const struct kiln_verb *verb, FILE *out);
 

@@ -279,8 +279,14 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
       return kiln_usage_error (ctx, "--list-dependents takes one template (--original NAME or operand)");
     return list_dependents (ctx, spec.original);
   }
-  if (argc - i != 0)
+  if (argc - i != 0) {
+    const char *opt = kiln_opts_detached_value (p, argv[i]);
+
+    if (opt)
+      return kiln_usage_error (ctx, "unexpected operand '%s': --%s takes its value attached, "
+                               "as --%s=%s", argv[i], opt, opt, argv[i]);
     return kiln_usage_error (ctx, "unexpected operand '%s' (use --original and --name)", argv[i]);
+  }
   if (spec.original == NULL)
     return kiln_usage_error (ctx, "--original NAME is required");
   if ((spec.name == NULL) == !auto_clone)
@@ -296,6 +302,10 @@ kiln_cmd_clone (struct kiln_ctx *ctx, int argc, char **argv)
   for (guint k = 0; count > 1 && k < macs->len; k++)
     if (g_ascii_strcasecmp (macs->pdata[k], "RANDOM") != 0)
       return kiln_usage_error (ctx, "--mac MAC names one clone's NIC: not with --count");
+  /* Every clone would get the same address and clash on the network. */
+  if (count > 1 && id->ip)
+    return kiln_usage_error (ctx, "--ip ADDR names one clone's address: not with --count "
+                             "(clone one at a time with --ip, or let DHCP address them)");
 
   spec.count = (unsigned) count;
   spec.mode = full ? KILN_CLONE_FULL : linked ? KILN_CLONE_LINKED : KILN_CLONE_DEFAULT;

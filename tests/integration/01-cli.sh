@@ -2,7 +2,7 @@
 # 01-cli.sh: the front end's contract: verbs, help, version, exit codes.
 . "$(dirname "$0")/lib.sh"
 require_kiln
-plan 21
+plan 27
 
 "$KILN" --help >"$T/help" 2>&1; ok $? "kiln --help exits 0"
 like "$(cat "$T/help")" "inspect +Show the operating system" "--help lists the inspect verb with its summary"
@@ -32,3 +32,12 @@ like "$(cat "$T/bad")" "kiln sysprep: -a and -d cannot be used together" "and sa
 "$KILN" sysprep --format vmdk -a "$T/x.img" >"$T/bad" 2>&1; is $? 2 "sysprep --format vmdk: exit 2"
 "$KILN" sysprep >"$T/bad" 2>&1; is $? 2 "sysprep without an image: exit 2"
 like "$(cat "$T/bad")" "which image\? \(kiln sysprep -a DISK or -d DOMAIN\)" "and asks which image"
+
+# An optional value given as a separate word is read as an operand by
+# getopt: the error says to attach it, for every option of that kind.
+"$KILN" clone -o x -n y --start --wait 600 >"$T/bad" 2>&1; is $? 2 "clone --wait 600: exit 2"
+like "$(cat "$T/bad")" "unexpected operand '600': --wait takes its value attached, as --wait=600" "and says to write --wait=600"
+"$KILN" create --sysprep defaults "$T/x.img" -o "$T/y.img" >"$T/bad" 2>&1; is $? 2 "create --sysprep defaults SRC: exit 2"
+like "$(cat "$T/bad")" "'defaults' after --sysprep is read as a source: .*--sysprep=defaults" "and says to write --sysprep=defaults"
+"$KILN" clone -o x -n y --count 3 --ip 10.0.0.5/24 >"$T/bad" 2>&1; is $? 2 "clone --ip with --count: exit 2"
+like "$(cat "$T/bad")" "--ip ADDR names one clone's address: not with --count" "every clone would get the same address"
