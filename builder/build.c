@@ -1035,8 +1035,14 @@ kiln_cmd_build (struct kiln_ctx *ctx, int argc, char **argv)
     for (guint k = 0; k < jobs->len; k++) {
       const struct job *j = jobs->pdata[k];
 
+      g_autoptr (GError) e = NULL;
+
       if (j->exists && !run.force) {
         kiln_error ("%s: %s exists (use --force to replace it)", j->r->path, j->output);
+        failed++;
+      }
+      if (kiln_build_check_target (ctx, j->r, &e) == -1) {
+        kiln_error ("%s: %s", j->r->path, e->message);
         failed++;
       }
     }

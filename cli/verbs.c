@@ -39,7 +39,7 @@ const struct kiln_verb kiln_verbs[] = {
     "[OPTIONS] DISK --name NAME", kiln_register_options, NULL, NULL },
   { "clone", kiln_cmd_clone, "Clone a domain: linked (qcow2 overlay) or full",
     "[OPTIONS] --original NAME (--name NEW | --auto-clone)", kiln_clone_options, NULL, NULL },
-  { "build", kiln_cmd_build, "Run recipes: fetch, customize, sysprep, register, clone",
+  { "build", kiln_cmd_build, "Run recipes: fetch, customize, sysprep, register, clone, boot check",
     "[OPTIONS] RECIPE...", kiln_build_options, NULL, NULL },
   { "cache", kiln_cmd_cache, "List, verify or prune the image cache", "[OPTIONS] list|verify|prune",
     kiln_cache_options, NULL, NULL },

@@ -48,6 +48,14 @@ void kiln_build_test_report_clear (struct kiln_build_test_report *rep);
 typedef int (*kiln_build_tested_fn) (const struct kiln_build_test_report *rep, void *data,
                                      GError **err);
 
+/* What a recipe's libvirt side needs, judged from the connection's URI
+ * alone (kiln_virt_uri_is_local; no connection is opened, so kiln build
+ * --dry-run checks it too): a remote connection (template.connect, -c or
+ * KILN_LIBVIRT_REMOTE) needs template.pool, and takes no test: section.
+ * 0, or -1 with ERR (KILN_ERROR_USAGE, saying what to change). */
+int kiln_build_check_target (const struct kiln_ctx *ctx, const struct kiln_recipe *r,
+                             GError **err);
+
 /* The precondition of a recipe's libvirt side, checked before any work
  * (kiln build runs it before fetching): a domain of the template's name
  * exists only with FORCE (KILN_ERROR_EXISTS), is shut off, and has no

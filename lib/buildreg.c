@@ -348,6 +348,31 @@ check (const struct kiln_ctx *ctx, virConnectPtr conn, const struct kiln_recipe 
 }
 
 int
+kiln_build_check_target (const struct kiln_ctx *ctx, const struct kiln_recipe *r, GError **err)
+{
+  struct kiln_ctx pctx = publish_ctx (ctx, r);
+  const char *uri = kiln_default_uri (&pctx);
+
+  if ((!r->template && r->clones == NULL) || kiln_virt_uri_is_local (uri))
+    return 0;
+  if (r->template_pool == NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "the template goes to %s, a remote connection (%s): add template.pool: POOL "
+                 "to the recipe (the built image is uploaded into that storage pool)", uri,
+                 kiln_virt_remote_why ());
+    return -1;
+  }
+  if (r->test) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "the test: boot check needs a local connection (it reads the throwaway "
+                 "clone's serial console here), and the template goes to %s: remove test:, "
+                 "or build and check on a local connection first", uri);
+    return -1;
+  }
+  return 0;
+}
+
+int
 kiln_build_check (const struct kiln_ctx *ctx, const struct kiln_recipe *r, bool force,
                   GError **err)
 {
@@ -358,6 +383,8 @@ kiln_build_check (const struct kiln_ctx *ctx, const struct kiln_recipe *r, bool 
 
   if (!r->template && r->clones == NULL)
     return 0;
+  if (kiln_build_check_target (ctx, r, err) == -1)
+    return -1;
   conn = kiln_virt_open (&pctx, NULL, err);
   if (conn == NULL)
     return -1;

@@ -276,10 +276,10 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   remote = !kiln_virt_is_local (conn);
   if (remote && rs->pool == NULL) {
     g_set_error (&err, KILN_ERROR, KILN_ERROR_USAGE,
-                 "%s is a connection to another host (its URI names a host or a transport), "
+                 "%s is a connection to another host (%s), "
                  "which cannot use %s where it is: give --pool POOL (kiln register) to "
                  "upload it into one of that host's storage pools",
-                 kiln_default_uri (ctx), rs->disk);
+                 kiln_default_uri (ctx), kiln_virt_remote_why (), rs->disk);
     goto fail;
   }
   if (remote && r.extra->len > 0) {

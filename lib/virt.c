@@ -54,6 +54,12 @@ kiln_virt_uri_is_local (const char *uri)
   return true;
 }
 
+const char *
+kiln_virt_remote_why (void)
+{
+  return forced_remote () == 1 ? "KILN_LIBVIRT_REMOTE says so" : "its URI names a host or a transport";
+}
+
 bool
 kiln_virt_is_local (virConnectPtr conn)
 {

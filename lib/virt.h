@@ -42,6 +42,11 @@ bool kiln_virt_uri_is_local (const char *uri);
  * storage API works on both sides, the local filesystem only on one). */
 bool kiln_virt_is_local (virConnectPtr conn);
 
+/* Why kiln_virt_uri_is_local said "remote", for messages: a static
+ * string, "KILN_LIBVIRT_REMOTE says so" when the environment decided,
+ * else "its URI names a host or a transport". */
+const char *kiln_virt_remote_why (void);
+
 /* Domain NAME on CONN, or NULL and ERR (KILN_ERROR_NOT_FOUND) naming the URI. */
 virDomainPtr kiln_virt_lookup (virConnectPtr conn, const char *name, GError **err);
 

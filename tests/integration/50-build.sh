@@ -15,7 +15,7 @@ export KILN_ACCEL=tcg
 # Variables the example recipes use must come from the tests only.
 unset BASE OUTDIR ROOT_PASSWORD_FILE MEMORY PW
 
-plan 70
+plan 75
 
 W=$T/work
 mkdir -p "$W" "$T/out"
@@ -35,6 +35,19 @@ done
 like "$(cat "$T/last.out")" "dry run: nothing fetched, written or defined" "plan ends by saying nothing was done"
 is "$(snapshot "$TOP/recipes" "$W" "$T/out")" "$before" "dry runs wrote nothing (recipes, cwd, output dir)"
 ok "$([ ! -e "$T/cache" ]; echo $?)" "dry runs created no cache"
+
+# A template that goes to a remote connection needs template.pool: the
+# plan says so from the URI alone, before any work (and the build too).
+KILN_LIBVIRT_REMOTE=1 "$KILN" --cache-dir "$T/cache" build --dry-run "$TOP/recipes/debian-12-base.yaml" \
+    --var OUTDIR="$T/out" >"$T/remote.out" 2>&1
+is $? 1 "dry run of a template for a remote connection without template.pool: exit 1"
+like "$(cat "$T/remote.out")" "a remote connection \(KILN_LIBVIRT_REMOTE says so\): add template.pool: POOL" \
+    "saying to add template.pool, and why the connection counts as remote"
+"$KILN" --cache-dir "$T/cache" -c qemu+ssh://kiln-no-such-host/system build "$TOP/recipes/debian-12-base.yaml" \
+    --var OUTDIR="$T/out" >"$T/remote.out" 2>&1
+is $? 1 "the build itself refuses before any work"
+unlike "$(cat "$T/remote.out")" "fetch|cannot connect|Cannot recv" "without fetching or connecting"
+ok "$([ ! -e "$T/cache" ]; echo $?)" "and without making a cache"
 
 "$KILN" --cache-dir "$T/cache" build -n "$TOP"/recipes/*.yaml --var OUTDIR="$T/out" >"$T/plan.txt" 2>&1
 ok $? "dry run of all the examples at once"
