@@ -108,9 +108,10 @@ main (void)
 {
   g_autoptr (GError) err = NULL;
   g_autofree char *digest = NULL, *member = NULL;
+  g_autofree char *xz = g_find_program_in_path ("xz"), *tar = g_find_program_in_path ("tar");
   uint64_t size = 0;
 
-  if (!g_find_program_in_path ("xz") || !g_find_program_in_path ("tar")) {
+  if (xz == NULL || tar == NULL) {
     diag ("xz and tar are needed: skipped");
     return done_testing ();
   }
