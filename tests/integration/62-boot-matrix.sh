@@ -48,13 +48,19 @@ done
 note "fixtures ready after $(( $(date +%s) - start )) s"
 
 # What the fixtures had (one read-only launch for all): the clones' must differ.
-# The root filesystem is partition 1 in every layout.
+# mount_root F DISK prints the guestfish command that mounts fixture F's root
+# filesystem, F being attached as DISK (/dev/sda, /dev/sdb, ...).
+mount_root() {
+    case $1 in
+        *) printf 'mount-ro %s1 /\n' "$2" ;;
+    esac
+}
 {
     echo run
     i=0
     for f in "${matrix[@]}"; do
-        dev=/dev/sd$(printf "\\$(printf %03o $((97 + i)))")1
-        printf 'mount-ro %s /\ncat /etc/machine-id\ncat /etc/ssh/ssh_host_ed25519_key.pub\numount /\n' "$dev"
+        mount_root "$f" "/dev/sd$(printf "\\$(printf %03o $((97 + i)))")"
+        printf 'cat /etc/machine-id\ncat /etc/ssh/ssh_host_ed25519_key.pub\numount-all\n'
         i=$((i + 1))
     done
 } >"$T/before.gf"
