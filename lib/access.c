@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -15,10 +16,12 @@
 #include "qcow2.h"
 #include "virt.h"
 
-int
-kiln_hypervisor_user (virConnectPtr conn, uid_t *uid, gid_t *gid, GError **err)
+/* What the capabilities XML CAPS says: the DAC base label's uid and gid
+ * (returns 1 and fills them, 0 when there is none) and the security drivers
+ * in *MODELS (KILN_SECMODEL_*).  -1 when CAPS is not XML. */
+static int
+parse_caps (const char *caps, uid_t *uid, gid_t *gid, unsigned *models)
 {
-  g_autofree char *caps = virConnectGetCapabilities (conn);
   g_autofree char *label = NULL;
   xmlDocPtr doc;
   xmlXPathContextPtr xp;
@@ -26,22 +29,31 @@ kiln_hypervisor_user (virConnectPtr conn, uid_t *uid, gid_t *gid, GError **err)
   unsigned long u, g;
   char *end;
 
-  if (caps == NULL) {
-    kiln_virt_set_error (err, "cannot read the hypervisor's capabilities");
-    return -1;
-  }
+  *models = 0;
   doc = xmlReadMemory (caps, (int) strlen (caps), "capabilities.xml", NULL,
                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-  if (doc == NULL) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_LIBVIRT, "malformed capabilities XML from libvirt");
+  if (doc == NULL)
     return -1;
-  }
   xp = xmlXPathNewContext (doc);
   obj = xp ? xmlXPathEvalExpression ((const xmlChar *) "string(/capabilities/host/secmodel"
                                      "[model='dac']/baselabel[@type='kvm' or @type='qemu'][1])", xp)
            : NULL;
   if (obj && obj->type == XPATH_STRING && obj->stringval && obj->stringval[0])
     label = g_strdup ((const char *) obj->stringval);
+  xmlXPathFreeObject (obj);
+  obj = xp ? xmlXPathEvalExpression ((const xmlChar *) "/capabilities/host/secmodel/model", xp) : NULL;
+  if (obj && obj->type == XPATH_NODESET && obj->nodesetval)
+    for (int i = 0; i < obj->nodesetval->nodeNr; i++) {
+      g_autofree xmlChar *m = xmlNodeGetContent (obj->nodesetval->nodeTab[i]);
+      const char *name = (const char *) m;
+
+      if (g_strcmp0 (name, "dac") == 0)
+        *models |= KILN_SECMODEL_DAC;
+      else if (g_strcmp0 (name, "selinux") == 0)
+        *models |= KILN_SECMODEL_SELINUX;
+      else if (g_strcmp0 (name, "apparmor") == 0)
+        *models |= KILN_SECMODEL_APPARMOR;
+    }
   xmlXPathFreeObject (obj);
   xmlXPathFreeContext (xp);
   xmlFreeDoc (doc);
@@ -58,6 +70,41 @@ kiln_hypervisor_user (virConnectPtr conn, uid_t *uid, gid_t *gid, GError **err)
   *uid = (uid_t) u;
   *gid = (gid_t) g;
   return 1;
+}
+
+unsigned
+kiln_secmodels_of_caps (const char *caps)
+{
+  uid_t u;
+  gid_t g;
+  unsigned models = 0;
+
+  parse_caps (caps, &u, &g, &models);
+  return models;
+}
+
+/* The capabilities of CONN, parsed: see parse_caps. */
+static int
+conn_caps (virConnectPtr conn, uid_t *uid, gid_t *gid, unsigned *models, GError **err)
+{
+  g_autofree char *caps = virConnectGetCapabilities (conn);
+  int r;
+
+  if (caps == NULL) {
+    kiln_virt_set_error (err, "cannot read the hypervisor's capabilities");
+    return -1;
+  }
+  if ((r = parse_caps (caps, uid, gid, models)) == -1)
+    g_set_error (err, KILN_ERROR, KILN_ERROR_LIBVIRT, "malformed capabilities XML from libvirt");
+  return r;
+}
+
+int
+kiln_hypervisor_user (virConnectPtr conn, uid_t *uid, gid_t *gid, GError **err)
+{
+  unsigned models;
+
+  return conn_caps (conn, uid, gid, &models, err);
 }
 
 bool
@@ -129,16 +176,114 @@ kiln_user_check_reach (GPtrArray *files, uid_t uid, gid_t gid, GError **err)
   return 0;
 }
 
+/* Where virt-aa-helper (libvirt's AppArmor driver) refuses a disk: it
+ * writes no rule for a file under these, so qemu is denied it at start. */
+static const char *const aa_restricted[] = {
+  "/bin/", "/etc/", "/lib", "/lost+found/", "/proc/", "/sbin/", "/selinux/", "/sys/",
+  "/usr/bin/", "/usr/lib", "/usr/sbin/", "/usr/share/", "/usr/local/bin/",
+  "/usr/local/etc/", "/usr/local/lib", "/usr/local/sbin/", NULL
+};
+/* Refused for a writable disk only (a backing file is opened read-only). */
+static const char *const aa_restricted_rw[] = {
+  "/boot/", "/vmlinuz", "/initrd", NULL
+};
+
+const char *
+kiln_apparmor_refused_prefix (const char *path, bool readonly)
+{
+  for (int i = 0; aa_restricted[i]; i++)
+    if (g_str_has_prefix (path, aa_restricted[i]))
+      return aa_restricted[i];
+  if (!readonly)
+    for (int i = 0; aa_restricted_rw[i]; i++)
+      if (g_str_has_prefix (path, aa_restricted_rw[i]))
+        return aa_restricted_rw[i];
+  return NULL;
+}
+
+const char *
+kiln_selinux_fs_boolean (unsigned long f_type)
+{
+  switch (f_type) {
+  case 0x6969:                  /* NFS */
+    return "virt_use_nfs";
+  case 0xFF534D42:              /* CIFS */
+  case 0xFE534D42:              /* SMB2 */
+    return "virt_use_samba";
+  case 0x65735546:              /* FUSE */
+    return "virt_use_fusefs";
+  default:
+    return NULL;
+  }
+}
+
+/* Is SELinux boolean NAME on, as selinuxfs says ("1 1")? */
+static bool
+selinux_boolean_on (const char *name)
+{
+  g_autofree char *path = g_build_filename ("/sys/fs/selinux/booleans", name, NULL);
+  g_autofree char *v = NULL;
+
+  return g_file_get_contents (path, &v, NULL, NULL) && v[0] == '1';
+}
+
+int
+kiln_confinement_check (unsigned models, GPtrArray *files, GError **err)
+{
+  for (guint i = 0; i < files->len; i++) {
+    const char *file = files->pdata[i];
+    bool readonly = i > 0;
+
+    if (models & KILN_SECMODEL_APPARMOR) {
+      /* virt-aa-helper judges the resolved path. */
+      g_autofree char *real = realpath (file, NULL);
+      const char *where = kiln_apparmor_refused_prefix (real ? real : file, readonly);
+
+      if (where) {
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                     "libvirt confines domains with AppArmor, and its profile helper "
+                     "(virt-aa-helper) allows no %sdisk under %s: %s%s%s is refused at "
+                     "virsh start; keep the images elsewhere (for example under "
+                     "/var/lib/libvirt/images or the cache directory)",
+                     readonly ? "" : "writable ", where, file, real && strcmp (real, file) ? " -> " : "",
+                     real && strcmp (real, file) ? real : "");
+        return -1;
+      }
+    }
+    if (models & KILN_SECMODEL_SELINUX) {
+      /* libvirt labels every file of the chain (svirt_image_t on the disk,
+       * virt_content_t below it); a file system without labels needs the
+       * boolean that lets svirt_t use it anyway. */
+      struct statfs sf;
+      const char *boolean;
+
+      if (statfs (file, &sf) == 0 && (boolean = kiln_selinux_fs_boolean ((unsigned long) sf.f_type)) &&
+          !selinux_boolean_on (boolean)) {
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                     "libvirt confines domains with SELinux and %s is on a file system "
+                     "without SELinux labels, which confined qemu may use only with the "
+                     "boolean %s on: run 'setsebool -P %s 1', or keep the images on a "
+                     "local file system", file, boolean, boolean);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
 int
 kiln_hypervisor_check_reach (virConnectPtr conn, GPtrArray *files, GError **err)
 {
   uid_t uid;
   gid_t gid;
-  int r = kiln_hypervisor_user (conn, &uid, &gid, err);
+  unsigned models;
+  int r = conn_caps (conn, &uid, &gid, &models, err);
 
-  if (r <= 0)
-    return r;
-  return kiln_user_check_reach (files, uid, gid, err);
+  if (r == -1)
+    return -1;
+  if (r == 1 && kiln_user_check_reach (files, uid, gid, err) == -1)
+    return -1;
+  return kiln_confinement_check (models, files, err);
 }
 
 int

@@ -72,6 +72,58 @@ main (void)
       virConnectClose (conn);
   }
 
+  /* Confinement: the security drivers come from the capabilities. */
+  {
+    const char *caps =
+      "<capabilities><host><uuid>x</uuid>"
+      "<secmodel><model>apparmor</model><doi>0</doi></secmodel>"
+      "<secmodel><model>dac</model><doi>0</doi>"
+      "<baselabel type='kvm'>+64055:+64055</baselabel></secmodel>"
+      "</host></capabilities>";
+
+    is_int (kiln_secmodels_of_caps (caps), KILN_SECMODEL_APPARMOR | KILN_SECMODEL_DAC,
+            "apparmor and dac read from the capabilities");
+    is_int (kiln_secmodels_of_caps ("<capabilities><host><secmodel><model>selinux</model>"
+                                    "</secmodel></host></capabilities>"),
+            KILN_SECMODEL_SELINUX, "selinux");
+    is_int (kiln_secmodels_of_caps ("<capabilities><host/></capabilities>"), 0, "none");
+    is_int (kiln_secmodels_of_caps ("not xml"), 0, "not XML: none");
+  }
+  /* AppArmor: virt-aa-helper's restricted list, on the resolved path. */
+  ok (kiln_apparmor_refused_prefix ("/etc/kiln/t.qcow2", true) != NULL, "/etc/ refused");
+  ok (kiln_apparmor_refused_prefix ("/usr/lib/x/t.qcow2", true) != NULL, "/usr/lib refused");
+  ok (kiln_apparmor_refused_prefix ("/lib64/t.qcow2", true) != NULL, "/lib64 refused (a /lib prefix)");
+  is_str (kiln_apparmor_refused_prefix ("/boot/t.qcow2", false), "/boot/", "/boot/ refused for a writable disk");
+  ok (kiln_apparmor_refused_prefix ("/boot/t.qcow2", true) == NULL, "but allowed for a read-only backing file");
+  ok (kiln_apparmor_refused_prefix ("/var/lib/libvirt/images/t.qcow2", false) == NULL, "/var/lib/libvirt/images allowed");
+  ok (kiln_apparmor_refused_prefix ("/var/tmp/kiln/cache/images/sha512-x", true) == NULL, "the cache allowed");
+  ok (kiln_apparmor_refused_prefix ("/etcetera/t.qcow2", false) == NULL, "/etcetera is not /etc/");
+  {
+    g_autofree char *link = g_build_filename (top, "via-link.qcow2", NULL);
+    g_autoptr (GPtrArray) chain = g_ptr_array_new ();
+
+    ok (symlink ("/etc/hostname", link) == 0, "a link into /etc");
+    g_ptr_array_add (chain, file);
+    ok (kiln_confinement_check (KILN_SECMODEL_APPARMOR, chain, NULL) == 0, "a chain in a temp dir passes AppArmor");
+    g_ptr_array_add (chain, link);
+    ok (kiln_confinement_check (KILN_SECMODEL_DAC, chain, NULL) == 0, "DAC alone has no path rule");
+    ok (kiln_confinement_check (KILN_SECMODEL_APPARMOR, chain, &err) == -1,
+        "a backing file that resolves into /etc/ is refused under AppArmor");
+    ok (err && strstr (err->message, link) && strstr (err->message, "/etc/hostname") &&
+        strstr (err->message, "virt-aa-helper"), "the error names the file, where it resolves and why: %s",
+        err ? err->message : "");
+    g_clear_error (&err);
+    ok (kiln_confinement_check (KILN_SECMODEL_SELINUX, chain, NULL) == 0,
+        "SELinux: local file systems keep labels");
+    unlink (link);
+  }
+  /* SELinux: file systems without labels need virt_use_*. */
+  is_str (kiln_selinux_fs_boolean (0x6969), "virt_use_nfs", "NFS needs virt_use_nfs");
+  is_str (kiln_selinux_fs_boolean (0xFF534D42), "virt_use_samba", "CIFS needs virt_use_samba");
+  is_str (kiln_selinux_fs_boolean (0x65735546), "virt_use_fusefs", "FUSE needs virt_use_fusefs");
+  ok (kiln_selinux_fs_boolean (0xEF53) == NULL, "ext4 keeps labels");
+  ok (kiln_selinux_fs_boolean (0x58465342) == NULL, "XFS keeps labels");
+
   unlink (file);
   {
     g_autofree char *mid = g_path_get_dirname (cache);
