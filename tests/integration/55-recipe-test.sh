@@ -61,7 +61,7 @@ like "$(cat "$T/build.out")" "boot check of ${P}bad failed: \`echo .*\` \(.*bad.
 # The failing one left nothing under a final name.
 ok "$($V dominfo "${P}bad" >/dev/null 2>&1; [ $? != 0 ]; echo $?)" "no template domain for the failed build"
 ok "$([ ! -e "$T/out/${P}bad.qcow2" ] && [ ! -e "$T/out/${P}bad.qcow2.json" ]; echo $?)" "no image, no manifest"
-is "$($V list --all --name | grep -c -- "-kiln-test-")" 0 "no throwaway clone left (of either)"
+is "$($V list --all --name | grep "^$P" | grep -c -- "-kiln-test-")" 0 "no throwaway clone left (of either)"
 is "$(ls -A "$T/out" | grep -v "^${P}good.qcow2\(.json\|.sbom.json\|.spdx.json\)\?$" | tr '\n' ' ')" "" \
     "no overlay, console log or temporary left in the output directory"
 

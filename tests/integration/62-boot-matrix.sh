@@ -8,7 +8,7 @@
 # degraded with no failed unit that kiln's changes own; the NIC has an address
 # from user-mode networking; the injected key is root's.
 #
-# Fixtures (KILN_BOOT_MATRIX, space-separated; default "uefi-only"):
+# Fixtures (KILN_BOOT_MATRIX, space-separated; default "uefi-only selinux"):
 #   mbr        tests/fixtures/debian-image.sh: MBR, ext4, extlinux, ifupdown
 #   hybrid     tests/fixtures/debian-uefi-image.sh hybrid: GPT, BIOS boot + ESP,
 #              GRUB for both; registered with the BIOS, booted through GRUB i386-pc
@@ -17,13 +17,13 @@
 #   selinux    tests/fixtures/debian-selinux-image.sh: the mbr image with SELinux
 #              enforcing (selinux-policy-default, labeled); the clone must boot
 #              Enforcing and the injected key must carry ssh_home_t
-# make check boots uefi-only; make check-images boots all four.  The builds
+# make check boots uefi-only and selinux; make check-images boots all.  The builds
 # and the boots run in parallel: under TCG on two busy cores a boot takes 1-3
 # minutes, the whole matrix about 10.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-console.sh"
 require_guest virsh python3 ssh-keygen
-read -r -a matrix <<<"${KILN_BOOT_MATRIX:-uefi-only}"
+read -r -a matrix <<<"${KILN_BOOT_MATRIX:-uefi-only selinux}"
 per=14
 n=$((1 + per * ${#matrix[@]}))
 for f in "${matrix[@]}"; do [ "$f" != selinux ] || n=$((n + 2)); done

@@ -413,8 +413,13 @@ ensure_libvirtd() {
     fi
     [ "$(id -u)" = 0 ] || skip_all "libvirtd not running and not root to start it"
     command -v libvirtd >/dev/null || skip_all "libvirtd not installed"
-    pidof virtlogd >/dev/null || virtlogd -d
-    pidof libvirtd >/dev/null || libvirtd -d
+    # Tests run in parallel (make check: prove -j): one starts the daemons,
+    # the others wait for it.
+    (
+        flock 8
+        pidof virtlogd >/dev/null || virtlogd -d
+        pidof libvirtd >/dev/null || libvirtd -d
+    ) 8>/run/lock/kiln-test-libvirtd.lock
     local i
     for i in $(seq 1 60); do
         if timeout 10 virsh -c qemu:///system list >/dev/null 2>&1; then
