@@ -225,6 +225,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
   enum kiln_accel accel;
   virConnectPtr conn = NULL;
   virDomainPtr dom = NULL;
+  struct kiln_domain_index *ix = NULL;
   const char *type;
   guint64 rec_mib;
   unsigned rec_cpus;
@@ -289,6 +290,10 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
                  "virsh attach-disk --config)");
     goto fail;
   }
+  /* The domains, listed and read once for the questions below (dependents,
+   * users, MACs in use). */
+  if ((ix = kiln_domain_index_new (conn, &err)) == NULL)
+    goto fail;
   /* A disk that linked clones sit on must not become a new template's
    * writable disk: booting it would corrupt every clone.  On a remote
    * connection the local image is only what the upload reads: no domain
@@ -297,7 +302,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
     goto checked;
   files = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (files, g_strdup (r.disk_abs));
-  names = kiln_domain_dependents (conn, files, NULL, NULL, &err);
+  names = kiln_domain_index_dependents (ix, files, NULL, NULL, &err);
   if (names == NULL)
     goto fail;
   if (names->len > 0) {
@@ -309,7 +314,7 @@ kiln_register_template (const struct kiln_ctx *ctx, const struct kiln_register_s
     goto fail;
   }
   g_clear_pointer (&names, g_ptr_array_unref);
-  names = kiln_domain_users (conn, files, rs->replaces, &err);
+  names = kiln_domain_index_users (ix, files, rs->replaces, &err);
   if (names == NULL)
     goto fail;
   if (names->len > 0) {
@@ -390,8 +395,8 @@ checked:
   if (kiln_identity_chain_marked (chain))
     meta.firstboot_identity = (char *) KILN_IDENTITY_VERSION;
 
-  macs = kiln_mac_used (conn, &err);
-  if (macs == NULL || kiln_mac_random (macs, mac, &err) == -1)
+  macs = g_hash_table_ref (kiln_domain_index_macs (ix));
+  if (kiln_mac_random (macs, mac, &err) == -1)
     goto fail;
 
   /* The disks: DISK itself (or its volume), then the empty extra ones. */
@@ -477,6 +482,7 @@ fail:
   g_propagate_error (errp, g_steal_pointer (&err));
 out:
   kiln_osinfo_match_clear (&m);
+  kiln_domain_index_free (ix);
   if (dom)
     virDomainFree (dom);
   if (conn)
