@@ -964,7 +964,7 @@ require_identity_unit (struct job *j, GError **err)
     if (kiln_identity_chain_marked (chain))
       return 0;
   }
-  g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+  g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                "'%s' has no kiln first-boot identity unit (its image was made before kiln "
                "had one, or by another tool), so --hostname, --ssh-inject and --ip would do "
                "nothing in its clones; add the unit once with 'kiln sysprep -d %s "

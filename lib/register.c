@@ -352,7 +352,7 @@ checked:
   /* Only the image's own bytes go up: a backing file would be missing
    * on the other host. */
   if (remote && chain->len > 1) {
-    g_set_error (&err, KILN_ERROR, KILN_ERROR_USAGE,
+    g_set_error (&err, KILN_ERROR, KILN_ERROR_FAILED,
                  "%s is an overlay on %s: only its own bytes would be uploaded, and the "
                  "remote host has no such backing file; upload a flat copy (qemu-img "
                  "convert -O qcow2 %s FLAT.qcow2)", rs->disk,

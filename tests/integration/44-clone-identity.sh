@@ -33,7 +33,7 @@ ok_cmd "an image without the unit registered too" \
     "$KILN" register "$T/${P}old.qcow2" --name "${P}old" --os-variant debian11 --network user
 
 out=$("$KILN" clone -o "${P}old" -n "${P}o" --hostname x 2>&1); rc=$?
-is "$rc" 2 "a template without the unit: clone --hostname refused as a usage error"
+is "$rc" 1 "a template without the unit: clone --hostname refused (exit 1: the template's state, not usage)"
 like "$out" "kiln sysprep -d ${P}old --operations firstboot-identity" "saying how to add it"
 
 out=$("$KILN" clone -o "${P}tmpl" -n "${P}p" --ssh-inject "root:file:$T/key" 2>&1); rc=$?

@@ -244,8 +244,8 @@ test_identity (const struct kiln_ctx *ctx, virConnectPtr conn, const char *disk)
       kiln_identity_add_ssh_inject (id, "root:string:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKiln k@h", NULL) == 0 &&
       kiln_identity_set_ip (id, "10.0.0.5/24,10.0.0.1", NULL) == 0, "an identity");
   removexattr (disk, KILN_IDENTITY_XATTR);
-  ok (clone_spec (ctx, &s, &err) == -1 && g_error_matches (err, KILN_ERROR, KILN_ERROR_USAGE),
-      "refused on a template without the first-boot unit%s%s", err ? ": " : "", err ? err->message : "");
+  ok (clone_spec (ctx, &s, &err) == -1 && g_error_matches (err, KILN_ERROR, KILN_ERROR_FAILED),
+      "refused (a state, exit 1, not a usage error) on a template without the first-boot unit%s%s", err ? ": " : "", err ? err->message : "");
   ok (err && strstr (err->message, "kiln sysprep -d tmpl --operations firstboot-identity"),
       "the error says how to add it");
   ok (!kiln_domain_exists (conn, "web-1"), "no clone made");
