@@ -156,6 +156,8 @@ for line in "tmp-files: remove /tmp/junk" "tmp-files: remove /tmp/.hidden-dir" \
             "ssh-hostkeys: create /etc/systemd/system/kiln-ssh-hostkeys.service" \
             "cloud-init: remove /var/lib/cloud/instances" "net-hwaddr: change /etc/sysconfig/network-scripts/ifcfg-eth0" \
             "net-hwaddr: change /etc/network/interfaces.d/eth0" "net-netplan: change /etc/netplan/50-cloud-init.yaml" \
+            "net-hwaddr: change /etc/NetworkManager/system-connections/eth0.nmconnection" \
+            "net-nmconn: remove /etc/NetworkManager/system-connections/eth0.nmconnection" \
             "net-networkd: remove /etc/systemd/network/10-lan.link" "net-networkd: change /etc/systemd/network/20-lan.network" \
             "pacct-log: empty /var/log/account/pacct" "utmp: remove /run/utmp"; do
     grep -qxF "$line" <<<"$dry" || { diag "dry run lacks: $line"; false; }
