@@ -203,6 +203,15 @@ test_nmconnection (void)
         "[wifi] (blanks around =) and the long setting names too, no other group: %s", b ? b : "");
   }
   {
+    /* GKeyFile indexes only the last copy of a repeated key. */
+    const char *twice = "[ethernet]\nmac-address=52:54:00:00:00:01\n[ipv4]\nmethod=auto\n"
+                        "[ethernet]\nmac-address=52:54:00:00:00:02\nmac-address=52:54:00:00:00:03\n";
+    g_autofree char *t = keyfile (twice, strlen (twice), &r, NULL);
+
+    ok (r == KILN_NETCFG_CHANGED && t && !strstr (t, "mac-address"),
+        "every copy of a repeated key goes, in a repeated group too: %s", t ? t : "");
+  }
+  {
     const char *none = "[connection]\nid=x\ntype=ethernet\ninterface-name=eth0\n[ipv4]\nmethod=auto\n";
     g_autofree char *c = keyfile (none, strlen (none), &r, NULL);
 
@@ -226,7 +235,7 @@ test_nmconnection (void)
 int
 main (void)
 {
-  plan (28);
+  plan (29);
   test_networkd ();
   test_netplan ();
   test_nmconnection ();
