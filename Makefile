@@ -107,7 +107,7 @@ check-integration: all
 
 # The boot matrix on every bootable fixture (make check boots the UEFI-only
 # one): MBR/extlinux, GPT hybrid BIOS+UEFI booted with the BIOS, GPT
-# UEFI-only booted with OVMF, SELinux enforcing; 6-8 minutes under TCG once
+# UEFI-only booted with OVMF, SELinux enforcing, LVM+XFS; 6-8 minutes under TCG once
 # the fixtures are built.
 check-images: all
 	KILN=$(abspath $(O)/kiln) KILN_MANDIR=$(abspath $(O)/docs) \
