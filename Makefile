@@ -114,11 +114,11 @@ check-integration: all
 
 # The boot matrix on every bootable fixture (make check boots the UEFI-only
 # one): MBR/extlinux, GPT hybrid BIOS+UEFI booted with the BIOS, GPT
-# UEFI-only booted with OVMF, SELinux enforcing; 6-8 minutes under TCG once
+# UEFI-only booted with OVMF, SELinux enforcing, LVM+XFS; 6-8 minutes under TCG once
 # the fixtures are built.
 check-images: all
 	KILN=$(abspath $(O)/kiln) KILN_MANDIR=$(abspath $(O)/docs) \
-	  KILN_BOOT_MATRIX="mbr hybrid uefi-only selinux" prove -f --ext .sh tests/integration/62-boot-matrix.sh
+	  KILN_BOOT_MATRIX="mbr hybrid uefi-only selinux lvm-xfs" prove -f --ext .sh tests/integration/62-boot-matrix.sh
 
 # kill -9 at 20 points of a kiln build, each followed by a rerun (make
 # check runs 5 of them, in tests/integration/52-build-faults.sh).

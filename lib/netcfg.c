@@ -238,3 +238,53 @@ kiln_netcfg_netplan (const char *text, size_t len, char **out, GError **err)
   }
   return KILN_NETCFG_CHANGED;
 }
+
+/* ---- NetworkManager keyfiles ----
+ *
+ * GKeyFile, not a line editor: NetworkManager reads keyfiles with it, so
+ * what it calls a group, a key, a comment or an escape is what
+ * NetworkManager calls one, and a file it would refuse is refused here
+ * too (and left alone).  The cost is cosmetic: "key = value" comes back
+ * as "key=value". */
+
+int
+kiln_netcfg_nmconnection (const char *text, size_t len, char **out, GError **err)
+{
+  /* The settings that bind a profile to a device's permanent MAC. */
+  static const char *const bound[] = { "ethernet", "802-3-ethernet", "wifi", "802-11-wireless", NULL };
+  g_autofree char *cur = NULL;
+  bool dropped = false;
+
+  *out = NULL;
+  if (memchr (text, '\0', len) != NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "not a keyfile: it holds a NUL byte");
+    return -1;
+  }
+  /* A key repeated in a group (or in a repeated group) is one entry of
+   * GKeyFile's index, the last, but every copy is written back: remove,
+   * write and read again until no copy is left.  Each round removes at
+   * least one line, so this ends. */
+  for (;;) {
+    g_autoptr (GKeyFile) kf = g_key_file_new ();
+    g_autoptr (GError) e = NULL;
+    bool removed = false;
+
+    if (!g_key_file_load_from_data (kf, cur ? cur : text, cur ? strlen (cur) : len,
+                                    G_KEY_FILE_KEEP_COMMENTS | G_KEY_FILE_KEEP_TRANSLATIONS, &e)) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE, "not a valid keyfile: %s", e->message);
+      return -1;
+    }
+    for (const char *const *g = bound; *g; g++)
+      while (g_key_file_remove_key (kf, *g, "mac-address", NULL))
+        removed = true;
+    if (!removed)
+      break;
+    dropped = true;
+    g_free (cur);
+    cur = g_key_file_to_data (kf, NULL, NULL);
+  }
+  if (!dropped)
+    return KILN_NETCFG_SAME;
+  *out = g_steal_pointer (&cur);
+  return KILN_NETCFG_CHANGED;
+}

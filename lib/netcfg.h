@@ -3,7 +3,8 @@
  * A template's network configuration often names its NIC by MAC address
  * (cloud-init writes netplan files with "match: macaddress:", installers
  * write systemd-networkd files with "MACAddress=", ifupdown stanzas can
- * carry "hwaddress", which net-hwaddr drops line by line).  A clone gets
+ * carry "hwaddress", which net-hwaddr drops line by line, NetworkManager
+ * keyfiles carry "mac-address=").  A clone gets
  * a new MAC (as virt-clone gives it), so such a configuration matches
  * nothing and the clone boots without network.  These functions take the
  * text of one such file and return it without the binding; the sysprep
@@ -53,5 +54,19 @@ enum kiln_netcfg_change kiln_netcfg_networkd (const char *name, const char *text
  * file is not valid YAML: netplan would refuse it too, so it is left
  * alone by the caller, with a warning. */
 int kiln_netcfg_netplan (const char *text, size_t len, char **out, GError **err);
+
+/* A NetworkManager keyfile (TEXT, LEN bytes: a file of
+ * /etc/NetworkManager/system-connections) without its MAC binding:
+ * "mac-address" goes from the [ethernet] and [wifi] settings (also spelled
+ * [802-3-ethernet] and [802-11-wireless]), so the profile applies to
+ * whichever NIC the clone has.  "cloned-mac-address" (the MAC the profile
+ * sets) and everything else stay.  The file is read and written with
+ * GLib's GKeyFile, the parser NetworkManager itself uses, keeping comments;
+ * the groups and keys come back in their order, "key = value" as
+ * "key=value".  KILN_NETCFG_CHANGED with *OUT (caller frees),
+ * KILN_NETCFG_SAME with *OUT NULL, or -1 with ERR (KILN_ERROR_USAGE) when
+ * GKeyFile cannot read it: NetworkManager would ignore it too, so the
+ * caller leaves it alone, with a warning. */
+int kiln_netcfg_nmconnection (const char *text, size_t len, char **out, GError **err);
 
 #endif

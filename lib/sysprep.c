@@ -658,6 +658,10 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
   }
   g_hash_table_unref (j.gone);
   g_hash_table_unref (j.listings);
+  /* A disk-level operation may have unmounted the guest; what the caller
+   * does next (an SBOM, the SELinux relabel on close) reads its files. */
+  if (r == 0 && !gu->mounted && kiln_guest_mount (gu, err) == -1)
+    r = -1;
   return r;
 }
 

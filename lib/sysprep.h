@@ -32,7 +32,8 @@ char *kiln_sysprep_sel_to_string (const struct kiln_sysprep_sel *s);
  * Each operation that changed something sends an info event (topic
  * "sysprep").  DRY_RUN: GU is read-only; what would be removed or changed
  * goes out as result events, one "OPERATION: ACTION PATH" each (the
- * front end prints them on stdout). */
+ * front end prints them on stdout).  On success GU is mounted again, even
+ * when a disk-level operation (lvm-uuids, fs-uuids) unmounted it. */
 int kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
                       struct kiln_customize *custom, bool dry_run, GError **err);
 

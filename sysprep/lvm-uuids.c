@@ -2,14 +2,17 @@
  * guest that sees two of them (attached disks, migrations).  LVM's devices
  * file lists the template's PV ids, so it goes too (LVM then scans all
  * devices, as before devices files existed).  The filesystems must be
- * unmounted and the logical volumes inactive to change the UUIDs. */
+ * unmounted and the logical volumes inactive to change the UUIDs; they are
+ * mounted again afterwards, as inspection found them, for what follows:
+ * fs-uuids rewrites /etc/fstab only in a mounted guest, and the build's
+ * SBOM and SELinux relabel read the files. */
 #include "ops.h"
 
 int
 kiln_sysprep_op_lvm_uuids (struct kiln_sysprep_job *j, GError **err)
 {
   char **pvs = guestfs_pvs (j->g);
-  bool any;
+  bool any, was_mounted;
 
   if (pvs == NULL) {
     kiln_guest_set_error (j->gu, err, "%s: cannot list the LVM physical volumes", j->op);
@@ -29,6 +32,7 @@ kiln_sysprep_op_lvm_uuids (struct kiln_sysprep_job *j, GError **err)
     return -1;
   if (j->dry_run)
     return 0;
+  was_mounted = j->gu->mounted;
   if (kiln_sysprep_unmount (j, err) == -1)
     return -1;
   /* LVM refuses a new VG UUID while its LVs are active: deactivate them
@@ -46,5 +50,5 @@ kiln_sysprep_op_lvm_uuids (struct kiln_sysprep_job *j, GError **err)
     kiln_guest_set_error (j->gu, err, "%s: cannot reactivate the logical volumes", j->op);
     return -1;
   }
-  return 0;
+  return was_mounted ? kiln_guest_mount (j->gu, err) : 0;
 }

@@ -28,7 +28,7 @@
   X ("logfiles", logfiles, true, FILES, "Remove log files, the journal and login records") \
   X ("mail-spool", mail_spool, true, FILES, "Remove email from the local mail spool") \
   X ("net-hostname", net_hostname, true, FILES, "Remove HOSTNAME and DHCP_HOSTNAME from ifcfg-* files") \
-  X ("net-hwaddr", net_hwaddr, true, FILES, "Remove fixed MAC addresses from ifcfg-* files (HWADDR, MACADDR, LLADDR) and ifupdown's interfaces (hwaddress)") \
+  X ("net-hwaddr", net_hwaddr, true, FILES, "Remove fixed MAC addresses from ifcfg-* files (HWADDR, MACADDR, LLADDR), ifupdown's interfaces (hwaddress) and NetworkManager keyfiles (mac-address)") \
   X ("net-netplan", net_netplan, true, FILES, "Remove MAC address matches and fixed MACs from netplan files, matching by name instead") \
   X ("net-networkd", net_networkd, true, FILES, "Remove MACAddress= matches and fixed MACs from systemd-networkd files") \
   X ("net-nmconn", net_nmconn, true, FILES, "Remove the NetworkManager connection profiles (keyfiles, with their MACs)") \

@@ -156,6 +156,8 @@ for line in "tmp-files: remove /tmp/junk" "tmp-files: remove /tmp/.hidden-dir" \
             "ssh-hostkeys: create /etc/systemd/system/kiln-ssh-hostkeys.service" \
             "cloud-init: remove /var/lib/cloud/instances" "net-hwaddr: change /etc/sysconfig/network-scripts/ifcfg-eth0" \
             "net-hwaddr: change /etc/network/interfaces.d/eth0" "net-netplan: change /etc/netplan/50-cloud-init.yaml" \
+            "net-hwaddr: change /etc/NetworkManager/system-connections/eth0.nmconnection" \
+            "net-nmconn: remove /etc/NetworkManager/system-connections/eth0.nmconnection" \
             "net-networkd: remove /etc/systemd/network/10-lan.link" "net-networkd: change /etc/systemd/network/20-lan.network" \
             "pacct-log: empty /var/log/account/pacct" "utmp: remove /run/utmp"; do
     grep -qxF "$line" <<<"$dry" || { diag "dry run lacks: $line"; false; }
@@ -329,5 +331,20 @@ is "$(lsection devices)" false "LVM's devices file, which lists the old PV ids, 
 uuid=$(lsection uuid)
 ok "$([ -n "$uuid" ] && [ "$uuid" != 5b1c0f2e-6b4a-4c1e-9d1a-000000000001 ]; echo $?)" \
    "fs-uuids, after lvm-uuids, gave the filesystem on the LV a new UUID ($uuid)"
+
+# A build's sysprep on an LVM guest: lvm-uuids unmounts the guest to change
+# the UUIDs; the SBOM read after sysprep needs it mounted again.
+fixture_synthetic phony-debian-lvm "$T/lvm-build-base.qcow2"
+cat >"$T/lvm-build.yaml" <<EOF
+recipe: 1
+name: lvm-build
+base: {source: "$T/lvm-build-base.qcow2"}
+output: {path: "$T/lvm-build.qcow2", mode: overlay}
+sysprep: {}
+EOF
+"$KILN" build "$T/lvm-build.yaml" >"$T/lvm-build.out" 2>&1
+ok $? "kiln build with the default sysprep (lvm-uuids) on an LVM guest" || diag "$(tail -n 20 "$T/lvm-build.out")"
+like "$(grep -c '"SPDXRef-Package-' "$T/lvm-build.qcow2.spdx.json" 2>/dev/null)" '^[1-9]' \
+    "... and its SBOM, read after sysprep, lists the guest's packages"
 
 done_testing

@@ -17,7 +17,10 @@
 #   selinux    tests/fixtures/debian-selinux-image.sh: the mbr image with SELinux
 #              enforcing (selinux-policy-default, labeled); the clone must boot
 #              Enforcing and the injected key must carry ssh_home_t
-# make check boots uefi-only and selinux; make check-images boots all.  The builds
+#   lvm-xfs    tests/fixtures/debian-lvm-xfs-image.sh: MBR, ext4 /boot, root on an
+#              XFS logical volume (vg0/root), GRUB i386-pc, NetworkManager with a
+#              keyfile bound to another VM's MAC
+# make check boots uefi-only and selinux; make check-images boots them all.  The builds
 # and the boots run in parallel: under TCG on two busy cores a boot takes 1-3
 # minutes, the whole matrix about 10.
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +41,7 @@ fixture_of() {
         mbr) fixture_debian ;;
         hybrid|uefi-only) "$TOP/tests/fixtures/debian-uefi-image.sh" "$1" ;;
         selinux) "$TOP/tests/fixtures/debian-selinux-image.sh" ;;
+        lvm-xfs) "$TOP/tests/fixtures/debian-lvm-xfs-image.sh" ;;
         *) bail_out "unknown fixture '$1' in KILN_BOOT_MATRIX" ;;
     esac
 }
@@ -52,6 +56,7 @@ note "fixtures ready after $(( $(date +%s) - start )) s"
 # filesystem, F being attached as DISK (/dev/sda, /dev/sdb, ...).
 mount_root() {
     case $1 in
+        lvm-xfs) echo 'mount-ro /dev/vg0/root /' ;;
         *) printf 'mount-ro %s1 /\n' "$2" ;;
     esac
 }
@@ -156,7 +161,7 @@ for f in "${matrix[@]}"; do
     [ -z "$failed" ] || diag "$f: failed units: $failed"
     # kiln's own units, and those its changes feed (host keys, network config).
     ours=$(tr ' ' '\n' <<<"$failed" |
-           grep -E '^(kiln-.*|ssh|sshd|systemd-networkd|networking|netplan.*|ifup@.*|serial-getty@.*)\.service$' || true)
+           grep -E '^(kiln-.*|ssh|sshd|systemd-networkd|networking|netplan.*|ifup@.*|NetworkManager|serial-getty@.*)\.service$' || true)
     is "$ours" "" "$f: no failed unit that kiln's changes own"
     like "$addr" '^10\.0\.2\.' "$f: the NIC got a user-mode networking address"
     is "$auth" "$inj_key" "$f: the injected key is root's authorized key"

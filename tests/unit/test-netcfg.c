@@ -149,11 +149,95 @@ test_netplan (void)
   }
 }
 
+static char *
+keyfile (const char *in, size_t len, int *r, GError **err)
+{
+  char *out = NULL;
+
+  *r = kiln_netcfg_nmconnection (in, len, &out, err);
+  return out;
+}
+
+static void
+test_nmconnection (void)
+{
+  int r;
+  g_autoptr (GError) e = NULL;
+  /* As nmcli and the installers write a wired profile on a golden image. */
+  const char *wired =
+    "[connection]\n"
+    "id=enp1s0\n"
+    "uuid=8c3b0f8e-5d0a-4bb5-9a57-0e4f3c1d2b7a\n"
+    "type=ethernet\n"
+    "\n"
+    "[ethernet]\n"
+    "# the golden VM's NIC\n"
+    "mac-address=52:54:00:0F:1C:A0\n"
+    "cloned-mac-address=preserve\n"
+    "\n"
+    "[ipv4]\n"
+    "method=auto\n";
+  g_autofree char *a = keyfile (wired, strlen (wired), &r, &e);
+
+  ok (r == KILN_NETCFG_CHANGED && a, "a wired profile bound by mac-address= changes%s%s",
+      e ? ": " : "", e ? e->message : "");
+  ok (a && strstr (a, "\nmac-address") == NULL && strstr (a, "52:54:00:0F:1C:A0") == NULL,
+      "without its MAC binding: %s", a ? a : "");
+  ok (a && strstr (a, "cloned-mac-address=preserve") && strstr (a, "id=enp1s0") &&
+      strstr (a, "[ipv4]\nmethod=auto") && strstr (a, "# the golden VM's NIC"),
+      "cloned-mac-address, the other settings and the comments stay");
+  {
+    g_autofree char *again = NULL;
+    int r2 = 0;
+
+    again = a ? keyfile (a, strlen (a), &r2, NULL) : NULL;
+    ok (a && r2 == KILN_NETCFG_SAME && again == NULL, "its output has nothing left to change");
+  }
+  {
+    const char *wifi = "[connection]\nid=home\ntype=wifi\n[wifi]\nmac-address = 02:00:00:00:00:01\n"
+                       "ssid=home\n[802-3-ethernet]\nmac-address=82;84;0;1;2;3;\n[vpn]\nmac-address=keep\n";
+    g_autofree char *b = keyfile (wifi, strlen (wifi), &r, NULL);
+
+    ok (r == KILN_NETCFG_CHANGED && b && !strstr (b, "02:00:00") && !strstr (b, "82;84") &&
+        strstr (b, "ssid=home") && strstr (b, "mac-address=keep"),
+        "[wifi] (blanks around =) and the long setting names too, no other group: %s", b ? b : "");
+  }
+  {
+    /* GKeyFile indexes only the last copy of a repeated key. */
+    const char *twice = "[ethernet]\nmac-address=52:54:00:00:00:01\n[ipv4]\nmethod=auto\n"
+                        "[ethernet]\nmac-address=52:54:00:00:00:02\nmac-address=52:54:00:00:00:03\n";
+    g_autofree char *t = keyfile (twice, strlen (twice), &r, NULL);
+
+    ok (r == KILN_NETCFG_CHANGED && t && !strstr (t, "mac-address"),
+        "every copy of a repeated key goes, in a repeated group too: %s", t ? t : "");
+  }
+  {
+    const char *none = "[connection]\nid=x\ntype=ethernet\ninterface-name=eth0\n[ipv4]\nmethod=auto\n";
+    g_autofree char *c = keyfile (none, strlen (none), &r, NULL);
+
+    ok (r == KILN_NETCFG_SAME && c == NULL, "a profile bound by interface name only is left alone");
+  }
+  {
+    g_autoptr (GError) e2 = NULL;
+    g_autofree char *d = keyfile ("[ethernet\nmac-address=x\n", 24, &r, &e2);
+
+    ok (r == -1 && d == NULL && e2, "a file GKeyFile cannot read is an error: %s",
+        e2 ? e2->message : "(none)");
+  }
+  {
+    g_autoptr (GError) e3 = NULL;
+    g_autofree char *f = keyfile ("[ethernet]\nmac-address=a\0b\n", 27, &r, &e3);
+
+    ok (r == -1 && f == NULL && e3, "so is one with a NUL byte: %s", e3 ? e3->message : "(none)");
+  }
+}
+
 int
 main (void)
 {
-  plan (20);
+  plan (29);
   test_networkd ();
   test_netplan ();
+  test_nmconnection ();
   return done_testing ();
 }
