@@ -99,18 +99,15 @@ check-unit: all $(UNIT_BINS)
 check-layout: all
 	bash tests/check-layout.sh $(O)
 
-# TESTS=tests/integration/20-fetch.sh runs one file.  Two files run at a
-# time (TEST_JOBS): each libguestfs appliance is one TCG vCPU, so one test
-# leaves a core idle.  The tests that boot guests (BOOT_TESTS) run one after
-# another, beside the others, so that two boots never share the cores.
+# TESTS=tests/integration/20-fetch.sh runs one file.  Two streams of files
+# run at once (TEST_JOBS=1 for one): the tests that boot guests, one after
+# another, beside all the others (tests/run-integration.sh says why).
 TESTS ?= $(sort $(wildcard tests/integration/*.sh))
 TEST_JOBS ?= 2
-BOOT_TESTS := 44-clone-identity,45-remote,55-recipe-test,60-pipeline,62-boot-matrix
+BOOT_TESTS := 44-clone-identity 45-remote 55-recipe-test 60-pipeline 62-boot-matrix
 check-integration: all
 	KILN=$(abspath $(O)/kiln) KILN_MANDIR=$(abspath $(O)/docs) \
-	  prove -f --timer -j$(TEST_JOBS) --ext .sh \
-	  --rules='seq=tests/integration/{$(BOOT_TESTS)}.sh' --rules='par=**' \
-	  $(filter-out tests/integration/lib.sh tests/integration/lib-%.sh,$(TESTS))
+	  TEST_JOBS=$(TEST_JOBS) BOOT_TESTS="$(BOOT_TESTS)" bash tests/run-integration.sh $(TESTS)
 
 # The boot matrix on every bootable fixture (make check boots the UEFI-only
 # one): MBR/extlinux, GPT hybrid BIOS+UEFI booted with the BIOS, GPT
