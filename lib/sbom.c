@@ -145,7 +145,8 @@ read_rpm_qa (struct kiln_guest *gu, struct kiln_sbom_guest *sg, GError **err)
     return -1;
   if (status != 0) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST,
-                 "cannot list the installed packages: rpm -qa in the guest failed (exit status %d): %s",
+                 "cannot list the installed packages: libguestfs cannot read the rpm database, "
+                 "and rpm -qa in the guest failed (exit status %d): %s",
                  status, kiln_text_tail (out, 3));
     return -1;
   }
