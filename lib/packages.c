@@ -120,11 +120,17 @@ kiln_packages_commands (const char *pm, enum kiln_pkg_op op, char *const *pkgs,
                            : op == KILN_PKG_UNINSTALL ? "del" : "upgrade");
     push (cmds, with_pkgs (b, pkgs));
   } else if (g_strcmp0 (pm, "pacman") == 0) {
+    /* A fresh image often has no sync databases: pacman -S then finds
+     * nothing.  Arch supports no partial upgrade (-Sy without -u), so
+     * the refresh is -Syu, with the install in the same transaction;
+     * --needed leaves what is installed and current alone. */
     static const char *const base[] = { "pacman", "--noconfirm", NULL };
     GStrvBuilder *b = start (base);
 
-    g_strv_builder_add (b, op == KILN_PKG_INSTALL ? "-S"
-                           : op == KILN_PKG_UNINSTALL ? "-R" : "-Syu");
+    if (op == KILN_PKG_INSTALL)
+      g_strv_builder_add_many (b, refresh ? "-Syu" : "-S", "--needed", NULL);
+    else
+      g_strv_builder_add (b, op == KILN_PKG_UNINSTALL ? "-R" : "-Syu");
     push (cmds, with_pkgs (b, pkgs));
   } else {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,

@@ -16,7 +16,10 @@ enum kiln_pkg_op {
 /* The commands (each a NULL-terminated argv, run in order) that do OP
  * on PKGS (NULL for KILN_PKG_UPDATE) with package manager PM ("apt",
  * "dnf", "yum", "zypper", "apk", "pacman").  REFRESH: fetch the package
- * lists first (apt, apk).  NULL and an error for an unknown manager. */
+ * lists first where the manager does not do it itself: apt-get update,
+ * apk update, pacman's -Syu with the install (dnf, yum and zypper
+ * refresh their metadata themselves); an uninstall never refreshes.
+ * NULL and an error for an unknown manager. */
 GPtrArray *kiln_packages_commands (const char *pm, enum kiln_pkg_op op,
                                    char *const *pkgs, bool refresh, GError **err);
 

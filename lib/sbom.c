@@ -9,15 +9,18 @@
  * it with.  Each installed package carries a purl (pkg:deb/debian/NAME@
  * VERSION?arch=ARCH), SPDX 2.3's way to name a distribution package and
  * its architecture, and its source package in sourceInfo. */
+#include <stdlib.h>
 #include <string.h>
 #include <guestfs.h>
 #include <json-glib/json-glib.h>
 
 #include "sbom.h"
 #include "digest.h"
+#include "event.h"
 #include "fileio.h"
 #include "guest.h"
 #include "json.h"
+#include "packages.h"
 #include "secret.h"
 #include "version.h"
 
@@ -75,8 +78,9 @@ kiln_sbom_guest_add (struct kiln_sbom_guest *sg, const char *name, int epoch,
   if (epoch > 0)
     g_string_append_printf (v, "%d:", epoch);
   g_string_append (v, version ? version : "");
+  /* libguestfs splits apk's "1.36.1-r15" at "-r": apk says "-r15". */
   if (release && *release)
-    g_string_append_printf (v, "-%s", release);
+    g_string_append_printf (v, g_strcmp0 (sg->package_format, "apk") == 0 ? "-r%s" : "-%s", release);
   pkg->name = g_strdup (name);
   pkg->version = g_string_free (v, FALSE);
   pkg->arch = nonempty (arch);
@@ -90,6 +94,65 @@ known (const char *s)
   return s && strcmp (s, "unknown") != 0 ? g_strdup (s) : NULL;
 }
 
+/* The fields kiln_sbom_add_rpm_qa reads, in its order. */
+#define RPM_QA_FORMAT "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\n"
+
+/* "(none)" is rpm's word for a tag a package does not have. */
+static const char *
+rpm_tag (const char *s)
+{
+  return s && *s && strcmp (s, "(none)") != 0 ? s : NULL;
+}
+
+int
+kiln_sbom_add_rpm_qa (struct kiln_sbom_guest *sg, const char *text, GError **err)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (char **l = lines; *l; l++) {
+    g_auto (GStrv) f = NULL;
+    g_autofree char *source = NULL;
+    char *dash;
+
+    if (**l == '\0')
+      continue;
+    f = g_strsplit (*l, "\t", -1);
+    if (g_strv_length (f) != 6 || f[0][0] == '\0') {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST,
+                   "rpm -qa printed a line kiln cannot read: %.80s", *l);
+      return -1;
+    }
+    /* SOURCERPM is NAME-VERSION-RELEASE.src.rpm: the source package is NAME. */
+    if (rpm_tag (f[5]) && g_str_has_suffix (f[5], ".src.rpm")) {
+      source = g_strndup (f[5], strlen (f[5]) - strlen (".src.rpm"));
+      for (int i = 0; i < 2 && (dash = strrchr (source, '-')) != NULL; i++)
+        *dash = '\0';
+    }
+    kiln_sbom_guest_add (sg, f[0], rpm_tag (f[1]) ? atoi (f[1]) : 0, f[2], f[3], rpm_tag (f[4]),
+                         source);
+  }
+  return 0;
+}
+
+static int
+read_rpm_qa (struct kiln_guest *gu, struct kiln_sbom_guest *sg, GError **err)
+{
+  char *argv[] = { (char *) "rpm", (char *) "-qa", (char *) "--qf", (char *) RPM_QA_FORMAT, NULL };
+  g_autofree char *out = NULL;
+  int status;
+
+  if (kiln_guest_command (gu->g, argv, &out, &status, err) == -1)
+    return -1;
+  if (status != 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST,
+                 "cannot list the installed packages: libguestfs cannot read the rpm database, "
+                 "and rpm -qa in the guest failed (exit status %d): %s",
+                 status, kiln_text_tail (out, 3));
+    return -1;
+  }
+  return kiln_sbom_add_rpm_qa (sg, out, err);
+}
+
 struct kiln_sbom_guest *
 kiln_sbom_read_guest (struct kiln_guest *gu, GError **err)
 {
@@ -101,11 +164,6 @@ kiln_sbom_read_guest (struct kiln_guest *gu, GError **err)
                  "the packages are read from an inspected, mounted guest");
     return NULL;
   }
-  apps = guestfs_inspect_list_applications2 (gu->g, gu->root);
-  if (apps == NULL) {
-    kiln_guest_set_error (gu, err, "cannot list the installed packages");
-    return NULL;
-  }
   sg = kiln_sbom_guest_new ();
   sg->type = known (gu->type);
   sg->distro = known (gu->distro);
@@ -115,6 +173,21 @@ kiln_sbom_read_guest (struct kiln_guest *gu, GError **err)
   sg->package_format = known (gu->package_format);
   sg->major = gu->major;
   sg->minor = gu->minor;
+  apps = guestfs_inspect_list_applications2 (gu->g, gu->root);
+  if (apps == NULL && g_strcmp0 (gu->package_format, "rpm") == 0) {
+    /* Debian's appliance has librpm but not rpm's macros, so libguestfs
+     * finds no rpm database (rpmtsInitIterator fails): ask the guest's own
+     * rpm, which reads the database wherever the guest keeps it. */
+    kiln_event_debug ("sbom", "libguestfs cannot read the rpm database (%s); asking the guest's rpm",
+                      guestfs_last_error (gu->g));
+    if (read_rpm_qa (gu, sg, err) == -1)
+      return NULL;
+    return g_steal_pointer (&sg);
+  }
+  if (apps == NULL) {
+    kiln_guest_set_error (gu, err, "cannot list the installed packages");
+    return NULL;
+  }
   for (uint32_t i = 0; i < apps->len; i++) {
     const struct guestfs_application2 *a = &apps->val[i];
 

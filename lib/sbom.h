@@ -41,9 +41,18 @@ void kiln_sbom_guest_add (struct kiln_sbom_guest *sg, const char *name, int epoc
                           const char *version, const char *release, const char *arch,
                           const char *source);
 
+/* Add to SG the packages of TEXT, the output of the guest's
+ * rpm -qa --qf '%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n'
+ * ("(none)" for a tag the package lacks; the source package is the NAME
+ * part of SOURCERPM).  0, or -1 with ERR (KILN_ERROR_GUEST) on a line
+ * without those six fields (packages before it stay added). */
+int kiln_sbom_add_rpm_qa (struct kiln_sbom_guest *sg, const char *text, GError **err);
+
 /* The operating system and packages of GU, which kiln_guest_inspect and
  * kiln_guest_mount have prepared (libguestfs reads the package database
- * from the mounted filesystems).  No launch.  A new object for the caller
+ * from the mounted filesystems; for an rpm guest whose database libguestfs
+ * cannot read, as with Debian's appliance, which lacks rpm's macros, it
+ * runs the guest's own rpm -qa instead).  No launch.  A new object for the caller
  * to free, or NULL with ERR (KILN_ERROR_GUEST). */
 struct kiln_sbom_guest *kiln_sbom_read_guest (struct kiln_guest *gu, GError **err);
 

@@ -20,6 +20,8 @@ packages=(
   nginx debootstrap extlinux syslinux-common gnupg openssl curl ca-certificates
   xz-utils zstd bzip2 e2fsprogs fdisk parted time util-linux python3 perl
   gdisk dosfstools
+  # 63-phony-guests: the phony rpm/apk/pacman guests (tests/fixtures/phony-guests.sh)
+  busybox-static rpm
   # fuzzing (make fuzz, make check-fuzz): clang with libFuzzer and the
   # sanitizer runtimes, llvm-symbolizer for the reports
   clang-14 libclang-rt-14-dev llvm-14

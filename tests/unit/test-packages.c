@@ -26,5 +26,46 @@ main (void)
   ok (!kiln_packages_is_installed ("apt", 1, empty), "dpkg: unknown package");
   ok (kiln_packages_is_installed ("dnf", 0, empty), "rpm: exit 0 is installed");
   ok (!kiln_packages_is_installed ("dnf", 1, empty), "rpm: exit 1 is not");
+
+  /* Install refreshes the lists first where the manager needs it. */
+  {
+    char *pkgs[] = { (char *) "vim", NULL };
+    const struct { const char *pm; bool refresh; enum kiln_pkg_op op; const char *want; } c[] = {
+      { "apt", true, KILN_PKG_INSTALL, "apt-get update | apt-get install vim" },
+      { "apt", false, KILN_PKG_INSTALL, "apt-get install vim" },
+      { "apt", true, KILN_PKG_UNINSTALL, "apt-get remove --purge vim" },
+      { "apk", true, KILN_PKG_INSTALL, "apk update | apk add vim" },
+      { "apk", false, KILN_PKG_INSTALL, "apk add vim" },
+      { "apk", true, KILN_PKG_UNINSTALL, "apk del vim" },
+      { "pacman", true, KILN_PKG_INSTALL, "pacman --noconfirm -Syu --needed vim" },
+      { "pacman", false, KILN_PKG_INSTALL, "pacman --noconfirm -S --needed vim" },
+      { "pacman", true, KILN_PKG_UNINSTALL, "pacman --noconfirm -R vim" },
+      { "dnf", true, KILN_PKG_INSTALL, "dnf -y install vim" },
+      { "dnf", true, KILN_PKG_UNINSTALL, "dnf -y remove vim" },
+      { "zypper", true, KILN_PKG_INSTALL, "zypper -n install vim" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS (c); i++) {
+      g_autoptr (GPtrArray) cmds = kiln_packages_commands (c[i].pm, c[i].op, pkgs, c[i].refresh, NULL);
+      g_autoptr (GString) got = g_string_new (NULL);
+
+      for (guint j = 0; cmds && j < cmds->len; j++) {
+        g_autofree char *line = g_strjoinv (" ", cmds->pdata[j]);
+        /* apt's fixed options are not the point here. */
+        char *apt = strstr (line, "apt-get");
+        const char *verb = apt ? strstr (apt, "-o Dpkg::Options::=--force-confold ") : NULL;
+
+        if (j > 0)
+          g_string_append (got, " | ");
+        if (apt && verb)
+          g_string_append_printf (got, "apt-get %s", verb + strlen ("-o Dpkg::Options::=--force-confold "));
+        else
+          g_string_append (got, line);
+      }
+      is_str (got->str, c[i].want, "%s, %s%s", c[i].pm,
+              c[i].op == KILN_PKG_INSTALL ? "install" : "uninstall",
+              c[i].refresh ? ", lists not yet refreshed" : "");
+    }
+  }
   return done_testing ();
 }

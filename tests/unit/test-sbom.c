@@ -99,7 +99,7 @@ main (void)
   JsonObject *doc, *ci, *o;
   const char *ns;
 
-  plan (29);
+  plan (36);
 
   sg->distro = g_strdup ("debian");
   sg->type = g_strdup ("linux");
@@ -237,6 +237,37 @@ main (void)
 
     ok (kiln_sbom_read_guest (&(struct kiln_guest) { 0 }, &e) == NULL && e != NULL,
         "reading packages from a guest that is not open is an error, not a crash");
+  }
+  /* apk: libguestfs splits "1.36.1-r15" at "-r"; the SBOM says it as apk does. */
+  {
+    g_autoptr (kiln_sbom_guest) ag = kiln_sbom_guest_new ();
+    struct kiln_sbom_package *pkg;
+
+    ag->package_format = g_strdup ("apk");
+    kiln_sbom_guest_add (ag, "busybox", 0, "1.36.1", "15", "x86_64", NULL);
+    pkg = ag->packages->pdata[0];
+    is_str (pkg->version, "1.36.1-r15", "an apk package's version keeps apk's -rN");
+  }
+  /* rpm -qa in the guest, when libguestfs cannot read the rpm database. */
+  {
+    g_autoptr (kiln_sbom_guest) rg = kiln_sbom_guest_new ();
+    g_autoptr (GError) e = NULL;
+    struct kiln_sbom_package *a, *b;
+
+    rg->package_format = g_strdup ("rpm");
+    ok (kiln_sbom_add_rpm_qa (rg, "bash\t0\t5.2.26\t3.fc40\tx86_64\tbash-5.2.26-3.fc40.src.rpm\n"
+                              "openssh-server\t1\t9.6p1\t1.fc40.4\tx86_64\topenssh-9.6p1-1.fc40.4.src.rpm\n"
+                              "gpg-pubkey\t(none)\ta15b79cc\t63d04c2c\t(none)\t(none)\n\n", &e) == 0,
+        "rpm -qa output is read");
+    is_int (rg->packages->len, 3, "three packages");
+    a = rg->packages->pdata[1];
+    is_str (a->version, "1:9.6p1-1.fc40.4", "epoch, version and release as rpm -q prints them");
+    is_str (a->source, "openssh", "the source package from SOURCERPM");
+    b = rg->packages->pdata[2];
+    ok (b->arch == NULL && b->source == NULL && strcmp (b->version, "a15b79cc-63d04c2c") == 0,
+        "(none) is no arch and no source");
+    ok (kiln_sbom_add_rpm_qa (rg, "bash 5.2\n", &e) == -1 && e != NULL &&
+        strstr (e->message, "bash 5.2") != NULL, "a line without six fields is an error naming it");
   }
   return done_testing ();
 }
