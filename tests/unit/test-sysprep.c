@@ -6,6 +6,7 @@
 #include "tap.h"
 #include "event.h"
 #include "sysprep.h"
+#include "../../sysprep/ops.h"
 
 static enum kiln_event_level last_level;
 static char *last_topic, *last_message;
@@ -37,6 +38,24 @@ notes_are_events (void)
   kiln_event_set_handler (NULL, NULL);
   g_clear_pointer (&last_topic, g_free);
   g_clear_pointer (&last_message, g_free);
+}
+
+/* A btrfs root on subvolumes: list_filesystems gives the device and each
+ * subvolume as btrfsvol: mountables, all of one filesystem (one UUID). */
+static void
+fs_uuid_devices_skip_subvolumes (void)
+{
+  char *fs[] = {
+    "/dev/sda1", "btrfs", "btrfsvol:/dev/sda1/@", "btrfs", "btrfsvol:/dev/sda1/@home", "btrfs",
+    "/dev/sda2", "swap", "/dev/sda3", "vfat", "/dev/sda4", "ext4", "/dev/sda1", "btrfs", NULL,
+  };
+  g_autoptr (GPtrArray) d = kiln_sysprep_fs_uuid_devices (fs);
+  g_autofree char *joined = NULL;
+
+  g_ptr_array_add (d, NULL);
+  joined = g_strjoinv (" ", (char **) d->pdata);
+  is_str (joined, "/dev/sda1 /dev/sda2 /dev/sda4",
+          "fs-uuids: a btrfs filesystem once, by its device, not per subvolume; no vfat");
 }
 
 static const char *const virt_sysprep_linux[] = {
@@ -87,7 +106,7 @@ main (void)
   g_autoptr (GError) err = NULL;
   g_autofree char *defaults = NULL, *all = NULL, *s = NULL;
 
-  plan (31);
+  plan (32);
 
   /* The table. */
   for (const char *const *p = virt_sysprep_linux; *p; p++) {
@@ -247,5 +266,6 @@ main (void)
     g_clear_error (&err);
   }
   notes_are_events ();
+  fs_uuid_devices_skip_subvolumes ();
   return done_testing ();
 }
