@@ -17,7 +17,10 @@
 #   selinux    tests/fixtures/debian-selinux-image.sh: the mbr image with SELinux
 #              enforcing (selinux-policy-default, labeled); the clone must boot
 #              Enforcing and the injected key must carry ssh_home_t
-# make check boots uefi-only; make check-images boots all four.  The builds
+#   btrfs      tests/fixtures/debian-btrfs-image.sh: btrfs root on subvolumes @
+#              and @home (fstab subvol=), GRUB i386-pc, systemd-networkd only,
+#              its .network bound to another machine's MAC (sysprep unbinds it)
+# make check boots uefi-only; make check-images boots all of them.  The builds
 # and the boots run in parallel: under TCG on two busy cores a boot takes 1-3
 # minutes, the whole matrix about 10.
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +41,7 @@ fixture_of() {
         mbr) fixture_debian ;;
         hybrid|uefi-only) "$TOP/tests/fixtures/debian-uefi-image.sh" "$1" ;;
         selinux) "$TOP/tests/fixtures/debian-selinux-image.sh" ;;
+        btrfs) "$TOP/tests/fixtures/debian-btrfs-image.sh" ;;
         *) bail_out "unknown fixture '$1' in KILN_BOOT_MATRIX" ;;
     esac
 }
@@ -52,6 +56,7 @@ note "fixtures ready after $(( $(date +%s) - start )) s"
 # filesystem, F being attached as DISK (/dev/sda, /dev/sdb, ...).
 mount_root() {
     case $1 in
+        btrfs) printf 'mount-options ro,subvol=@ %s1 /\n' "$2" ;;
         *) printf 'mount-ro %s1 /\n' "$2" ;;
     esac
 }
