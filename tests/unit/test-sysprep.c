@@ -58,6 +58,26 @@ fs_uuid_devices_skip_subvolumes (void)
           "fs-uuids: a btrfs filesystem once, by its device, not per subvolume; no vfat");
 }
 
+/* The dry run says what an edit changes, not only which file. */
+static void
+line_diffs (void)
+{
+  g_auto (GStrv) d = kiln_sysprep_line_diff ("[Match]\nMACAddress=52:54:00:0b:7f:5e\n\n[Network]\nDHCP=yes\n",
+                                             "[Match]\nType=ether\n\n[Network]\nDHCP=yes\n", 8);
+  g_auto (GStrv) same = kiln_sysprep_line_diff ("a\nb\n", "  a\nb", 8);
+  g_auto (GStrv) secret = kiln_sysprep_line_diff ("[wifi-security]\npsk=hunter22\nmac-address=52:54:00:00:00:01\n",
+                                                  "[wifi-security]\npsk=hunter2\n", 8);
+  g_auto (GStrv) many = kiln_sysprep_line_diff ("a\nb\nc\nd\n", "w\nx\ny\nz\n", 3);
+  g_autofree char *j1 = g_strjoinv ("|", d), *j2 = g_strjoinv ("|", secret);
+
+  is_str (j1, "- MACAddress=52:54:00:0b:7f:5e|+ Type=ether", "a networkd unbinding: the MAC line out, Type=ether in");
+  is_int (g_strv_length (same), 0, "blanks around lines and a missing last newline are no change");
+  is_str (j2, "- (a line holding a secret)|- mac-address=52:54:00:00:00:01|+ (a line holding a secret)",
+          "a changed line that may hold a secret is not shown");
+  ok (g_strv_length (many) == 1 && strcmp (many[0], "4 lines removed, 4 added") == 0,
+      "more lines than the limit: counted, not listed");
+}
+
 static const char *const virt_sysprep_linux[] = {
   "abrt-data", "backup-files", "bash-history", "blkid-tab", "ca-certificates",
   "crash-data", "cron-spool", "dhcp-client-state", "dhcp-server-state",
@@ -106,7 +126,7 @@ main (void)
   g_autoptr (GError) err = NULL;
   g_autofree char *defaults = NULL, *all = NULL, *s = NULL;
 
-  plan (32);
+  plan (36);
 
   /* The table. */
   for (const char *const *p = virt_sysprep_linux; *p; p++) {
@@ -267,5 +287,6 @@ main (void)
   }
   notes_are_events ();
   fs_uuid_devices_skip_subvolumes ();
+  line_diffs ();
   return done_testing ();
 }
