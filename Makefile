@@ -115,7 +115,7 @@ check-integration: all
 # the fixtures are built.
 check-images: all
 	KILN=$(abspath $(O)/kiln) KILN_MANDIR=$(abspath $(O)/docs) \
-	  KILN_BOOT_MATRIX="mbr hybrid uefi-only selinux lvm-xfs" prove -f --ext .sh tests/integration/62-boot-matrix.sh
+	  KILN_BOOT_MATRIX="mbr hybrid uefi-only selinux lvm-xfs btrfs" prove -f --ext .sh tests/integration/62-boot-matrix.sh
 
 # kill -9 at 20 points of a kiln build, each followed by a rerun (make
 # check runs 5 of them, in tests/integration/52-build-faults.sh).

@@ -184,6 +184,65 @@ kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *w
     kiln_event_debug ("sysprep", "%s: %s %s", j->op, action, what);
 }
 
+static bool
+may_be_secret (const char *line)
+{
+  g_autofree char *l = g_ascii_strdown (line, -1);
+
+  return strstr (l, "pass") || strstr (l, "psk") || strstr (l, "secret") ||
+         strstr (l, "private-key");
+}
+
+/* Lines of A (trimmed, not blank) that B lacks, counting repeats. */
+static void
+lines_missing (GStrv a, GStrv b, const char *sign, GPtrArray *out)
+{
+  g_autoptr (GHashTable) count = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (char **l = b; *l; l++)
+    g_hash_table_insert (count, *l,
+                         GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (count, *l)) + 1));
+  for (char **l = a; *l; l++) {
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (count, *l));
+
+    if (**l == '\0')
+      continue;
+    if (n > 0) {
+      g_hash_table_insert (count, *l, GUINT_TO_POINTER (n - 1));
+      continue;
+    }
+    g_ptr_array_add (out, may_be_secret (*l) ? g_strdup_printf ("%s (a line holding a secret)", sign)
+                                             : g_strdup_printf ("%s %s", sign, *l));
+  }
+}
+
+char **
+kiln_sysprep_line_diff (const char *old, const char *new, guint max)
+{
+  g_auto (GStrv) a = g_strsplit (old, "\n", -1);
+  g_auto (GStrv) b = g_strsplit (new, "\n", -1);
+  g_autoptr (GPtrArray) minus = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) plus = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *out = g_ptr_array_new ();
+
+  for (char **l = a; *l; l++)
+    g_strstrip (*l);
+  for (char **l = b; *l; l++)
+    g_strstrip (*l);
+  lines_missing (a, b, "-", minus);
+  lines_missing (b, a, "+", plus);
+  if (minus->len + plus->len > max) {
+    g_ptr_array_add (out, g_strdup_printf ("%u lines removed, %u added", minus->len, plus->len));
+  } else {
+    for (guint i = 0; i < minus->len; i++)
+      g_ptr_array_add (out, g_strdup (minus->pdata[i]));
+    for (guint i = 0; i < plus->len; i++)
+      g_ptr_array_add (out, g_strdup (plus->pdata[i]));
+  }
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, false);
+}
+
 bool
 kiln_sysprep_exists (struct kiln_sysprep_job *j, const char *path)
 {
@@ -530,8 +589,19 @@ kiln_sysprep_edit (struct kiln_sysprep_job *j, const char *path, kiln_sysprep_ed
   switch (r) {
   case KILN_SYSPREP_EDIT_CHANGE: {
     g_autoptr (GString) s = g_string_new (out);
+    g_auto (GStrv) diff = NULL;
 
-    return kiln_sysprep_rewrite (j, path, s, err);
+    if (kiln_sysprep_rewrite (j, path, s, err) == -1)
+      return -1;
+    /* Say what changed, under the "change PATH" line (not counted). */
+    diff = kiln_sysprep_line_diff (text, out, 8);
+    for (char **d = diff; *d; d++) {
+      if (j->dry_run)
+        kiln_event_result ("sysprep", "%s:   %s", j->op, *d);
+      else
+        kiln_event_debug ("sysprep", "%s:   %s", j->op, *d);
+    }
+    return 0;
   }
   case KILN_SYSPREP_EDIT_REMOVE:
     return kiln_sysprep_remove (j, path, err);

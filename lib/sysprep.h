@@ -143,6 +143,16 @@ int kiln_sysprep_enable_unit (struct kiln_sysprep_job *j, const char *unit_path,
 /* Count ACTION on WHAT and report it: a result event in a dry run, a
  * debug event otherwise. */
 void kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *what);
+/* What an edit changed, line by line, for the dry run's plan: the lines of
+ * OLD that NEW lacks, as "- LINE", then those NEW adds, as "+ LINE"
+ * (compared as multisets of lines with their blanks trimmed; blank lines
+ * ignored).  A line that may hold a secret (its text contains "pass",
+ * "psk", "secret" or "private-key", any case) is shown as "- (a line
+ * holding a secret)".  More than MAX such lines give the single entry
+ * "N lines removed, M added" (a file written back in another layout).
+ * Returns a new NULL-terminated vector (g_strfreev); empty if the lines
+ * are the same. */
+char **kiln_sysprep_line_diff (const char *old, const char *new, guint max);
 /* Is there a file, directory or symlink at PATH? */
 bool kiln_sysprep_exists (struct kiln_sysprep_job *j, const char *path);
 /* Unmount the guest's filesystems (disk-level operations need them so). */

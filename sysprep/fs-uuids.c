@@ -85,11 +85,23 @@ update_refs (struct kiln_sysprep_job *j, GHashTable *map, GError **err)
   return 0;
 }
 
+GPtrArray *
+kiln_sysprep_fs_uuid_devices (char *const *fs)
+{
+  GPtrArray *devs = g_ptr_array_new_with_free_func (g_free);
+
+  for (char *const *p = fs; p[0] && p[1]; p += 2)
+    if (g_strv_contains (fs_types, p[1]) && !g_str_has_prefix (p[0], "btrfsvol:") &&
+        !g_ptr_array_find_with_equal_func (devs, p[0], g_str_equal, NULL))
+      g_ptr_array_add (devs, g_strdup (p[0]));
+  return devs;
+}
+
 int
 kiln_sysprep_op_fs_uuids (struct kiln_sysprep_job *j, GError **err)
 {
   char **fs = guestfs_list_filesystems (j->g);
-  g_autoptr (GPtrArray) devs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) devs = NULL;
   g_autoptr (GHashTable) map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   bool was_mounted = j->gu->mounted;
 
@@ -97,9 +109,7 @@ kiln_sysprep_op_fs_uuids (struct kiln_sysprep_job *j, GError **err)
     kiln_guest_set_error (j->gu, err, "%s: cannot list the filesystems", j->op);
     return -1;
   }
-  for (char **p = fs; p[0] && p[1]; p += 2)
-    if (g_strv_contains (fs_types, p[1]))
-      g_ptr_array_add (devs, g_strdup (p[0]));
+  devs = kiln_sysprep_fs_uuid_devices (fs);
   for (char **p = fs; *p; p++)
     free (*p);
   free (fs);

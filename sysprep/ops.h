@@ -62,6 +62,14 @@
 KILN_SYSPREP_OP_LIST (KILN_SYSPREP_DECLARE)
 #undef KILN_SYSPREP_DECLARE
 
+/* fs-uuids' targets: from guestfs_list_filesystems' NULL-terminated
+ * (mountable, type) pairs FS, the devices whose filesystem can be given
+ * a new UUID (ext2/3/4, xfs, btrfs, swap), in order, each once.  A btrfs
+ * subvolume ("btrfsvol:DEV/PATH") is no filesystem of its own: it shares
+ * DEV's UUID, which changes with DEV, so it is left out.  Returns a new
+ * array of new strings (g_ptr_array_unref frees both). */
+GPtrArray *kiln_sysprep_fs_uuid_devices (char *const *fs);
+
 /* firstboot-identity's guest script (POSIX sh), for its tests. */
 extern const char kiln_identity_script[];
 

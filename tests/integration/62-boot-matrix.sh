@@ -20,6 +20,9 @@
 #   lvm-xfs    tests/fixtures/debian-lvm-xfs-image.sh: MBR, ext4 /boot, root on an
 #              XFS logical volume (vg0/root), GRUB i386-pc, NetworkManager with a
 #              keyfile bound to another VM's MAC
+#   btrfs      tests/fixtures/debian-btrfs-image.sh: btrfs root on subvolumes @
+#              and @home (fstab subvol=), GRUB i386-pc, systemd-networkd only,
+#              its .network bound to another machine's MAC (sysprep unbinds it)
 # make check boots uefi-only and selinux; make check-images boots them all.  The builds
 # and the boots run in parallel: under TCG on two busy cores a boot takes 1-3
 # minutes, the whole matrix about 10.
@@ -42,6 +45,7 @@ fixture_of() {
         hybrid|uefi-only) "$TOP/tests/fixtures/debian-uefi-image.sh" "$1" ;;
         selinux) "$TOP/tests/fixtures/debian-selinux-image.sh" ;;
         lvm-xfs) "$TOP/tests/fixtures/debian-lvm-xfs-image.sh" ;;
+        btrfs) "$TOP/tests/fixtures/debian-btrfs-image.sh" ;;
         *) bail_out "unknown fixture '$1' in KILN_BOOT_MATRIX" ;;
     esac
 }
@@ -57,6 +61,7 @@ note "fixtures ready after $(( $(date +%s) - start )) s"
 mount_root() {
     case $1 in
         lvm-xfs) echo 'mount-ro /dev/vg0/root /' ;;
+        btrfs) printf 'mount-options ro,subvol=@ %s1 /\n' "$2" ;;
         *) printf 'mount-ro %s1 /\n' "$2" ;;
     esac
 }

@@ -6,6 +6,7 @@
 #include "tap.h"
 #include "event.h"
 #include "sysprep.h"
+#include "../../sysprep/ops.h"
 
 static enum kiln_event_level last_level;
 static char *last_topic, *last_message;
@@ -37,6 +38,44 @@ notes_are_events (void)
   kiln_event_set_handler (NULL, NULL);
   g_clear_pointer (&last_topic, g_free);
   g_clear_pointer (&last_message, g_free);
+}
+
+/* A btrfs root on subvolumes: list_filesystems gives the device and each
+ * subvolume as btrfsvol: mountables, all of one filesystem (one UUID). */
+static void
+fs_uuid_devices_skip_subvolumes (void)
+{
+  char *fs[] = {
+    "/dev/sda1", "btrfs", "btrfsvol:/dev/sda1/@", "btrfs", "btrfsvol:/dev/sda1/@home", "btrfs",
+    "/dev/sda2", "swap", "/dev/sda3", "vfat", "/dev/sda4", "ext4", "/dev/sda1", "btrfs", NULL,
+  };
+  g_autoptr (GPtrArray) d = kiln_sysprep_fs_uuid_devices (fs);
+  g_autofree char *joined = NULL;
+
+  g_ptr_array_add (d, NULL);
+  joined = g_strjoinv (" ", (char **) d->pdata);
+  is_str (joined, "/dev/sda1 /dev/sda2 /dev/sda4",
+          "fs-uuids: a btrfs filesystem once, by its device, not per subvolume; no vfat");
+}
+
+/* The dry run says what an edit changes, not only which file. */
+static void
+line_diffs (void)
+{
+  g_auto (GStrv) d = kiln_sysprep_line_diff ("[Match]\nMACAddress=52:54:00:0b:7f:5e\n\n[Network]\nDHCP=yes\n",
+                                             "[Match]\nType=ether\n\n[Network]\nDHCP=yes\n", 8);
+  g_auto (GStrv) same = kiln_sysprep_line_diff ("a\nb\n", "  a\nb", 8);
+  g_auto (GStrv) secret = kiln_sysprep_line_diff ("[wifi-security]\npsk=hunter22\nmac-address=52:54:00:00:00:01\n",
+                                                  "[wifi-security]\npsk=hunter2\n", 8);
+  g_auto (GStrv) many = kiln_sysprep_line_diff ("a\nb\nc\nd\n", "w\nx\ny\nz\n", 3);
+  g_autofree char *j1 = g_strjoinv ("|", d), *j2 = g_strjoinv ("|", secret);
+
+  is_str (j1, "- MACAddress=52:54:00:0b:7f:5e|+ Type=ether", "a networkd unbinding: the MAC line out, Type=ether in");
+  is_int (g_strv_length (same), 0, "blanks around lines and a missing last newline are no change");
+  is_str (j2, "- (a line holding a secret)|- mac-address=52:54:00:00:00:01|+ (a line holding a secret)",
+          "a changed line that may hold a secret is not shown");
+  ok (g_strv_length (many) == 1 && strcmp (many[0], "4 lines removed, 4 added") == 0,
+      "more lines than the limit: counted, not listed");
 }
 
 static const char *const virt_sysprep_linux[] = {
@@ -87,7 +126,7 @@ main (void)
   g_autoptr (GError) err = NULL;
   g_autofree char *defaults = NULL, *all = NULL, *s = NULL;
 
-  plan (31);
+  plan (36);
 
   /* The table. */
   for (const char *const *p = virt_sysprep_linux; *p; p++) {
@@ -247,5 +286,7 @@ main (void)
     g_clear_error (&err);
   }
   notes_are_events ();
+  fs_uuid_devices_skip_subvolumes ();
+  line_diffs ();
   return done_testing ();
 }
