@@ -44,6 +44,7 @@ pairs = [
     ("clonefull", "kiln", "clonefull", "cp --sparse + sync",
      "the same vs the floor of a durable copy: cp (copy_file_range) + sync FILE", None),
     ("clonefull", "kiln", "clonefull", "cp --sparse", "the same vs the floor of the copy alone (no fsync)", None),
+    ("clonefull", "kiln", "clonefull", "base", "the same, this kiln vs KILN_BASE", None),
     ("cloneid", "kiln", "cloneid", "virt-clone+virt-customize",
      "10 linked clones with their own host names (kiln clone --count 10 --hostname web-%d) vs ONE "
      "virt-clone --auto-clone + virt-customize --hostname", 0.1),
@@ -108,6 +109,11 @@ for (scen, side), v in sorted(rows.items(), key=lambda kv: (size_key(kv[0][0][7:
     if scen.startswith("memory-"):
         memory.append({"size": scen[7:], "side": side, "peak_rss_kib": med(scen, side, 1),
                        "wall_s": med(scen, side)})
+# Round trips to the appliance inside the one launch (LIBGUESTFS_TRACE).
+trips = []
+for (scen, side), d in sorted(extra.items()):
+    if "round_trips" in d:
+        trips.append({"what": f"{scen} / {side}", "round_trips": statistics.median(d["round_trips"])})
 # Where kiln's full clone spends its time (strace -f -w -c).
 clonetrace = None
 ct = extra.get(("clonefull", "kiln under strace"))
@@ -126,7 +132,7 @@ meta = {
     "accel": "TCG for both sides (KVM is broken on these machines)",
 }
 json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc, "clonescale": scale,
-           "recipes": recipes, "memory_by_size": memory, "clonefull_strace_ms": clonetrace,
+           "recipes": recipes, "round_trips": trips, "memory_by_size": memory, "clonefull_strace_ms": clonetrace,
            "raw": [{"scenario": s, "side": k, "runs": v} for (s, k), v in rows.items()]},
           open(out_json, "w"), indent=2)
 
@@ -166,3 +172,7 @@ with open(out_md, "w") as f:
     if clonetrace:
         f.write("\nkiln full clone under strace -f -w -c (median ms): " +
                 ", ".join(f"{k} {v:.0f}" for k, v in clonetrace.items()) + "\n")
+    if trips:
+        f.write("\n| calls into the appliance (one launch) | round trips |\n|---|---|\n")
+        for t in trips:
+            f.write(f"| {t['what']} | {t['round_trips']:.0f} |\n")

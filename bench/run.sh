@@ -132,6 +132,18 @@ if want unxz1g; then
 fi
 
 # ------------------------------------------------------------ 3, 4. build and sysprep ----
+# round_trips: the calls to the appliance's daemon in the last run's
+# LIBGUESTFS_TRACE (its stderr), as the extra round_trips= of its row:
+# every traced call but those the library answers itself (handle
+# settings, cached inspection results, wrappers of a daemon call that is
+# traced too, and the launch itself).  A count, so it holds on a loaded
+# machine where times do not.
+round_trips() {
+    local n
+    n=$(grep -E '^libguestfs: trace: [a-z_0-9]+ =' "$RUN/last.err" | awk '{print $3}' |
+        grep -cvE '^(set_.*|get_.*|add_drive.*|inspect_get_.*|inspect_list_.*|max_disks|find|ls|lxattrlist|lstatnslist|write|read_file|launch|close|shutdown|is_config|is_ready|is_launching|is_busy|version|disk_create|disk_format|disk_virtual_size|disk_has_backing_file|last_errno|user_cancel)$' || true)
+    sed -i '$ s/\t$/\t'"round_trips=${n:-0}"'/' "$RAW"
+}
 PW="$RUN/root.pw"; printf 'kiln-bench-pw\n' >"$PW"; chmod 600 "$PW"
 for r in $(want pipeline && seq 1 "$REPS"); do
     rm -f "$RUN/out.qcow2"
@@ -143,10 +155,12 @@ for r in $(want pipeline && seq 1 "$REPS"); do
         'virt-customize -q -a "$1" --root-password "file:$2" --uninstall cloud-init && virt-sysprep -q -a "$1"' _ "$RUN/ov.qcow2" "$PW"
     rm -f "$RUN/ov.qcow2"
     qemu-img create -q -f qcow2 -F qcow2 -b "$FIXTURE" "$RUN/ov.qcow2"
-    measure sysprep kiln "$r" "" "$KILN" -q sysprep -a "$RUN/ov.qcow2"
+    measure sysprep kiln "$r" "" env LIBGUESTFS_TRACE=1 "$KILN" -q sysprep -a "$RUN/ov.qcow2"
+    round_trips
     rm -f "$RUN/ov.qcow2"
     qemu-img create -q -f qcow2 -F qcow2 -b "$FIXTURE" "$RUN/ov.qcow2"
-    measure sysprep virt-sysprep "$r" "" virt-sysprep -q -a "$RUN/ov.qcow2"
+    measure sysprep virt-sysprep "$r" "" env LIBGUESTFS_TRACE=1 virt-sysprep -q -a "$RUN/ov.qcow2"
+    round_trips
     rm -f "$RUN/ov.qcow2"
 done
 
@@ -218,6 +232,11 @@ if want clones && [ "$(id -u)" = 0 ]; then
         sync
         measure clonefull kiln "$r" "" "$KILN" -q clone --original "$TPL" --name "$TPL-f$r" --full
         DOMS+=("$TPL-f$r")
+        if [ -n "${KILN_BASE:-}" ]; then      # an older kiln, for before/after
+            sync
+            measure clonefull base "$r" "" "$KILN_BASE" -q clone --original "$TPL" --name "$TPL-b$r" --full
+            DOMS+=("$TPL-b$r")
+        fi
         clonefull_floor "$r"
         cleanup_domains; DOMS=()
     done
