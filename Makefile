@@ -62,7 +62,7 @@ MANS      := $(MAN_SRCS:docs/%.scd=$(O)/docs/%)
 
 .SECONDARY:
 .PHONY: all check check-unit check-integration check-layout check-faults check-fuzz check-images fuzz fuzz-build \
-        install clean demo deps bench deb
+        install clean demo deps bench bench-smoke deb
 all: $(O)/kiln $(MANS)
 
 $(O)/%.o: %.c
@@ -130,6 +130,12 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	KILN=$(abspath $(O)/kiln) bash bench/run.sh
+
+# The scale rows small, once (seconds, no appliance): memory at 16 MiB,
+# 2 recipes.  make bench runs them at full size (bench/run.sh says how).
+bench-smoke: all
+	BENCH_ONLY="memory recipes" MEM_SIZES=16M RECIPES_N=2 QUICK=1 \
+	    KILN=$(abspath $(O)/kiln) bash bench/run.sh
 
 deps:
 	@bash tests/deps.sh

@@ -11,8 +11,8 @@ extra = {}
 for line in open(raw):
     scen, side, rep, secs, rss, ex = (line.rstrip("\n").split("\t") + [""])[:6]
     rows.setdefault((scen, side), []).append((float(secs), int(rss)))
-    if ex:
-        k, v = ex.split("=", 1)
+    for kv in filter(None, ex.split(";")):
+        k, v = kv.split("=", 1)
         extra.setdefault((scen, side), {}).setdefault(k, []).append(int(v))
 
 def med(scen, side, i=0):
@@ -38,7 +38,13 @@ pairs = [
      "root password + uninstall cloud-init + sysprep on the Debian fixture", 0.6),
     ("sysprep", "kiln", "sysprep", "virt-sysprep", "sysprep alone on the Debian fixture", 0.9),
     ("clone10", "kiln", "clone1", "virt-clone", "10 linked clones (one kiln call) vs ONE virt-clone --auto-clone", 0.1),
-    ("clonefull", "kiln", "clone1", "virt-clone", "one full clone vs one virt-clone", None),
+    ("clonefull", "kiln", "clone1", "virt-clone", "one full clone vs one virt-clone", 1.0),
+    ("clonefull", "kiln", "clonefull", "virt-clone + sync",
+     "the same, virt-clone's copy made durable (sync FILE) as kiln's is", None),
+    ("clonefull", "kiln", "clonefull", "cp --sparse + sync",
+     "the same vs the floor of a durable copy: cp (copy_file_range) + sync FILE", None),
+    ("clonefull", "kiln", "clonefull", "cp --sparse", "the same vs the floor of the copy alone (no fsync)", None),
+    ("clonefull", "kiln", "clonefull", "base", "the same, this kiln vs KILN_BASE", None),
     ("cloneid", "kiln", "cloneid", "virt-clone+virt-customize",
      "10 linked clones with their own host names (kiln clone --count 10 --hostname web-%d) vs ONE "
      "virt-clone --auto-clone + virt-customize --hostname", 0.1),
@@ -87,6 +93,33 @@ for side in ("kiln --count 10", "kiln x10 calls", "base --count 10", "base x10 c
         base = base or per
         scale.append({"side": side, "domains": n, "per_clone_ms": per, "vs_smallest": per / base})
 
+# Recipes at scale: wall, peak RSS and downloads of the base per -j.
+recipes = []
+for (scen, side), v in sorted(rows.items()):
+    if scen.startswith("recipes") and scen != "recipes3":
+        recipes.append({"recipes": int(scen[7:]), "side": side, "wall_s": med(scen, side),
+                        "peak_rss_kib": med(scen, side, 1),
+                        "base_downloads": max(extra.get((scen, side), {}).get("fetches", [0]))})
+# Memory as the input grows: peak RSS per size and side.
+def size_key(sz):
+    n, u = (sz[:-1], sz[-1]) if sz[-1] in "KMGT" else (sz, "")
+    return float(n) * 1024 ** ("KMGT".index(u) + 1 if u else 0)
+memory = []
+for (scen, side), v in sorted(rows.items(), key=lambda kv: (size_key(kv[0][0][7:]) if kv[0][0].startswith("memory-") else 0, kv[0][1])):
+    if scen.startswith("memory-"):
+        memory.append({"size": scen[7:], "side": side, "peak_rss_kib": med(scen, side, 1),
+                       "wall_s": med(scen, side)})
+# Round trips to the appliance inside the one launch (LIBGUESTFS_TRACE).
+trips = []
+for (scen, side), d in sorted(extra.items()):
+    if "round_trips" in d:
+        trips.append({"what": f"{scen} / {side}", "round_trips": statistics.median(d["round_trips"])})
+# Where kiln's full clone spends its time (strace -f -w -c).
+clonetrace = None
+ct = extra.get(("clonefull", "kiln under strace"))
+if ct:
+    clonetrace = {k: statistics.median(v) for k, v in ct.items()}
+
 meta = {
     "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     "machine": f"{os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.machine()}",
@@ -99,6 +132,7 @@ meta = {
     "accel": "TCG for both sides (KVM is broken on these machines)",
 }
 json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc, "clonescale": scale,
+           "recipes": recipes, "round_trips": trips, "memory_by_size": memory, "clonefull_strace_ms": clonetrace,
            "raw": [{"scenario": s, "side": k, "runs": v} for (s, k), v in rows.items()]},
           open(out_json, "w"), indent=2)
 
@@ -125,3 +159,20 @@ with open(out_md, "w") as f:
         f.write("\n| output of decompression | allocated on disk |\n|---|---|\n")
         for a in alloc:
             f.write(f"| {a['what']} | {a['allocated_kib'] / 1024:.0f} MiB |\n")
+    if recipes:
+        f.write("\n| recipes sharing one base | wall (s) | peak RSS of kiln | downloads of the base |\n|---|---|---|---|\n")
+        for c in recipes:
+            f.write(f"| {c['recipes']} recipes, {c['side']} | {c['wall_s']:.3f} | "
+                    f"{c['peak_rss_kib'] / 1024:.1f} MiB | {c['base_downloads']} |\n")
+    if memory:
+        f.write("\n| input size | what | peak RSS (target <= 64 MiB) | wall (s) |\n|---|---|---|---|\n")
+        for m in memory:
+            ok = " ✓" if m["peak_rss_kib"] <= 64 * 1024 else f" ✗ (+{(m['peak_rss_kib'] - 64 * 1024) / 1024:.1f} MiB)"
+            f.write(f"| {m['size']} | {m['side']} | {m['peak_rss_kib'] / 1024:.1f} MiB{ok if m['side'].startswith('kiln') else ''} | {m['wall_s']:.3f} |\n")
+    if clonetrace:
+        f.write("\nkiln full clone under strace -f -w -c (median ms): " +
+                ", ".join(f"{k} {v:.0f}" for k, v in clonetrace.items()) + "\n")
+    if trips:
+        f.write("\n| calls into the appliance (one launch) | round trips |\n|---|---|\n")
+        for t in trips:
+            f.write(f"| {t['what']} | {t['round_trips']:.0f} |\n")

@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 # want SCENARIO: BENCH_ONLY (space-separated: fetch unxz unxz1g pipeline
-# clones cloneid clonescale recipes3 upload) names the scenarios to run; all when empty.
+# clones cloneid clonescale memory recipes recipes3 upload) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -132,6 +132,18 @@ if want unxz1g; then
 fi
 
 # ------------------------------------------------------------ 3, 4. build and sysprep ----
+# round_trips: the calls to the appliance's daemon in the last run's
+# LIBGUESTFS_TRACE (its stderr), as the extra round_trips= of its row:
+# every traced call but those the library answers itself (handle
+# settings, cached inspection results, wrappers of a daemon call that is
+# traced too, and the launch itself).  A count, so it holds on a loaded
+# machine where times do not.
+round_trips() {
+    local n
+    n=$(grep -E '^libguestfs: trace: [a-z_0-9]+ =' "$RUN/last.err" | awk '{print $3}' |
+        grep -cvE '^(set_.*|get_.*|add_drive.*|inspect_get_.*|inspect_list_.*|max_disks|find|ls|lxattrlist|lstatnslist|write|read_file|launch|close|shutdown|is_config|is_ready|is_launching|is_busy|version|disk_create|disk_format|disk_virtual_size|disk_has_backing_file|last_errno|user_cancel)$' || true)
+    sed -i '$ s/\t$/\t'"round_trips=${n:-0}"'/' "$RAW"
+}
 PW="$RUN/root.pw"; printf 'kiln-bench-pw\n' >"$PW"; chmod 600 "$PW"
 for r in $(want pipeline && seq 1 "$REPS"); do
     rm -f "$RUN/out.qcow2"
@@ -143,10 +155,12 @@ for r in $(want pipeline && seq 1 "$REPS"); do
         'virt-customize -q -a "$1" --root-password "file:$2" --uninstall cloud-init && virt-sysprep -q -a "$1"' _ "$RUN/ov.qcow2" "$PW"
     rm -f "$RUN/ov.qcow2"
     qemu-img create -q -f qcow2 -F qcow2 -b "$FIXTURE" "$RUN/ov.qcow2"
-    measure sysprep kiln "$r" "" "$KILN" -q sysprep -a "$RUN/ov.qcow2"
+    measure sysprep kiln "$r" "" env LIBGUESTFS_TRACE=1 "$KILN" -q sysprep -a "$RUN/ov.qcow2"
+    round_trips
     rm -f "$RUN/ov.qcow2"
     qemu-img create -q -f qcow2 -F qcow2 -b "$FIXTURE" "$RUN/ov.qcow2"
-    measure sysprep virt-sysprep "$r" "" virt-sysprep -q -a "$RUN/ov.qcow2"
+    measure sysprep virt-sysprep "$r" "" env LIBGUESTFS_TRACE=1 virt-sysprep -q -a "$RUN/ov.qcow2"
+    round_trips
     rm -f "$RUN/ov.qcow2"
 done
 
@@ -175,16 +189,55 @@ bench_template() {
     cp --sparse=always "$FIXTURE" "$RUN/$1.qcow2"
     "$KILN" -q register "$RUN/$1.qcow2" --name "$1" --os-variant debian11 --network user --memory 512 --vcpus 1
 }
+# clonefull_floor REP: where a full clone's time goes.  The same disk
+# copied by cp (copy_file_range, sparse; no fsync: the floor of the copy)
+# and by cp then sync FILE (the copy made durable, as kiln does), and
+# kiln's full clone once more under strace -f -w -c, which gives the wall
+# time spent in its copy (copy_file_range) and in its fsync calls: the
+# extras copy_ms= and fsync_ms= of that row.  Set CLONE_FLOOR=0 to skip.
+clonefull_floor() {
+    local r=$1 src="$RUN/$TPL.qcow2" st="$RUN/strace.out" copy fs
+    [ "${CLONE_FLOOR:-1}" = 1 ] || return 0
+    sync
+    measure clonefull "cp --sparse" "$r" "" cp --sparse=always "$src" "$RUN/floor.qcow2"
+    rm -f "$RUN/floor.qcow2"; sync
+    measure clonefull "cp --sparse + sync" "$r" "" bash -c 'cp --sparse=always "$1" "$2" && sync "$2"' _ "$src" "$RUN/floor.qcow2"
+    rm -f "$RUN/floor.qcow2"; sync
+    if command -v strace >/dev/null; then
+        sync
+        measure clonefull "kiln under strace" "$r" "" strace -f -w -c -o "$st" \
+            -e trace=copy_file_range,fsync,fdatasync,ioctl \
+            "$KILN" -q clone --original "$TPL" --name "$TPL-s$r" --full
+        DOMS+=("$TPL-s$r")
+        # strace -c: "% time  seconds  usecs/call  calls  errors  syscall"
+        copy=$(awk '$NF=="copy_file_range"{printf "%d", $2*1000}' "$st")
+        fs=$(awk '$NF=="fsync"||$NF=="fdatasync"{t+=$2} END{printf "%d", t*1000}' "$st")
+        sed -i '$ s/\t$/\t'"copy_ms=${copy:-0};fsync_ms=${fs:-0}"'/' "$RAW"
+    fi
+}
 if want clones && [ "$(id -u)" = 0 ]; then
     TPL=kiln-bench-tpl-$$
     bench_template "$TPL"
     for r in $(seq 1 "$REPS"); do
         measure clone10 kiln "$r" "" "$KILN" -q clone --original "$TPL" --name "$TPL-k$r" --count 10
         for i in $(seq 1 10); do DOMS+=("$TPL-k$r-$i"); done
+        sync        # no write-back of an earlier copy in the next one's time
         measure clone1 virt-clone "$r" "" virt-clone --connect "$CONN" --original "$TPL" --auto-clone
         DOMS+=("$TPL-clone")
+        sync        # virt-clone's copy made durable too, as kiln's is
+        measure clonefull "virt-clone + sync" "$r" "" bash -c \
+            'virt-clone --connect "$0" --original "$1" --name "$1-v$2" --file "$3" && sync "$3"' \
+            "$CONN" "$TPL" "$r" "$RUN/$TPL-v$r.qcow2"
+        DOMS+=("$TPL-v$r")
+        sync
         measure clonefull kiln "$r" "" "$KILN" -q clone --original "$TPL" --name "$TPL-f$r" --full
         DOMS+=("$TPL-f$r")
+        if [ -n "${KILN_BASE:-}" ]; then      # an older kiln, for before/after
+            sync
+            measure clonefull base "$r" "" "$KILN_BASE" -q clone --original "$TPL" --name "$TPL-b$r" --full
+            DOMS+=("$TPL-b$r")
+        fi
+        clonefull_floor "$r"
         cleanup_domains; DOMS=()
     done
     DOMS=("$TPL")
@@ -271,6 +324,87 @@ XML
     cleanup_scale
 elif want clonescale; then
     say "clonescale: skipped (needs root for qemu:///system)"
+fi
+
+# ------------------------------------------------------------ 2c. memory as inputs grow ----
+# Peak RSS of kiln fetch (download, verify, store) of a raw image, and of
+# kiln fetch of the same image compressed with xz -9 (download, verify,
+# decompress: a 64 MiB dictionary), at each size of MEM_SIZES (sizes as
+# truncate takes them; default 100M 1G 3G; MEM_SIZES=16M for a smoke run).
+# The inputs are the fixture as raw, cut or extended to the size (data and
+# holes), made once into $W/www.  Target: flat, <= 64 MiB.
+MEM_SIZES=${MEM_SIZES:-100M 1G 3G}
+if want memory; then
+    for sz in $MEM_SIZES; do
+        if [ ! -f "$W/www/mem-$sz.raw" ]; then
+            qemu-img convert -O raw "$FIXTURE" "$RUN/mem.raw"
+            truncate -s "$sz" "$RUN/mem.raw"
+            mv "$RUN/mem.raw" "$W/www/mem-$sz.raw"
+        fi
+        if [ ! -f "$W/www/mem-$sz.raw.xz" ]; then
+            say "memory: compressing $sz with xz -9 (once)"
+            xz -9 -T1 -c "$W/www/mem-$sz.raw" >"$RUN/mem.xz" && mv "$RUN/mem.xz" "$W/www/mem-$sz.raw.xz"
+        fi
+        rsum=$(sha512sum "$W/www/mem-$sz.raw" | cut -d' ' -f1)
+        xsum=$(sha512sum "$W/www/mem-$sz.raw.xz" | cut -d' ' -f1)
+        for r in $(seq 1 "$REPS"); do
+            rm -rf "$RUN/cache"
+            measure "memory-$sz" "kiln fetch raw" "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "$URL/mem-$sz.raw" --checksum "sha512:$rsum"
+            rm -rf "$RUN/cache"
+            measure "memory-$sz" "kiln fetch xz -9" "$r" "" "$KILN" -q --cache-dir "$RUN/cache" fetch "$URL/mem-$sz.raw.xz" --checksum "sha512:$xsum"
+            rm -rf "$RUN/cache"
+            measure "memory-$sz" "xz -dc (xz -9)" "$r" "" bash -c 'xz -dc "$1" >"$2"' _ "$W/www/mem-$sz.raw.xz" "$RUN/plain.raw"
+            rm -f "$RUN/plain.raw"
+        done
+    done
+fi
+
+# ------------------------------------------------------------ 6a. recipes at scale ----
+# RECIPES_N (8) recipes sharing one base, built by one kiln build call with
+# -j 1, -j 2 and -j 4 (RECIPES_JOBS), alternating: wall time, peak RSS of
+# kiln, and how many times the base was downloaded (nginx's access log:
+# extra fetches=).  The recipes have no customize step and --no-sbom, so
+# they launch no appliance: every customize step runs in the guest (one
+# launch per recipe, as recipes3 measures), and that cost would hide
+# kiln's own (fetch once, overlay, digest, publish, in parallel).  Each
+# -j runs twice: from an empty cache, then with the base cached.
+RECIPES_N=${RECIPES_N:-8}
+RECIPES_JOBS=${RECIPES_JOBS:-1 2 4}
+if want recipes; then
+    mkdir -p "$RUN/rcp"
+    RFILES=()
+    for i in $(seq 1 "$RECIPES_N"); do
+        cat >"$RUN/rcp/s$i.yaml" <<YAML
+recipe: 1
+name: bench-s$i
+base:
+  source: \${BENCH_URL}
+  checksum: sha512:\${BENCH_SUM}
+output:
+  path: \${BENCH_OUT}/bench-s$i.qcow2
+  format: qcow2
+  mode: overlay
+YAML
+        RFILES+=("$RUN/rcp/s$i.yaml")
+    done
+    for r in $(seq 1 "$REPS"); do
+        for j in $RECIPES_JOBS; do
+            rm -rf "$RUN/par" "$RUN/cache"; mkdir -p "$RUN/par"
+            before=$(grep -c 'GET /debian-12.qcow2 ' "$RUN/nginx/access.log" || true)
+            measure "recipes$RECIPES_N" "kiln -j$j" "$r" "" env BENCH_OUT="$RUN/par" BENCH_URL="$URL/debian-12.qcow2" BENCH_SUM="$FIX_SUM" \
+                "$KILN" -q --cache-dir "$RUN/cache" build -j "$j" --no-sbom "${RFILES[@]}"
+            after=$(grep -c 'GET /debian-12.qcow2 ' "$RUN/nginx/access.log" || true)
+            sed -i '$ s/\t$/\t'"fetches=$((after - before))"'/' "$RAW"
+            n=$(ls "$RUN"/par/bench-s*.qcow2 2>/dev/null | wc -l)
+            [ "$n" = "$RECIPES_N" ] || say "recipes: -j$j made $n images, not $RECIPES_N"
+            # Again with the base in the cache: what each recipe costs
+            # beyond the one fetch.
+            rm -rf "$RUN/par"; mkdir -p "$RUN/par"
+            measure "recipes$RECIPES_N" "kiln -j$j, base cached" "$r" "" env BENCH_OUT="$RUN/par" BENCH_URL="$URL/debian-12.qcow2" BENCH_SUM="$FIX_SUM" \
+                "$KILN" -q --cache-dir "$RUN/cache" build -j "$j" --no-sbom "${RFILES[@]}"
+        done
+    done
+    rm -rf "$RUN/par" "$RUN/cache"
 fi
 
 # ------------------------------------------------------------ 6. parallel recipes ----

@@ -239,6 +239,24 @@ kiln_file_write_atomic (const char *path, const void *data, size_t len, mode_t m
   return kiln_temp_publish (tmp, path, replace, err);
 }
 
+/* The copy goes in chunks of COPY_CHUNK bytes, and the write-back of
+ * each chunk is started as soon as it is copied: the disk writes while
+ * the next chunk is copied, so the fsync that makes the copy durable
+ * (kiln_temp_publish) has less left to wait for.  Measured on a full
+ * clone of the 879 MiB fixture (bench/RESULTS.md, a loaded machine,
+ * medians of 8 alternating runs): 13 % less time than
+ * copying everything, then fsync; waiting for each chunk's write-back
+ * before the next (bounding the dirty pages) was 44 % slower. */
+#define COPY_CHUNK (32 << 20)
+
+/* Start the write-back of OUT's bytes [OFF, OFF + LEN).  Only a hint: an
+ * error is left to the fsync, which reports it. */
+static void
+copy_writeback (int out, off_t off, off_t len)
+{
+  (void) sync_file_range (out, off, len, SYNC_FILE_RANGE_WRITE);
+}
+
 /* Copy the data extents of IN to OUT; holes stay holes because OUT was
  * truncated to the full size first and only data is written. */
 static int
@@ -255,7 +273,8 @@ copy_extents (int in, int out, off_t size)
     if (hole == -1)
       return -1;
     for (loff_t ip = data, op = data; ip < hole;) {
-      ssize_t n = copy_file_range (in, &ip, out, &op, (size_t) (hole - ip), 0);
+      off_t start = ip;
+      ssize_t n = copy_file_range (in, &ip, out, &op, (size_t) MIN (hole - ip, COPY_CHUNK), 0);
 
       if (n == -1)
         return -1;
@@ -263,6 +282,7 @@ copy_extents (int in, int out, off_t size)
         errno = EIO;                    /* SRC shrank under us */
         return -1;
       }
+      copy_writeback (out, start, n);
     }
     pos = hole;
   }

@@ -46,8 +46,9 @@ int kiln_file_write_atomic (const char *path, const void *data, size_t len, mode
 
 /* Copy SRC to DST with permission bits MODE, atomically: a reflink
  * (FICLONE, sharing every block) where the filesystem can, else only the
- * data extents (SEEK_DATA/SEEK_HOLE + copy_file_range), so holes stay
- * holes.  An existing DST is KILN_ERROR_EXISTS unless REPLACE.  SRC
+ * data extents (SEEK_DATA/SEEK_HOLE + copy_file_range, in 32 MiB chunks
+ * whose write-back starts as each is copied), so holes stay holes; DST is
+ * fsync'd before it appears.  An existing DST is KILN_ERROR_EXISTS unless REPLACE.  SRC
  * unreadable: KILN_ERROR_NOT_FOUND. */
 int kiln_file_copy_sparse (const char *src, const char *dst, mode_t mode, bool replace,
                            GError **err);

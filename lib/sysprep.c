@@ -312,6 +312,27 @@ list_dir (struct kiln_sysprep_job *j, const char *dir)
   return l;
 }
 
+/* Where PATH (a symlink, or a path through one) resolves in the guest,
+ * or NULL when it dangles or was removed; owned by the job's cache (the
+ * operations resolve /var/run and the like many times over). */
+static const char *
+resolve (struct kiln_sysprep_job *j, const char *path)
+{
+  const char *r;
+
+  if (is_gone (j->gone, path))
+    return NULL;
+  r = g_hash_table_lookup (j->realpaths, path);
+  if (r == NULL) {
+    char *real = guestfs_realpath (j->g, path);
+
+    r = real ? g_strdup (real) : g_strdup ("");
+    free (real);
+    g_hash_table_insert (j->realpaths, g_strdup (path), (char *) r);
+  }
+  return *r ? r : NULL;
+}
+
 static char *
 join (const char *dir, const char *name)
 {
@@ -343,14 +364,11 @@ expand (struct kiln_sysprep_job *j, const char *dir, char **comps, bool literal,
       if (expand (j, path, comps + 1, literal, out, err) == -1)
         return -1;
     } else if (e->type == 'l') {
-      char *real = guestfs_realpath (j->g, path);
-      int r;
+      const char *real = resolve (j, path);
 
       if (real == NULL)
         continue;               /* dangling: nothing under it */
-      r = expand (j, real, comps + 1, literal, out, err);
-      free (real);
-      if (r == -1)
+      if (expand (j, real, comps + 1, literal, out, err) == -1)
         return -1;
     }
   }
@@ -458,14 +476,12 @@ kiln_sysprep_empty_dir (struct kiln_sysprep_job *j, const char *dir, GError **er
   if (dirs == NULL)
     return -1;
   for (guint i = 0; i < dirs->len; i++) {
-    char *real = guestfs_realpath (j->g, dirs->pdata[i]);
+    g_autofree char *real = g_strdup (resolve (j, dirs->pdata[i]));
     GPtrArray *l;
     int r = 0;
 
-    if (real == NULL || guestfs_is_dir (j->g, real) <= 0) {
-      free (real);
+    if (real == NULL || guestfs_is_dir (j->g, real) <= 0)
       continue;
-    }
     /* Every entry, dotfiles too (a glob would skip them). */
     l = list_dir (j, real);
     for (guint k = 0; k < l->len && r == 0; k++) {
@@ -473,7 +489,6 @@ kiln_sysprep_empty_dir (struct kiln_sysprep_job *j, const char *dir, GError **er
 
       r = remove_resolved (j, p, err);
     }
-    free (real);
     if (r == -1)
       return -1;
   }
@@ -705,6 +720,7 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
   j.gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   j.listings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) g_ptr_array_unref);
+  j.realpaths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (size_t p = 0; p < G_N_ELEMENTS (phases) && r == 0; p++) {
     for (size_t i = 0; kiln_sysprep_ops[i].name && r == 0; i++) {
       const struct kiln_sysprep_op *op = &kiln_sysprep_ops[i];
@@ -717,8 +733,10 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
       r = op->run (&j, err);
       /* Customize operations change the guest in ways the cached
        * listings cannot follow. */
-      if (op->phase == KILN_SYSPREP_CUSTOMIZE && custom && !kiln_customize_is_empty (custom))
+      if (op->phase == KILN_SYSPREP_CUSTOMIZE && custom && !kiln_customize_is_empty (custom)) {
         g_hash_table_remove_all (j.listings);
+        g_hash_table_remove_all (j.realpaths);
+      }
       if (r == 0 && !dry_run && j.changes > 0)
         gu->changed = true;
       if (r == 0 && !dry_run && j.changes > 0)
@@ -728,6 +746,7 @@ kiln_sysprep_run (const struct kiln_sysprep_sel *s, struct kiln_guest *gu,
   }
   g_hash_table_unref (j.gone);
   g_hash_table_unref (j.listings);
+  g_hash_table_unref (j.realpaths);
   /* A disk-level operation may have unmounted the guest; what the caller
    * does next (an SBOM, the SELinux relabel on close) reads its files. */
   if (r == 0 && !gu->mounted && kiln_guest_mount (gu, err) == -1)

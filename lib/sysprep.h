@@ -62,6 +62,7 @@ struct kiln_sysprep_job {
    * operations never both list or remove one file. */
   GHashTable *gone;
   GHashTable *listings;         /* guest directory -> its entries, cached */
+  GHashTable *realpaths;        /* guest symlink -> its realpath ("" dangling), cached */
 };
 
 typedef int (*kiln_sysprep_fn) (struct kiln_sysprep_job *j, GError **err);

@@ -146,6 +146,32 @@ test_files (void)
     is_int (count_temps (dir), 0, "no temporary file left");
     unlink (cp);
   }
+  /* One data extent longer than a copy chunk (32 MiB, each started on
+   * its way to the disk as it is copied), then a hole, then data: every
+   * byte arrives, in order, and the hole stays one. */
+  {
+    int fd = open (c, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    g_autofree char *cp = g_build_filename (dir, "copy3", NULL);
+    g_autofree char *want = NULL, *got = NULL;
+    gsize wlen = 0, glen = 0;
+    size_t n = (33 << 20) + 12345;
+    g_autofree unsigned char *buf = g_malloc (n);
+    struct stat a, b;
+
+    for (size_t i = 0; i < n; i++)
+      buf[i] = (unsigned char) (i * 2654435761u >> 13);
+    ok (fd != -1 && ftruncate (fd, 80 << 20) == 0 && pwrite (fd, buf, n, 0) == (ssize_t) n &&
+        pwrite (fd, buf, 4096, 72 << 20) == 4096, "a source with a 33 MiB extent");
+    close (fd);
+    ok (kiln_file_copy_sparse (c, cp, 0600, false, NULL) == 0, "copied in chunks");
+    ok (g_file_get_contents (c, &want, &wlen, NULL) && g_file_get_contents (cp, &got, &glen, NULL) &&
+        wlen == glen && memcmp (want, got, wlen) == 0, "the copy has every byte");
+    stat (c, &a);
+    stat (cp, &b);
+    ok (b.st_blocks <= a.st_blocks + 8, "its hole kept (%lld blocks vs %lld)",
+        (long long) b.st_blocks, (long long) a.st_blocks);
+    unlink (cp);
+  }
   unlink (c);
   unlink (f);
   rmdir (dir);
