@@ -99,7 +99,7 @@ check-unit: all $(UNIT_BINS)
 check-layout: all
 	bash tests/check-layout.sh $(O)
 
-# TESTS=tests/integration/20-fetch.sh runs one file.  Two streams of files
+# TESTS=tests/integration/10-fetch.sh runs one file.  Two streams of files
 # run at once (TEST_JOBS=1 for one): the tests that boot guests, one after
 # another, beside all the others (tests/run-integration.sh says why).
 TESTS ?= $(sort $(wildcard tests/integration/*.sh))

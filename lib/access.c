@@ -183,14 +183,35 @@ static const char *const aa_restricted[] = {
   "/usr/bin/", "/usr/lib", "/usr/sbin/", "/usr/share/", "/usr/local/bin/",
   "/usr/local/etc/", "/usr/local/lib", "/usr/local/sbin/", NULL
 };
-/* Refused for a writable disk only (a backing file is opened read-only). */
+/* Refused for a writable disk only (a backing file is opened read-only):
+ * the kernels and the firmware directories under the lists above. */
 static const char *const aa_restricted_rw[] = {
-  "/boot/", "/vmlinuz", "/initrd", NULL
+  "/boot/", "/vmlinuz", "/initrd", "/usr/share/edk2/", "/usr/share/OVMF/", "/usr/share/ovmf/",
+  "/usr/share/AAVMF/", "/usr/share/qemu-efi/", "/usr/share/qemu-efi-aarch64/", "/usr/share/qemu/",
+  "/usr/lib/u-boot/", "/usr/lib/riscv64-linux-gnu/opensbi", NULL
 };
+/* Allowed whatever the lists above say. */
+static const char *const aa_override[] = {
+  "/sys/devices/pci", "/sys/kernel/config/target/vhost", "/etc/libvirt-sandbox/services/", NULL
+};
+
+static bool
+has_any_prefix (const char *path, const char *const *prefixes)
+{
+  for (int i = 0; prefixes[i]; i++)
+    if (g_str_has_prefix (path, prefixes[i]))
+      return true;
+  return false;
+}
 
 const char *
 kiln_apparmor_refused_prefix (const char *path, bool readonly)
 {
+  /* A double quote would end the rule's quoted path: never allowed. */
+  if (strchr (path, '"'))
+    return "\"";
+  if (has_any_prefix (path, aa_override) || (readonly && has_any_prefix (path, aa_restricted_rw)))
+    return NULL;
   for (int i = 0; aa_restricted[i]; i++)
     if (g_str_has_prefix (path, aa_restricted[i]))
       return aa_restricted[i];
@@ -227,6 +248,35 @@ selinux_boolean_on (const char *name)
   return g_file_get_contents (path, &v, NULL, NULL) && v[0] == '1';
 }
 
+/* PATH as virt-aa-helper resolves it: the longest part of it that exists,
+ * resolved (realpath), then the rest as it is (a clone's disk is checked
+ * before it is made).  *EXISTING (if not NULL) gets that part, NULL when
+ * nothing exists.  The caller frees both. */
+static char *
+resolve_existing (const char *path, char **existing)
+{
+  g_autofree char *dir = g_strdup (path);
+
+  for (;;) {
+    g_autofree char *real = NULL;
+    g_autofree char *parent = NULL;
+
+    if ((real = realpath (dir, NULL)) != NULL) {
+      if (existing)
+        *existing = g_strdup (dir);
+      return g_build_filename (real, path + strlen (dir), NULL);
+    }
+    parent = g_path_get_dirname (dir);
+    if (strcmp (parent, dir) == 0) {
+      if (existing)
+        *existing = NULL;
+      return g_strdup (path);
+    }
+    g_free (dir);
+    dir = g_steal_pointer (&parent);
+  }
+}
+
 int
 kiln_confinement_check (unsigned models, GPtrArray *files, GError **err)
 {
@@ -235,10 +285,18 @@ kiln_confinement_check (unsigned models, GPtrArray *files, GError **err)
     bool readonly = i > 0;
 
     if (models & KILN_SECMODEL_APPARMOR) {
-      /* virt-aa-helper judges the resolved path. */
-      g_autofree char *real = realpath (file, NULL);
-      const char *where = kiln_apparmor_refused_prefix (real ? real : file, readonly);
+      /* virt-aa-helper judges the resolved path (of the part that
+       * exists: a clone's disk is checked before it is made). */
+      g_autofree char *real = resolve_existing (file, NULL);
+      const char *where = kiln_apparmor_refused_prefix (real, readonly);
 
+      if (where && strcmp (where, "\"") == 0) {
+        g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                     "libvirt confines domains with AppArmor, and its profile helper "
+                     "(virt-aa-helper) refuses a disk whose path holds a double quote: "
+                     "%s is refused at virsh start; rename it", real);
+        return -1;
+      }
       if (where) {
         g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "libvirt confines domains with AppArmor, and its profile helper "
@@ -256,8 +314,10 @@ kiln_confinement_check (unsigned models, GPtrArray *files, GError **err)
        * boolean that lets svirt_t use it anyway. */
       struct statfs sf;
       const char *boolean;
+      g_autofree char *existing = NULL;
+      g_autofree char *real = resolve_existing (file, &existing);
 
-      if (statfs (file, &sf) == 0 && (boolean = kiln_selinux_fs_boolean ((unsigned long) sf.f_type)) &&
+      if (existing && statfs (existing, &sf) == 0 && (boolean = kiln_selinux_fs_boolean ((unsigned long) sf.f_type)) &&
           !selinux_boolean_on (boolean)) {
         g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
                      "libvirt confines domains with SELinux and %s is on a file system "

@@ -48,7 +48,8 @@ int kiln_hypervisor_check_reach (virConnectPtr conn, GPtrArray *files, GError **
  * disk whose resolved path is under a system directory (/etc/, /usr/lib,
  * /boot/ for a writable one, ...), so qemu is denied it at start; kiln
  * applies the same list (libvirt's src/security/virt-aa-helper.c,
- * valid_path).  SELinux: libvirt labels every file of the chain; on NFS,
+ * valid_path), on the resolved path of the part of each file that exists
+ * (a file yet to be made is judged where it will be).  SELinux: libvirt labels every file of the chain; on NFS,
  * CIFS or FUSE, which keep no labels, confined qemu may use a file only
  * with virt_use_nfs, virt_use_samba or virt_use_fusefs on (read from
  * /sys/fs/selinux/booleans).  0 when nothing refuses; -1 with ERR
@@ -56,8 +57,10 @@ int kiln_hypervisor_check_reach (virConnectPtr conn, GPtrArray *files, GError **
 int kiln_confinement_check (unsigned models, GPtrArray *files, GError **err);
 
 /* The prefix of virt-aa-helper's restricted list PATH (resolved) falls
- * under, for a disk opened READONLY or not; NULL when it may be used.
- * The string is static. */
+ * under, for a disk opened READONLY or not; NULL when it may be used
+ * (its overrides, and the firmware directories under /usr/share when
+ * READONLY); "\"" for a path holding a double quote, which it always
+ * refuses.  The string is static. */
 const char *kiln_apparmor_refused_prefix (const char *path, bool readonly);
 
 /* The SELinux boolean confined qemu needs to use files on a file system

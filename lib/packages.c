@@ -34,7 +34,7 @@ char **
 kiln_packages_query_command (const char *pm, const char *pkg)
 {
   if (g_strcmp0 (pm, "apt") == 0)
-    return g_strdupv ((char *[]) { "dpkg-query", "-W", "-f=${db:Status-Status}", (char *) pkg, NULL });
+    return g_strdupv ((char *[]) { "dpkg-query", "-W", "-f=${db:Status-Status}\\n", (char *) pkg, NULL });
   if (g_strcmp0 (pm, "dnf") == 0 || g_strcmp0 (pm, "yum") == 0 || g_strcmp0 (pm, "zypper") == 0)
     return g_strdupv ((char *[]) { "rpm", "-q", "--quiet", (char *) pkg, NULL });
   if (g_strcmp0 (pm, "apk") == 0)
@@ -49,8 +49,16 @@ kiln_packages_is_installed (const char *pm, int status, char *output)
 {
   if (status != 0)
     return false;
-  if (g_strcmp0 (pm, "apt") == 0)
-    return output && strcmp (g_strstrip (output), "installed") == 0;
+  if (g_strcmp0 (pm, "apt") == 0) {
+    /* One status a line, one line for each package a pattern matches
+     * ('cloud-*'): installed when any of them is. */
+    g_auto (GStrv) lines = g_strsplit (output ? output : "", "\n", -1);
+
+    for (char **l = lines; *l; l++)
+      if (strcmp (g_strstrip (*l), "installed") == 0)
+        return true;
+    return false;
+  }
   return true;
 }
 

@@ -26,8 +26,9 @@ GPtrArray *kiln_packages_commands (const char *pm, enum kiln_pkg_op op,
 /* The command (a NULL-terminated argv) that asks package manager PM's
  * package DATABASE (dpkg, rpm, apk, pacman: never the package lists,
  * which a cloud image often ships empty) whether PKG is installed.  It
- * exits 0 when it is, except dpkg-query, which prints "installed" then
- * (a package removed but not purged is known to dpkg too): check with
+ * exits 0 when it is, except dpkg-query, which prints "installed" (a
+ * package removed but not purged is known to dpkg too), one status a
+ * line, a line for each package a pattern such as cloud-* matches: check with
  * kiln_packages_is_installed.  NULL for an unknown manager. */
 char **kiln_packages_query_command (const char *pm, const char *pkg);
 /* What the query above said: STATUS (its exit status) and OUTPUT. */

@@ -184,18 +184,71 @@ kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const char *w
     kiln_event_debug ("sysprep", "%s: %s %s", j->op, action, what);
 }
 
-static bool
-may_be_secret (const char *line)
-{
-  g_autofree char *l = g_ascii_strdown (line, -1);
+/* Words of a line that may hold a secret, lower case: keys (wep-key0,
+ * preshared-key, PrivateKey, keys:), passwords, PSKs, PINs, tokens.  Too
+ * many hides a harmless line; too few shows a secret. */
+static const char *const secret_words[] = {
+  "pass", "psk", "secret", "key", "pin", "token", "private", "shared", "cred", "auth", NULL
+};
+/* Groups of an INI file (NetworkManager keyfiles) every line of which may
+ * be a secret, whatever its key ([vpn-secrets] takes any name). */
+static const char *const secret_groups[] = {
+  "secret", "secur", "802-1x", "wireguard", "vpn", NULL
+};
 
-  return strstr (l, "pass") || strstr (l, "psk") || strstr (l, "secret") ||
-         strstr (l, "private-key");
+static bool
+has_word (const char *text, const char *const *words)
+{
+  g_autofree char *l = g_ascii_strdown (text, -1);
+
+  for (const char *const *w = words; *w; w++)
+    if (strstr (l, *w))
+      return true;
+  return false;
 }
 
-/* Lines of A (trimmed, not blank) that B lacks, counting repeats. */
+static size_t
+indent_of (const char *line)
+{
+  return strspn (line, " \t");
+}
+
+/* Which lines of LINES (as read, not trimmed) may hold a secret: a line
+ * with a secret word; every line of an INI group with a secret name; and
+ * the lines indented below a secret line (a YAML block scalar or mapping,
+ * such as "password: |" or "keys:").  Returns an array of LEN booleans. */
+static bool *
+secret_lines (GStrv lines, guint len)
+{
+  bool *secret = g_new0 (bool, len ? len : 1);
+  bool in_group = false;
+  gssize parent = -1;           /* the secret line whose indented block this is */
+
+  for (guint i = 0; i < len; i++) {
+    const char *t = lines[i] + indent_of (lines[i]);
+
+    if (*t == '\0')
+      continue;
+    if (parent >= 0 && indent_of (lines[i]) > indent_of (lines[parent]))
+      secret[i] = true;
+    else
+      parent = -1;
+    if (*t == '[')
+      in_group = has_word (t, secret_groups);
+    else if (in_group)
+      secret[i] = true;
+    if (has_word (t, secret_words))
+      secret[i] = true;
+    if (secret[i] && parent < 0)
+      parent = i;
+  }
+  return secret;
+}
+
+/* Lines of A (trimmed, not blank; SECRET_A says which may be secrets) that
+ * B lacks, counting repeats. */
 static void
-lines_missing (GStrv a, GStrv b, const char *sign, GPtrArray *out)
+lines_missing (GStrv a, const bool *secret_a, GStrv b, const char *sign, GPtrArray *out)
 {
   g_autoptr (GHashTable) count = g_hash_table_new (g_str_hash, g_str_equal);
 
@@ -211,8 +264,8 @@ lines_missing (GStrv a, GStrv b, const char *sign, GPtrArray *out)
       g_hash_table_insert (count, *l, GUINT_TO_POINTER (n - 1));
       continue;
     }
-    g_ptr_array_add (out, may_be_secret (*l) ? g_strdup_printf ("%s (a line holding a secret)", sign)
-                                             : g_strdup_printf ("%s %s", sign, *l));
+    g_ptr_array_add (out, secret_a[l - a] ? g_strdup_printf ("%s (a line holding a secret)", sign)
+                                          : g_strdup_printf ("%s %s", sign, *l));
   }
 }
 
@@ -225,12 +278,15 @@ kiln_sysprep_line_diff (const char *old, const char *new, guint max)
   g_autoptr (GPtrArray) plus = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *out = g_ptr_array_new ();
 
+  g_autofree bool *secret_a = secret_lines (a, g_strv_length (a));
+  g_autofree bool *secret_b = secret_lines (b, g_strv_length (b));
+
   for (char **l = a; *l; l++)
     g_strstrip (*l);
   for (char **l = b; *l; l++)
     g_strstrip (*l);
-  lines_missing (a, b, "-", minus);
-  lines_missing (b, a, "+", plus);
+  lines_missing (a, secret_a, b, "-", minus);
+  lines_missing (b, secret_b, a, "+", plus);
   if (minus->len + plus->len > max) {
     g_ptr_array_add (out, g_strdup_printf ("%u lines removed, %u added", minus->len, plus->len));
   } else {

@@ -147,9 +147,11 @@ void kiln_sysprep_note (struct kiln_sysprep_job *j, const char *action, const ch
 /* What an edit changed, line by line, for the dry run's plan: the lines of
  * OLD that NEW lacks, as "- LINE", then those NEW adds, as "+ LINE"
  * (compared as multisets of lines with their blanks trimmed; blank lines
- * ignored).  A line that may hold a secret (its text contains "pass",
- * "psk", "secret" or "private-key", any case) is shown as "- (a line
- * holding a secret)".  More than MAX such lines give the single entry
+ * ignored).  A line that may hold a secret is shown as "- (a line
+ * holding a secret)": its text contains "pass", "psk", "secret", "key",
+ * "pin", "token", "private", "shared", "cred" or "auth" (any case), or it
+ * lies in an INI group whose name says secret, security, 802-1x,
+ * wireguard or vpn, or it is indented below such a line (YAML).  More than MAX such lines give the single entry
  * "N lines removed, M added" (a file written back in another layout).
  * Returns a new NULL-terminated vector (g_strfreev); empty if the lines
  * are the same. */

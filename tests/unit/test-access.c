@@ -98,6 +98,28 @@ main (void)
   ok (kiln_apparmor_refused_prefix ("/var/lib/libvirt/images/t.qcow2", false) == NULL, "/var/lib/libvirt/images allowed");
   ok (kiln_apparmor_refused_prefix ("/var/tmp/kiln/cache/images/sha512-x", true) == NULL, "the cache allowed");
   ok (kiln_apparmor_refused_prefix ("/etcetera/t.qcow2", false) == NULL, "/etcetera is not /etc/");
+  ok (kiln_apparmor_refused_prefix ("/usr/share/OVMF/OVMF_VARS.fd", true) == NULL,
+      "firmware under /usr/share allowed read-only, as virt-aa-helper does");
+  ok (kiln_apparmor_refused_prefix ("/usr/share/OVMF/OVMF_VARS.fd", false) != NULL, "but not writable");
+  ok (kiln_apparmor_refused_prefix ("/etc/libvirt-sandbox/services/x/disk", false) == NULL,
+      "virt-aa-helper's overrides allowed");
+  is_str (kiln_apparmor_refused_prefix ("/var/lib/libvirt/images/a\"b.qcow2", false), "\"",
+          "a path with a double quote is refused anywhere");
+  {
+    /* A clone's disk is checked before it exists: judged where it will be. */
+    g_autofree char *link = g_build_filename (top, "etc-link", NULL);
+    g_autofree char *future = g_build_filename (link, "new-clone.qcow2", NULL);
+    g_autoptr (GPtrArray) chain = g_ptr_array_new ();
+
+    ok (symlink ("/etc", link) == 0, "a directory link into /etc");
+    g_ptr_array_add (chain, future);
+    ok (kiln_confinement_check (KILN_SECMODEL_APPARMOR, chain, &err) == -1,
+        "a disk yet to be made through a link into /etc/ is refused under AppArmor");
+    ok (err && strstr (err->message, "/etc/new-clone.qcow2"), "the error says where it resolves: %s",
+        err ? err->message : "");
+    g_clear_error (&err);
+    unlink (link);
+  }
   {
     g_autofree char *link = g_build_filename (top, "via-link.qcow2", NULL);
     g_autoptr (GPtrArray) chain = g_ptr_array_new ();

@@ -24,6 +24,15 @@ main (void)
   ok (kiln_packages_is_installed ("apt", 0, installed), "dpkg: installed");
   ok (!kiln_packages_is_installed ("apt", 0, config), "dpkg: removed but not purged is not installed");
   ok (!kiln_packages_is_installed ("apt", 1, empty), "dpkg: unknown package");
+  {
+    /* --uninstall 'cloud-*': dpkg-query -W answers for every package the
+     * pattern matches, one status a line. */
+    char several[] = "config-files\ninstalled\n", none_inst[] = "not-installed\nconfig-files\n";
+
+    ok (apt && g_str_has_suffix (apt[2], "\\n"), "dpkg-query: one status a line: %s", apt ? apt[2] : "");
+    ok (kiln_packages_is_installed ("apt", 0, several), "dpkg: a pattern with one installed match is installed");
+    ok (!kiln_packages_is_installed ("apt", 0, none_inst), "dpkg: a pattern with none installed is not");
+  }
   ok (kiln_packages_is_installed ("dnf", 0, empty), "rpm: exit 0 is installed");
   ok (!kiln_packages_is_installed ("dnf", 1, empty), "rpm: exit 1 is not");
 

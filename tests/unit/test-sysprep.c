@@ -65,8 +65,8 @@ line_diffs (void)
   g_auto (GStrv) d = kiln_sysprep_line_diff ("[Match]\nMACAddress=52:54:00:0b:7f:5e\n\n[Network]\nDHCP=yes\n",
                                              "[Match]\nType=ether\n\n[Network]\nDHCP=yes\n", 8);
   g_auto (GStrv) same = kiln_sysprep_line_diff ("a\nb\n", "  a\nb", 8);
-  g_auto (GStrv) secret = kiln_sysprep_line_diff ("[wifi-security]\npsk=hunter22\nmac-address=52:54:00:00:00:01\n",
-                                                  "[wifi-security]\npsk=hunter2\n", 8);
+  g_auto (GStrv) secret = kiln_sysprep_line_diff ("[wifi-security]\npsk=hunter22\n[wifi]\nmac-address=52:54:00:00:00:01\n",
+                                                  "[wifi-security]\npsk=hunter2\n[wifi]\n", 8);
   g_auto (GStrv) many = kiln_sysprep_line_diff ("a\nb\nc\nd\n", "w\nx\ny\nz\n", 3);
   g_autofree char *j1 = g_strjoinv ("|", d), *j2 = g_strjoinv ("|", secret);
 
@@ -76,6 +76,30 @@ line_diffs (void)
           "a changed line that may hold a secret is not shown");
   ok (g_strv_length (many) == 1 && strcmp (many[0], "4 lines removed, 4 added") == 0,
       "more lines than the limit: counted, not listed");
+  {
+    /* GKeyFile writes "key = value" back as "key=value": every such line
+     * changes, secrets among them, whatever their key is called. */
+    static const char *const keyfile =
+      "[ethernet]\nmac-address=52:54:00:00:00:01\n\n[wifi-security]\nwep-key0 = 0123456789\n"
+      "[wireguard-peer.AbC=]\npreshared-key = c2VjcmV0\n[vpn-secrets]\nXauth = hunter2\n"
+      "[802-1x]\npin = 1234\n";
+    g_auto (GStrv) kd = kiln_sysprep_line_diff (keyfile,
+                                                "[ethernet]\n\n[wifi-security]\nwep-key0=0123456789\n"
+                                                "[wireguard-peer.AbC=]\npreshared-key=c2VjcmV0\n"
+                                                "[vpn-secrets]\nXauth=hunter2\n[802-1x]\npin=1234\n", 16);
+    /* A secret in a YAML block or nested under a secret key. */
+    g_auto (GStrv) yd = kiln_sysprep_line_diff ("wg0:\n  keys:\n    private: \"cHJpdmF0ZQ==\"\n"
+                                                "wlan0:\n  auth:\n    password: |\n      hunter2x\n",
+                                                "wg0:\n  keys:\n    private: cHJpdmF0ZQ==\n"
+                                                "wlan0:\n  auth:\n    password: |\n      hunter2y\n", 16);
+    g_autofree char *jk = g_strjoinv ("|", kd), *jy = g_strjoinv ("|", yd);
+
+    ok (!strstr (jk, "0123456789") && !strstr (jk, "c2VjcmV0") && !strstr (jk, "hunter2") &&
+        !strstr (jk, "1234"), "no WEP key, WireGuard key, VPN secret or PIN in the diff: %s", jk);
+    ok (strstr (jk, "- mac-address=52:54:00:00:00:01") != NULL, "the MAC line is still shown");
+    ok (!strstr (jy, "cHJpdmF0ZQ") && !strstr (jy, "hunter2"),
+        "no YAML key nested under keys: or in a password block: %s", jy);
+  }
 }
 
 static const char *const virt_sysprep_linux[] = {
@@ -126,7 +150,7 @@ main (void)
   g_autoptr (GError) err = NULL;
   g_autofree char *defaults = NULL, *all = NULL, *s = NULL;
 
-  plan (36);
+  plan (39);
 
   /* The table. */
   for (const char *const *p = virt_sysprep_linux; *p; p++) {
