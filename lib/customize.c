@@ -690,6 +690,8 @@ run_packages (struct kiln_customize_run *st, enum kiln_pkg_op kind, const struct
   g_autoptr (GPtrArray) cmds = NULL;
   char *const *pkgs = o->list;
 
+  if (kiln_packages_check_patterns (st->gu->package_management, o->list, err) == -1)
+    return -1;
   if (kind == KILN_PKG_UNINSTALL) {
     present = installed_only (st, o->list, err);
     if (present == NULL)

@@ -35,6 +35,10 @@ kiln_packages_query_command (const char *pm, const char *pkg)
 {
   if (g_strcmp0 (pm, "apt") == 0)
     return g_strdupv ((char *[]) { "dpkg-query", "-W", "-f=${db:Status-Status}\\n", (char *) pkg, NULL });
+  if ((g_strcmp0 (pm, "dnf") == 0 || g_strcmp0 (pm, "yum") == 0 || g_strcmp0 (pm, "zypper") == 0) &&
+      kiln_package_is_pattern (pkg))
+    /* rpm -q takes names only; -qa matches a glob and exits 0 either way. */
+    return g_strdupv ((char *[]) { "sh", "-c", "rpm -qa \"$1\" | grep -q .", "sh", (char *) pkg, NULL });
   if (g_strcmp0 (pm, "dnf") == 0 || g_strcmp0 (pm, "yum") == 0 || g_strcmp0 (pm, "zypper") == 0)
     return g_strdupv ((char *[]) { "rpm", "-q", "--quiet", (char *) pkg, NULL });
   if (g_strcmp0 (pm, "apk") == 0)
@@ -60,6 +64,30 @@ kiln_packages_is_installed (const char *pm, int status, char *output)
     return false;
   }
   return true;
+}
+
+bool
+kiln_package_is_pattern (const char *name)
+{
+  return name && strpbrk (name, "*?[") != NULL;
+}
+
+int
+kiln_packages_check_patterns (const char *pm, char *const *pkgs, GError **err)
+{
+  /* apt-get, dnf, yum and zypper expand globs themselves; apk and pacman
+   * take exact names, and their queries would call a pattern "not
+   * installed" and skip it without a word. */
+  if (g_strcmp0 (pm, "apk") != 0 && g_strcmp0 (pm, "pacman") != 0)
+    return 0;
+  for (; pkgs && *pkgs; pkgs++)
+    if (kiln_package_is_pattern (*pkgs)) {
+      g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                   "'%s' is a pattern, and the guest's package manager (%s) takes exact "
+                   "package names only: name each package", *pkgs, pm);
+      return -1;
+    }
+  return 0;
 }
 
 bool

@@ -31,6 +31,16 @@ GPtrArray *kiln_packages_commands (const char *pm, enum kiln_pkg_op op,
  * line, a line for each package a pattern such as cloud-* matches: check with
  * kiln_packages_is_installed.  NULL for an unknown manager. */
 char **kiln_packages_query_command (const char *pm, const char *pkg);
+/* Does package name NAME hold a glob character (*, ? or [)? */
+bool kiln_package_is_pattern (const char *name);
+
+/* 0 when package manager PM takes every name of PKGS (NULL-terminated) as
+ * it stands; -1 with ERR (KILN_ERROR_USAGE) naming the first pattern
+ * when PM is apk or pacman, which take exact names only (apt-get, dnf,
+ * yum and zypper expand globs themselves, as virt-customize leaves them
+ * to). */
+int kiln_packages_check_patterns (const char *pm, char *const *pkgs, GError **err);
+
 /* What the query above said: STATUS (its exit status) and OUTPUT. */
 bool kiln_packages_is_installed (const char *pm, int status, char *output);
 

@@ -33,6 +33,24 @@ main (void)
     ok (kiln_packages_is_installed ("apt", 0, several), "dpkg: a pattern with one installed match is installed");
     ok (!kiln_packages_is_installed ("apt", 0, none_inst), "dpkg: a pattern with none installed is not");
   }
+  {
+    g_auto (GStrv) pat = kiln_packages_query_command ("dnf", "cloud-*");
+    g_autoptr (GError) e = NULL;
+    char *apkpat[] = { "nano", "cloud-*", NULL };
+    char *names[] = { "nano", "cloud-init", NULL };
+
+    ok (pat && strcmp (pat[0], "sh") == 0 && strstr (pat[2], "rpm -qa") && strcmp (pat[4], "cloud-*") == 0,
+        "rpm: a pattern is asked with rpm -qa, as an argument, not in the script");
+    ok (kiln_package_is_pattern ("cloud-*") && kiln_package_is_pattern ("py?") &&
+        !kiln_package_is_pattern ("libstdc++6"), "glob characters make a pattern");
+    ok (kiln_packages_check_patterns ("apk", apkpat, &e) == -1 && e && strstr (e->message, "'cloud-*'") &&
+        e->code == KILN_ERROR_USAGE, "apk: a pattern is refused, naming it, as a usage error");
+    g_clear_error (&e);
+    ok (kiln_packages_check_patterns ("pacman", apkpat, NULL) == -1, "pacman: refused too");
+    ok (kiln_packages_check_patterns ("pacman", names, NULL) == 0, "exact names pass");
+    ok (kiln_packages_check_patterns ("apt", apkpat, NULL) == 0 &&
+        kiln_packages_check_patterns ("dnf", apkpat, NULL) == 0, "apt and dnf expand patterns themselves");
+  }
   ok (kiln_packages_is_installed ("dnf", 0, empty), "rpm: exit 0 is installed");
   ok (!kiln_packages_is_installed ("dnf", 1, empty), "rpm: exit 1 is not");
 
