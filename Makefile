@@ -107,7 +107,7 @@ TEST_JOBS ?= 2
 BOOT_TESTS := 44-clone-identity 45-remote 55-recipe-test 60-pipeline 62-boot-matrix
 check-integration: all
 	KILN=$(abspath $(O)/kiln) KILN_MANDIR=$(abspath $(O)/docs) \
-	  TEST_JOBS=$(TEST_JOBS) BOOT_TESTS="$(BOOT_TESTS)" bash tests/run-integration.sh $(TESTS)
+	  TEST_JOBS=$(TEST_JOBS) BOOT_TESTS="$(BOOT_TESTS)" bash tests/run-integration.sh $(strip $(TESTS))
 
 # The boot matrix on every bootable fixture (make check boots the UEFI-only
 # and SELinux ones): MBR/extlinux, GPT hybrid BIOS+UEFI booted with the BIOS,
