@@ -8,6 +8,7 @@
 
 #include "kiln.h"
 #include "cache.h"
+#include "inspection.h"
 #include "digest.h"
 #include "fetch.h"
 #include "json.h"
@@ -140,6 +141,15 @@ cache_prune (struct kiln_ctx *ctx, const char *dir, GPtrArray *es, bool dry_run)
     g_autofree char *f = kiln_format_size (freed);
 
     kiln_info ("%d removed (%s), %d kept because overlays or templates use them", removed, f, kept);
+  }
+  /* Inspection results cost one inspection each to make again. */
+  {
+    g_autofree char *idir = g_build_filename (dir, "inspection", NULL);
+
+    if (g_file_test (idir, G_FILE_TEST_IS_DIR) && !dry_run)
+      kiln_info ("%u inspection results removed", kiln_inspection_clear (idir));
+    else if (g_file_test (idir, G_FILE_TEST_IS_DIR))
+      printf ("would remove the inspection results in %s\n", idir);
   }
   return KILN_EXIT_OK;
 }

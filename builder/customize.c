@@ -77,6 +77,7 @@ kiln_cmd_customize (struct kiln_ctx *ctx, int argc, char **argv)
 
   gu = kiln_guest_new (dry_run);
   gu->network = !dry_run && kiln_customize_needs_network (c);
+  kiln_guest_cache_inspection (gu, ctx);
   if (kiln_disk_args_add_to_guest (&da, ctx, gu, &err) == -1)
     return kiln_fail (err);
   if (kiln_guest_launch (gu, &err) == -1 ||

@@ -8,6 +8,7 @@
  *   DIR/locks/KEY.lock           flock()ed while KEY is being fetched
  *   DIR/images/.part-KEY         an interrupted download (resumed later)
  *   DIR/images/.tmp-KEY-XXXXXX   an image being unpacked
+ *   DIR/inspection/KEY           inspection results (lib/inspection.h)
  */
 #ifndef KILN_CACHE_H
 #define KILN_CACHE_H

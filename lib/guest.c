@@ -1,6 +1,7 @@
 /* guest.c: the libguestfs handle with kiln's launch policy. */
 #include <stdlib.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,8 +9,10 @@
 #include <blkid.h>
 
 #include "accel.h"
+#include "cache.h"           /* kiln_cache_dir */
 #include "event.h"
 #include "guest.h"
+#include "inspection.h"
 #include "msg.h"             /* kiln_elapsed */
 
 struct kiln_guest *
@@ -65,6 +68,9 @@ kiln_guest_free (struct kiln_guest *gu)
   g_ptr_array_unref (gu->formats);
   if (gu->kept)
     g_hash_table_unref (gu->kept);
+  g_free (gu->inspection_dir);
+  g_free (gu->inspection_key);
+  kiln_inspection_free (gu->cached);
   g_free (gu->root);
   g_free (gu->type);
   g_free (gu->distro);
@@ -288,6 +294,46 @@ make_handle (struct kiln_guest *gu, enum kiln_accel accel, GError **err)
   return g;
 }
 
+void
+kiln_guest_cache_inspection (struct kiln_guest *gu, const struct kiln_ctx *ctx)
+{
+  g_autoptr (GError) e = NULL;
+  g_autofree char *cache_dir = NULL;
+
+  g_clear_pointer (&gu->inspection_dir, g_free);
+  cache_dir = kiln_cache_dir (ctx, &e);
+  if (cache_dir)
+    gu->inspection_dir = kiln_inspection_dir (cache_dir, &e);
+  if (gu->inspection_dir == NULL)
+    kiln_event_debug ("inspect", "no inspection cache: %s", e->message);
+}
+
+/* The key of GU's disks for the inspection cache, before the launch
+ * (once it runs, qemu may hold writes the files do not show yet). */
+static void
+inspection_key (struct kiln_guest *gu)
+{
+  struct guestfs_version *v;
+  g_autofree char *backend = NULL, *id = NULL;
+  const char *why = NULL;
+  bool overlaid = false;
+
+  g_clear_pointer (&gu->inspection_key, g_free);
+  if (gu->inspection_dir == NULL)
+    return;
+  v = guestfs_version (gu->g);
+  backend = guestfs_get_backend (gu->g);
+  id = g_strdup_printf ("%" PRId64 ".%" PRId64 ".%" PRId64 "%s %s",
+                        v ? v->major : 0, v ? v->minor : 0, v ? v->release : 0,
+                        v && v->extra ? v->extra : "", backend ? backend : "?");
+  if (v)
+    guestfs_free_version (v);
+  gu->inspection_key = kiln_inspection_key (gu->disks, gu->formats, id, &overlaid, &why);
+  gu->inspection_keep = overlaid || gu->readonly;
+  if (gu->inspection_key == NULL)
+    kiln_event_debug ("inspect", "the inspection of these disks is not cached: %s", why);
+}
+
 int
 kiln_guest_launch (struct kiln_guest *gu, GError **err)
 {
@@ -300,6 +346,7 @@ kiln_guest_launch (struct kiln_guest *gu, GError **err)
     gu->g = make_handle (gu, accel, err);
     if (gu->g == NULL)
       return -1;
+    inspection_key (gu);
     kiln_event_info ("launch", "Launching the appliance (%s)", accel == KILN_ACCEL_TCG ? "TCG" : "KVM");
     t0 = kiln_elapsed ();
     if (guestfs_launch (gu->g) == 0)
@@ -343,8 +390,95 @@ take (char *s)
   return r;
 }
 
+/* Record what libguestfs found for GU in the inspection cache. */
+static void
+inspection_store (struct kiln_guest *gu)
+{
+  g_autoptr (kiln_inspection) in = kiln_inspection_new ();
+  g_autoptr (GError) e = NULL;
+  char **mps;
+
+  if (gu->inspection_key == NULL || !gu->inspection_keep)
+    return;
+  mps = guestfs_inspect_get_mountpoints (gu->g, gu->root);
+  for (char **p = mps; p && *p; p++)
+    g_ptr_array_add (in->mountpoints, g_strdup (*p));
+  for (char **p = mps; p && *p; p++)
+    free (*p);
+  free (mps);
+  in->root = g_strdup (gu->root);
+  in->type = g_strdup (gu->type);
+  in->distro = g_strdup (gu->distro);
+  in->product_name = g_strdup (gu->product_name);
+  in->hostname = g_strdup (gu->hostname);
+  in->arch = g_strdup (gu->arch);
+  in->package_format = g_strdup (gu->package_format);
+  in->package_management = g_strdup (gu->package_management);
+  in->osinfo = g_strdup (gu->osinfo);
+  in->major = gu->major;
+  in->minor = gu->minor;
+  if (kiln_inspection_store (gu->inspection_dir, gu->inspection_key, in, &e) == -1)
+    kiln_event_debug ("inspect", "cannot record the inspection: %s", e->message);
+}
+
+/* GU's answers from the cache entry IN (which GU then owns). */
+static void
+inspection_take (struct kiln_guest *gu, struct kiln_inspection *in)
+{
+  g_free (gu->root);
+  gu->root = g_strdup (in->root);
+  gu->type = g_strdup (in->type);
+  gu->distro = g_strdup (in->distro);
+  gu->product_name = g_strdup (in->product_name);
+  gu->hostname = g_strdup (in->hostname);
+  gu->arch = g_strdup (in->arch);
+  gu->package_format = g_strdup (in->package_format);
+  gu->package_management = g_strdup (in->package_management);
+  gu->osinfo = g_strdup (in->osinfo);
+  gu->major = in->major;
+  gu->minor = in->minor;
+  gu->cached = in;
+}
+
+static void
+inspection_clear (struct kiln_guest *gu)
+{
+  g_clear_pointer (&gu->root, g_free);
+  g_clear_pointer (&gu->type, g_free);
+  g_clear_pointer (&gu->distro, g_free);
+  g_clear_pointer (&gu->product_name, g_free);
+  g_clear_pointer (&gu->hostname, g_free);
+  g_clear_pointer (&gu->arch, g_free);
+  g_clear_pointer (&gu->package_format, g_free);
+  g_clear_pointer (&gu->package_management, g_free);
+  g_clear_pointer (&gu->osinfo, g_free);
+  g_clear_pointer (&gu->cached, kiln_inspection_free);
+}
+
+static int inspect_real (struct kiln_guest *gu, GError **err);
+
 int
 kiln_guest_inspect (struct kiln_guest *gu, GError **err)
+{
+  struct kiln_inspection *in;
+
+  inspection_clear (gu);
+  if (gu->inspection_key && !gu->need_inspection &&
+      (in = kiln_inspection_lookup (gu->inspection_dir, gu->inspection_key)) != NULL) {
+    inspection_take (gu, in);
+    kiln_event_debug ("inspect", "inspection from the cache: root %s, %s %d.%d (%s/%s)",
+                      gu->root, gu->distro ? gu->distro : "?", gu->major, gu->minor,
+                      gu->inspection_dir, gu->inspection_key);
+    return 0;
+  }
+  if (inspect_real (gu, err) == -1)
+    return -1;
+  inspection_store (gu);
+  return 0;
+}
+
+static int
+inspect_real (struct kiln_guest *gu, GError **err)
 {
   g_autofree char *disk = g_strdup (gu->disks->len ? gu->disks->pdata[0] : "?");
   char **roots = guestfs_inspect_os (gu->g);
@@ -397,27 +531,59 @@ cmp_mountpoint_len (const void *a, const void *b)
   return (int) strlen (x[0]) - (int) strlen (y[0]);
 }
 
-int
-kiln_guest_mount (struct kiln_guest *gu, GError **err)
+/* Mount the N pairs (mountpoint, device) of MPS, / before /boot before
+ * /boot/efi (MPS is sorted).  STRICT: stop at the first failure (-1);
+ * else warn and go on. */
+static int
+mount_pairs (struct kiln_guest *gu, char **mps, size_t n, bool strict)
 {
-  char **mps = guestfs_inspect_get_mountpoints (gu->g, gu->root);
-  size_t n;
-
-  if (mps == NULL) {
-    kiln_guest_set_error (gu, err, "cannot read the mountpoints of %s", gu->root);
-    return -1;
-  }
-  /* Pairs (mountpoint, device); mount / before /boot before /boot/efi. */
-  n = g_strv_length (mps) / 2;
   qsort (mps, n, 2 * sizeof (char *), cmp_mountpoint_len);
   for (size_t i = 0; i < n; i++) {
     int r = gu->readonly ? guestfs_mount_ro (gu->g, mps[2 * i + 1], mps[2 * i])
                          : guestfs_mount (gu->g, mps[2 * i + 1], mps[2 * i]);
 
+    if (r == -1 && strict) {
+      kiln_event_debug ("inspect", "cannot mount %s on %s from the inspection cache: %s",
+                        mps[2 * i + 1], mps[2 * i], guestfs_last_error (gu->g));
+      return -1;
+    }
     if (r == -1)
       kiln_event_warning ("mount", "cannot mount %s on %s: %s", mps[2 * i + 1], mps[2 * i],
                  guestfs_last_error (gu->g));
   }
+  return 0;
+}
+
+int
+kiln_guest_mount (struct kiln_guest *gu, GError **err)
+{
+  char **mps;
+  size_t n;
+
+  if (gu->cached) {
+    g_autofree char **pairs = g_new0 (char *, gu->cached->mountpoints->len + 1);
+
+    memcpy (pairs, gu->cached->mountpoints->pdata, gu->cached->mountpoints->len * sizeof (char *));
+    if (mount_pairs (gu, pairs, gu->cached->mountpoints->len / 2, true) == 0) {
+      gu->mounted = true;
+      return 0;
+    }
+    /* The entry does not fit these disks: forget it, inspect for real. */
+    guestfs_umount_all (gu->g);
+    kiln_inspection_forget (gu->inspection_dir, gu->inspection_key);
+    kiln_event_debug ("inspect", "the inspection cache's entry did not fit: inspecting");
+    inspection_clear (gu);
+    if (inspect_real (gu, err) == -1)
+      return -1;
+    inspection_store (gu);
+  }
+  mps = guestfs_inspect_get_mountpoints (gu->g, gu->root);
+  if (mps == NULL) {
+    kiln_guest_set_error (gu, err, "cannot read the mountpoints of %s", gu->root);
+    return -1;
+  }
+  n = g_strv_length (mps) / 2;
+  mount_pairs (gu, mps, n, false);
   for (char **p = mps; *p; p++)
     free (*p);
   free (mps);
@@ -459,7 +625,11 @@ kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err)
 {
   guestfs_h *g = gu->g;
   const char *dev = "/dev/sda";
-  struct guestfs_partition_list *pl = guestfs_part_list (g, dev);
+  struct guestfs_partition_list *pl;
+
+  /* The disk changes under the key computed before the launch. */
+  g_clear_pointer (&gu->inspection_key, g_free);
+  pl = guestfs_part_list (g, dev);
   g_autofree char *parttype = NULL, *part = NULL, *fstype = NULL;
   bool gpt;
   int last = 0;

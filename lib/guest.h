@@ -29,6 +29,19 @@ struct kiln_guest {
    * guest once, however many of them ran in this launch. */
   bool changed;
   bool selinux_relabel;
+  /* The inspection cache (lib/inspection.h), when the verb turned it on
+   * with kiln_guest_cache_inspection. */
+  char *inspection_dir;
+  char *inspection_key;       /* computed before the launch; NULL: not cached */
+  bool inspection_keep;       /* record what libguestfs finds: the disks are
+                                 read-only, or empty overlays whose backing
+                                 files this run does not change */
+  struct kiln_inspection *cached;   /* what kiln_guest_inspect took from the
+                                       cache (libguestfs itself has not
+                                       inspected: its inspect_* calls fail) */
+  bool need_inspection;       /* the caller will use libguestfs' inspect_*
+                                 calls (the SBOM's package list): inspect
+                                 for real, and still record the result */
   /* Guest paths (resolved) that customize wrote on purpose in this launch
    * (--ssh-inject's authorized_keys, --write, --upload): a sysprep in the
    * same launch removes everything around them but not them.  NULL: none. */
@@ -43,6 +56,12 @@ bool kiln_guest_holds_kept (struct kiln_guest *gu, const char *path, bool *exact
 void kiln_guest_free (struct kiln_guest *gu);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (kiln_guest, kiln_guest_free)
 
+/* Use the inspection cache (lib/inspection.h) in CTX's cache directory
+ * (kiln_cache_dir) for this guest: call before kiln_guest_launch.  Never
+ * an error: when the directory cannot be used the guest is inspected as
+ * always (a debug message says why). */
+void kiln_guest_cache_inspection (struct kiln_guest *gu, const struct kiln_ctx *ctx);
+
 /* Check that PATH exists and is a disk image (qcow2, or raw with a
  * partition table or a filesystem), then add it.  FORMAT NULL: detect. */
 int kiln_guest_add_disk (struct kiln_guest *gu, const char *path,
@@ -52,10 +71,16 @@ int kiln_guest_add_disk (struct kiln_guest *gu, const char *path,
  * once more under TCG when KVM was chosen and the launch failed. */
 int kiln_guest_launch (struct kiln_guest *gu, GError **err);
 
-/* Find the operating system.  An image with none is an error. */
+/* Find the operating system.  An image with none is an error.  With the
+ * inspection cache on and an entry for these unchanged disks, the answer
+ * comes from the entry and libguestfs does not inspect (unless
+ * GU->need_inspection); otherwise libguestfs inspects and the answer is
+ * recorded. */
 int kiln_guest_inspect (struct kiln_guest *gu, GError **err);
 
-/* Mount the inspected root's filesystems (read-only if the guest is). */
+/* Mount the inspected root's filesystems (read-only if the guest is).
+ * Mountpoints from the inspection cache that do not all mount are
+ * forgotten, and libguestfs inspects then. */
 int kiln_guest_mount (struct kiln_guest *gu, GError **err);
 
 /* Grow the last partition of the first disk to the disk's end, and the

@@ -171,13 +171,19 @@ collect_passwords (const struct kiln_customize *c, GPtrArray *out)
 
 /* Grow, customize and sysprep WORK in one launch. */
 static int
-run_guest (const struct kiln_image_opts *o, const char *work, const char *format, bool grow,
-           struct kiln_image_result *res, GError **err)
+run_guest (const struct kiln_ctx *ctx, const struct kiln_image_opts *o, const char *work,
+           const char *format, bool grow, struct kiln_image_result *res, GError **err)
 {
   g_autoptr (kiln_guest) gu = kiln_guest_new (false);
   double t;
 
   gu->network = o->custom && kiln_customize_needs_network (o->custom);
+  /* WORK is a fresh overlay on the base, or a copy of it: the base's
+   * inspection, from the cache when an earlier run recorded it.  The
+   * SBOM asks libguestfs for the packages, which needs its own
+   * inspection. */
+  kiln_guest_cache_inspection (gu, ctx);
+  gu->need_inspection = o->packages;
   if (kiln_guest_add_disk (gu, work, format, err) == -1 || kiln_guest_launch (gu, err) == -1)
     return -1;
   res->launched = true;
@@ -274,7 +280,7 @@ kiln_image_build (const struct kiln_ctx *ctx, const struct kiln_image_opts *o,
     goto fail;
   res->create_seconds = kiln_elapsed () - t;
 
-  if ((inside || grow) && run_guest (o, work, format, grow, res, err) == -1)
+  if ((inside || grow) && run_guest (ctx, o, work, format, grow, res, err) == -1)
     goto fail;
 
   if (kiln_fault_check ("image", err) == -1)

@@ -17,6 +17,7 @@
 #define QCOW2_MAGIC 0x514649fbu          /* "QFI\xfb" */
 #define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
 #define QCOW2_MAX_BACKING_NAME 1023      /* qemu's own limit */
+#define OV_MAX_L1_BYTES ((uint64_t) 32 << 20) /* qemu's QCOW_MAX_L1_SIZE */
 
 static uint32_t
 be32 (const unsigned char *p)
@@ -54,6 +55,20 @@ read_at (int fd, void *buf, size_t len, off_t off)
   return r == (ssize_t) len ? 0 : -1;
 }
 
+/* PATH opened read-only, or -1 with ERR (NOT_FOUND when it is missing). */
+static int
+open_ro (const char *path, GError **err)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  if (fd == -1) {
+    int e = errno;
+    g_set_error (err, KILN_ERROR, e == ENOENT ? KILN_ERROR_NOT_FOUND : KILN_ERROR_FAILED,
+                 "cannot open %s: %s", path, g_strerror (e));
+  }
+  return fd;
+}
+
 char *
 kiln_image_file_format (const char *path, GError **err)
 {
@@ -84,13 +99,9 @@ kiln_qcow2_backing (const char *path, char **backing, char **format, GError **er
   *backing = NULL;
   if (format)
     *format = NULL;
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd == -1) {
-    int e = errno;
-    g_set_error (err, KILN_ERROR, e == ENOENT ? KILN_ERROR_NOT_FOUND : KILN_ERROR_FAILED,
-                 "cannot open %s: %s", path, g_strerror (e));
+  fd = open_ro (path, err);
+  if (fd == -1)
     return -1;
-  }
   memset (h, 0, sizeof h);
   if (pread (fd, h, sizeof h, 0) < 72 || be32 (h) != QCOW2_MAGIC) {
     close (fd);
@@ -148,6 +159,56 @@ kiln_qcow2_backing (const char *path, char **backing, char **format, GError **er
   if (format)
     *format = g_steal_pointer (&fmt);
   return 0;
+}
+
+int
+kiln_qcow2_empty_overlay (const char *path, guint64 *size, GError **err)
+{
+  unsigned char h[104];
+  g_autofree unsigned char *l1 = NULL;
+  uint64_t l1_off, l1_bytes;
+  uint32_t version;
+  ssize_t got;
+  int fd = open_ro (path, err);
+
+  if (fd == -1)
+    return -1;
+  memset (h, 0, sizeof h);
+  got = pread (fd, h, sizeof h, 0);
+  version = be32 (h + 4);
+  if (got < 72 || be32 (h) != QCOW2_MAGIC || (version != 2 && version != 3) ||
+      (version == 3 && got < 80) ||
+      be64 (h + 8) == 0 || be32 (h + 16) == 0 ||          /* no backing file */
+      be32 (h + 32) != 0 ||                              /* crypt_method */
+      be32 (h + 60) != 0 ||                              /* nb_snapshots */
+      (version == 3 && be64 (h + 72) != 0)) {            /* incompatible_features */
+    close (fd);
+    return 0;
+  }
+  l1_bytes = (uint64_t) be32 (h + 36) * 8;
+  l1_off = be64 (h + 40);
+  if (l1_bytes > OV_MAX_L1_BYTES) {
+    close (fd);
+    return 0;
+  }
+  if (l1_bytes) {
+    l1 = g_malloc (l1_bytes);
+    if (l1_off > G_MAXINT64 - l1_bytes || read_at (fd, l1, l1_bytes, (off_t) l1_off) == -1) {
+      close (fd);
+      g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
+                   "%s: corrupt qcow2 header (L1 table out of the file)", path);
+      return -1;
+    }
+    for (uint64_t i = 0; i < l1_bytes; i++)
+      if (l1[i] != 0) {
+        close (fd);
+        return 0;
+      }
+  }
+  close (fd);
+  if (size)
+    *size = be64 (h + 24);
+  return 1;
 }
 
 GPtrArray *
@@ -226,7 +287,6 @@ kiln_image_virtual_size (const char *path, const char *format, GError **err)
 #define OV_CLUSTER_BITS 16
 #define OV_CLUSTER ((uint64_t) 1 << OV_CLUSTER_BITS)
 #define OV_HEADER_LEN 112u                   /* version 3 with compression_type (zlib) */
-#define OV_MAX_L1_BYTES ((uint64_t) 32 << 20) /* qemu's QCOW_MAX_L1_SIZE */
 
 int
 kiln_qcow2_write_overlay (int fd, guint64 size, const char *backing,

@@ -23,6 +23,18 @@ char *kiln_image_file_format (const char *path, GError **err);
  * none or is not qcow2; -1 and ERR when PATH cannot be read or is corrupt. */
 int kiln_qcow2_backing (const char *path, char **backing, char **format, GError **err);
 
+/* Whether qcow2 PATH is an empty overlay: an image with a backing file
+ * whose every read goes to that backing file, as qemu-img create (or
+ * kiln_qcow2_write_overlay) leaves it.  Read from the header
+ * (docs/interop/qcow2.txt in qemu): no L1 entry set (so no data or zero
+ * cluster is allocated), no internal snapshot, no encryption, and no
+ * incompatible feature (dirty, corrupt, external data file, ...), which
+ * kiln does not reason about.  Returns 1 (and the virtual size in bytes
+ * in *SIZE when SIZE), 0 for any other image (raw, data written, no
+ * backing file, an L1 table over 32 MiB), -1 with ERR when PATH cannot
+ * be read. */
+int kiln_qcow2_empty_overlay (const char *path, guint64 *size, GError **err);
+
 /* PATH and the chain below it, PATH first, as canonical absolute paths
  * (at most 64 levels: a loop is an error). */
 GPtrArray *kiln_image_chain (const char *path, GError **err);

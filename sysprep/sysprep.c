@@ -124,6 +124,7 @@ kiln_cmd_sysprep (struct kiln_ctx *ctx, int argc, char **argv)
 
   gu = kiln_guest_new (dry_run);
   gu->network = kiln_customize_needs_network (custom);
+  kiln_guest_cache_inspection (gu, ctx);
   if (kiln_disk_args_add_to_guest (&da, ctx, gu, &err) == -1 ||
       kiln_guest_launch (gu, &err) == -1 ||
       kiln_guest_inspect (gu, &err) == -1)
