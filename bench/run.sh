@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 say() { echo "bench: $*" >&2; }
 # want SCENARIO: BENCH_ONLY (space-separated: fetch unxz unxz1g pipeline
-# clones cloneid clonescale memory recipes recipes3 upload) names the scenarios to run; all when empty.
+# clones cloneid clonescale memory recipes recipes3 accel upload) names the scenarios to run; all when empty.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 # measure SCENARIO SIDE REP EXTRA CMD... : one timed run, appended to RAW.
@@ -444,6 +444,28 @@ for r in $(want recipes3 && seq 1 "$REPS"); do
         "$KILN" "$RUN/cache" "$TOP"/bench/recipes/r1.yaml "$TOP"/bench/recipes/r2.yaml "$TOP"/bench/recipes/r3.yaml
 done
 rm -rf "$RUN/par" "$RUN/cache"
+
+# ------------------------------------------------------------ 8. the KVM probe ----
+# What choosing between KVM and TCG costs a command that does not force it
+# (no KILN_ACCEL, no --accel): the first command of a boot probes (boots
+# a kernel under KVM, bounded by 5 s); later ones read the verdict cached
+# for this boot ($XDG_RUNTIME_DIR/kiln/accel-probe); against the same
+# command forced to TCG, which decides nothing.  The command is kiln
+# register --print-xml: it resolves the accelerator (the domain type) and
+# launches nothing.  Where KVM works, or /dev/kvm is absent, the first
+# command is quick too; on these machines KVM hangs.
+if want accel; then
+    want pipeline || { [ "$(id -u)" = 0 ] && start_libvirtd; }
+    mkdir -p -m 700 "$RUN/xdg"
+    ACMD=("$KILN" -q register --print-xml "$FIXTURE" --name kiln-bench-accel --os-variant debian11
+          --network user --memory 512 --vcpus 1)
+    for r in $(seq 1 "$REPS"); do
+        rm -rf "$RUN/xdg/kiln"
+        measure accel "kiln, first command of the boot" "$r" "" env -u KILN_ACCEL XDG_RUNTIME_DIR="$RUN/xdg" "${ACMD[@]}"
+        measure accel "kiln, verdict cached" "$r" "" env -u KILN_ACCEL XDG_RUNTIME_DIR="$RUN/xdg" "${ACMD[@]}"
+        measure accel "kiln --accel tcg" "$r" "" env KILN_ACCEL=tcg XDG_RUNTIME_DIR="$RUN/xdg" "${ACMD[@]}"
+    done
+fi
 
 # ------------------------------------------------------------ 7. upload to a remote pool ----
 # kiln register --pool against virsh vol-upload of the same image on the

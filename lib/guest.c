@@ -460,11 +460,20 @@ static int inspect_real (struct kiln_guest *gu, GError **err);
 int
 kiln_guest_inspect (struct kiln_guest *gu, GError **err)
 {
-  struct kiln_inspection *in;
+  struct kiln_inspection *in = NULL;
 
   inspection_clear (gu);
-  if (gu->inspection_key && !gu->need_inspection &&
+  if (gu->inspection_key &&
       (in = kiln_inspection_lookup (gu->inspection_dir, gu->inspection_key)) != NULL) {
+    /* kiln reads deb and rpm package lists itself (sbom.c); others need
+     * libguestfs' own inspection. */
+    if (gu->lists_packages && g_strcmp0 (in->package_format, "deb") != 0 &&
+        g_strcmp0 (in->package_format, "rpm") != 0) {
+      kiln_inspection_free (in);
+      in = NULL;
+    }
+  }
+  if (in) {
     inspection_take (gu, in);
     kiln_event_debug ("inspect", "inspection from the cache: root %s, %s %d.%d (%s/%s)",
                       gu->root, gu->distro ? gu->distro : "?", gu->major, gu->minor,

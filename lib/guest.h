@@ -39,9 +39,11 @@ struct kiln_guest {
   struct kiln_inspection *cached;   /* what kiln_guest_inspect took from the
                                        cache (libguestfs itself has not
                                        inspected: its inspect_* calls fail) */
-  bool need_inspection;       /* the caller will use libguestfs' inspect_*
-                                 calls (the SBOM's package list): inspect
-                                 for real, and still record the result */
+  bool lists_packages;        /* the caller will read the package list
+                                 (kiln_sbom_read_guest): for a package format
+                                 other than deb and rpm that is libguestfs'
+                                 inspect_list_applications2, which needs its
+                                 own inspection, so the cache is not used */
   /* Guest paths (resolved) that customize wrote on purpose in this launch
    * (--ssh-inject's authorized_keys, --write, --upload): a sysprep in the
    * same launch removes everything around them but not them.  NULL: none. */
@@ -74,8 +76,8 @@ int kiln_guest_launch (struct kiln_guest *gu, GError **err);
 /* Find the operating system.  An image with none is an error.  With the
  * inspection cache on and an entry for these unchanged disks, the answer
  * comes from the entry and libguestfs does not inspect (unless
- * GU->need_inspection); otherwise libguestfs inspects and the answer is
- * recorded. */
+ * GU->lists_packages and the guest's packages are neither deb nor rpm);
+ * otherwise libguestfs inspects and the answer is recorded. */
 int kiln_guest_inspect (struct kiln_guest *gu, GError **err);
 
 /* Mount the inspected root's filesystems (read-only if the guest is).

@@ -179,11 +179,9 @@ run_guest (const struct kiln_ctx *ctx, const struct kiln_image_opts *o, const ch
 
   gu->network = o->custom && kiln_customize_needs_network (o->custom);
   /* WORK is a fresh overlay on the base, or a copy of it: the base's
-   * inspection, from the cache when an earlier run recorded it.  The
-   * SBOM asks libguestfs for the packages, which needs its own
-   * inspection. */
+   * inspection, from the cache when an earlier run recorded it. */
   kiln_guest_cache_inspection (gu, ctx);
-  gu->need_inspection = o->packages;
+  gu->lists_packages = o->packages;
   if (kiln_guest_add_disk (gu, work, format, err) == -1 || kiln_guest_launch (gu, err) == -1)
     return -1;
   res->launched = true;

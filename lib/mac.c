@@ -3,7 +3,6 @@
 #include <openssl/rand.h>
 
 #include "mac.h"
-#include "domain.h"
 
 bool
 kiln_mac_valid (const char *s)
@@ -20,19 +19,6 @@ kiln_mac_valid (const char *s)
   if (sscanf (s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
     return false;
   return (b[0] & 1) == 0;   /* a multicast address cannot name a NIC */
-}
-
-GHashTable *
-kiln_mac_used (virConnectPtr conn, GError **err)
-{
-  struct kiln_domain_index *ix = kiln_domain_index_new (conn, err);
-  GHashTable *used;
-
-  if (ix == NULL)
-    return NULL;
-  used = g_hash_table_ref (kiln_domain_index_macs (ix));
-  kiln_domain_index_free (ix);
-  return used;
 }
 
 int

@@ -11,9 +11,6 @@
 /* True when S is six colon-separated hex pairs, unicast. */
 bool kiln_mac_valid (const char *s);
 
-/* A set of the MACs (lower case) used by every domain of CONN, active or
- * not.  Free with g_hash_table_unref. */
-GHashTable *kiln_mac_used (virConnectPtr conn, GError **err);
 
 /* A random 52:54:00 MAC not in USED, added to USED (which may be NULL). */
 int kiln_mac_random (GHashTable *used, char out[KILN_MAC_LEN], GError **err);

@@ -11,6 +11,7 @@
  * its architecture, and its source package in sourceInfo. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <guestfs.h>
 #include <json-glib/json-glib.h>
 
@@ -134,6 +135,103 @@ kiln_sbom_add_rpm_qa (struct kiln_sbom_guest *sg, const char *text, GError **err
   return 0;
 }
 
+/* One stanza's fields, for kiln_sbom_add_dpkg_status. */
+struct dpkg_stanza {
+  char *package, *status, *version, *arch, *source;
+};
+
+static void
+dpkg_stanza_add (struct kiln_sbom_guest *sg, struct dpkg_stanza *st)
+{
+  const char *last = st->status ? strrchr (st->status, ' ') : NULL;
+  g_autofree char *source = NULL;
+
+  last = last ? last + 1 : st->status;
+  if (st->package && *st->package && st->version && *st->version &&
+      g_strcmp0 (last, "installed") == 0) {
+    /* "Source: NAME (VERSION)" when the source's version differs. */
+    if (st->source) {
+      size_t n = strcspn (st->source, " \t(");
+
+      source = g_strndup (st->source, n);
+    }
+    kiln_sbom_guest_add (sg, st->package, 0, st->version, NULL, st->arch,
+                         source && *source ? source : st->package);
+  }
+  g_clear_pointer (&st->package, g_free);
+  g_clear_pointer (&st->status, g_free);
+  g_clear_pointer (&st->version, g_free);
+  g_clear_pointer (&st->arch, g_free);
+  g_clear_pointer (&st->source, g_free);
+}
+
+int
+kiln_sbom_add_dpkg_status (struct kiln_sbom_guest *sg, const char *text, size_t len,
+                           GError **err)
+{
+  static const char *const names[] = { "Package", "Status", "Version", "Architecture", "Source" };
+  struct dpkg_stanza st = { 0 };
+  const char *p = text, *end = text + len;
+
+  if (memchr (text, '\0', len) != NULL) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST,
+                 "the guest's dpkg status file holds a NUL byte: not a status file");
+    return -1;
+  }
+  while (p < end) {
+    const char *nl = memchr (p, '\n', end - p), *colon;
+    size_t n = (nl ? nl : end) - p;
+
+    if (n == 0 || (n == 1 && p[0] == '\r')) {          /* a blank line ends a stanza */
+      dpkg_stanza_add (sg, &st);
+    } else if (p[0] != ' ' && p[0] != '\t' && (colon = memchr (p, ':', n)) != NULL) {
+      /* "Field: value"; continuation lines (leading blank) are skipped:
+       * none of the fields read here has any. */
+      size_t klen = colon - p;
+      char **slot[] = { &st.package, &st.status, &st.version, &st.arch, &st.source };
+
+      for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
+        if (klen == strlen (names[i]) && g_ascii_strncasecmp (p, names[i], klen) == 0) {
+          g_autofree char *v = g_strndup (colon + 1, n - klen - 1);
+
+          g_free (*slot[i]);
+          *slot[i] = g_strdup (g_strstrip (v));
+          break;
+        }
+    }
+    p += n + 1;
+  }
+  dpkg_stanza_add (sg, &st);
+  return 0;
+}
+
+/* The guest's /var/lib/dpkg/status, through a file on the host (a status
+ * file can pass read_file's 4 MiB message limit), into SG. */
+static int
+read_dpkg_status (struct kiln_guest *gu, struct kiln_sbom_guest *sg, GError **err)
+{
+  g_autofree char *tmp = NULL, *text = NULL;
+  g_autoptr (GError) e = NULL;
+  gsize len = 0;
+  int fd = g_file_open_tmp ("kiln-dpkg-status-XXXXXX", &tmp, &e), r = -1;
+
+  if (fd == -1) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot list the installed packages: %s",
+                 e->message);
+    return -1;
+  }
+  close (fd);
+  if (guestfs_download (gu->g, "/var/lib/dpkg/status", tmp) == -1)
+    kiln_guest_set_error (gu, err, "cannot list the installed packages: cannot read /var/lib/dpkg/status");
+  else if (!g_file_get_contents (tmp, &text, &len, &e))
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "cannot list the installed packages: %s",
+                 e->message);
+  else
+    r = kiln_sbom_add_dpkg_status (sg, text, len, err);
+  unlink (tmp);
+  return r;
+}
+
 static int
 read_rpm_qa (struct kiln_guest *gu, struct kiln_sbom_guest *sg, GError **err)
 {
@@ -173,13 +271,21 @@ kiln_sbom_read_guest (struct kiln_guest *gu, GError **err)
   sg->package_format = known (gu->package_format);
   sg->major = gu->major;
   sg->minor = gu->minor;
-  apps = guestfs_inspect_list_applications2 (gu->g, gu->root);
+  if (g_strcmp0 (gu->package_format, "deb") == 0) {
+    if (read_dpkg_status (gu, sg, err) == -1)
+      return NULL;
+    return g_steal_pointer (&sg);
+  }
+  /* An inspection from kiln's cache is not libguestfs' own: it cannot
+   * list applications (kiln_guest_inspect uses the cache for rpm guests
+   * only, whose list rpm -qa gives). */
+  apps = gu->cached ? NULL : guestfs_inspect_list_applications2 (gu->g, gu->root);
   if (apps == NULL && g_strcmp0 (gu->package_format, "rpm") == 0) {
     /* Debian's appliance has librpm but not rpm's macros, so libguestfs
      * finds no rpm database (rpmtsInitIterator fails): ask the guest's own
      * rpm, which reads the database wherever the guest keeps it. */
     kiln_event_debug ("sbom", "libguestfs cannot read the rpm database (%s); asking the guest's rpm",
-                      guestfs_last_error (gu->g));
+                      gu->cached ? "inspection from kiln's cache" : guestfs_last_error (gu->g));
     if (read_rpm_qa (gu, sg, err) == -1)
       return NULL;
     return g_steal_pointer (&sg);

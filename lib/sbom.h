@@ -48,11 +48,25 @@ void kiln_sbom_guest_add (struct kiln_sbom_guest *sg, const char *name, int epoc
  * without those six fields (packages before it stay added). */
 int kiln_sbom_add_rpm_qa (struct kiln_sbom_guest *sg, const char *text, GError **err);
 
+/* Add to SG the installed packages of TEXT, a dpkg status file
+ * (/var/lib/dpkg/status: deb822 stanzas).  A package is installed when
+ * the last word of its Status field is "installed"; its version is the
+ * Version field as written ("[EPOCH:]UPSTREAM[-REVISION]"), its source
+ * the first word of Source (the package's own name when there is none),
+ * as dpkg-query's ${source:Package} says.  Stanzas with an empty or no
+ * Package or Version are skipped; 0, or -1 with ERR (KILN_ERROR_GUEST) when TEXT
+ * holds a NUL byte. */
+int kiln_sbom_add_dpkg_status (struct kiln_sbom_guest *sg, const char *text, size_t len,
+                               GError **err);
+
 /* The operating system and packages of GU, which kiln_guest_inspect and
- * kiln_guest_mount have prepared (libguestfs reads the package database
- * from the mounted filesystems; for an rpm guest whose database libguestfs
- * cannot read, as with Debian's appliance, which lacks rpm's macros, it
- * runs the guest's own rpm -qa instead).  No launch.  A new object for the caller
+ * kiln_guest_mount have prepared: a deb guest's /var/lib/dpkg/status is
+ * read by kiln_sbom_add_dpkg_status (libguestfs' own list needs its own
+ * inspection, which the inspection cache (lib/inspection.h) saves); an
+ * rpm guest's database through libguestfs, or where libguestfs cannot
+ * read it (Debian's appliance lacks rpm's macros) the guest's own
+ * rpm -qa; other formats through libguestfs, whose inspection the guest
+ * then needs (kiln_guest's lists_packages).  No launch.  A new object for the caller
  * to free, or NULL with ERR (KILN_ERROR_GUEST). */
 struct kiln_sbom_guest *kiln_sbom_read_guest (struct kiln_guest *gu, GError **err);
 

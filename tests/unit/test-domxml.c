@@ -210,8 +210,11 @@ test_clone_rewrite (virConnectPtr conn)
 static void
 test_macs (virConnectPtr conn)
 {
-  g_autoptr (GHashTable) used = kiln_mac_used (conn, NULL);
+  struct kiln_domain_index *ix = kiln_domain_index_new (conn, NULL);
+  g_autoptr (GHashTable) used = ix ? g_hash_table_ref (kiln_domain_index_macs (ix)) : NULL;
   char mac[KILN_MAC_LEN], mac2[KILN_MAC_LEN];
+
+  kiln_domain_index_free (ix);
 
   ok (used && g_hash_table_contains (used, "aa:bb:cc:dd:ee:ff"),
       "MACs in use on the connection are found (test driver's own domain)");

@@ -99,7 +99,7 @@ main (void)
   JsonObject *doc, *ci, *o;
   const char *ns;
 
-  plan (36);
+  plan (44);
 
   sg->distro = g_strdup ("debian");
   sg->type = g_strdup ("linux");
@@ -268,6 +268,67 @@ main (void)
         "(none) is no arch and no source");
     ok (kiln_sbom_add_rpm_qa (rg, "bash 5.2\n", &e) == -1 && e != NULL &&
         strstr (e->message, "bash 5.2") != NULL, "a line without six fields is an error naming it");
+  }
+  /* A Debian guest's /var/lib/dpkg/status, read as dpkg-query would. */
+  {
+    static const char status[] =
+      "Package: adduser\n"
+      "Status: install ok installed\n"
+      "Priority: important\n"
+      "Architecture: all\n"
+      "Version: 3.134\n"
+      "Description: add and remove users and groups\n"
+      " This package includes the 'adduser' and 'deluser' commands.\n"
+      " .\n"
+      " Package: not-a-field (a continuation line)\n"
+      "\n"
+      "Package: libc6\n"
+      "Status: hold ok installed\n"
+      "Architecture: amd64\n"
+      "Multi-Arch: same\n"
+      "Source: glibc\n"
+      "Version: 2.36-9+deb12u10\n"
+      "\n"
+      "Package: libgcc-s1\n"
+      "Status: install ok installed\n"
+      "Architecture: amd64\n"
+      "Source: gcc-12 (12.2.0-14)\n"
+      "Version: 1:12.2.0-14\n"
+      "\n"
+      "Package: cloud-init\n"
+      "Status: deinstall ok config-files\n"
+      "Architecture: all\n"
+      "Version: 22.4.2-1\n"
+      "\n"
+      "Package: half\n"
+      "Status: install reinstreq half-installed\n"
+      "Version: 1.0\n"
+      "\n"
+      "Package: noversion\n"
+      "Status: install ok installed\n"
+      "\n\n\n"
+      "package: lowercase\n"
+      "status: install ok installed\n"
+      "version: 2.0\n";
+    g_autoptr (kiln_sbom_guest) dg = kiln_sbom_guest_new ();
+    g_autoptr (GError) e = NULL;
+    struct kiln_sbom_package *a, *c;
+
+    dg->package_format = g_strdup ("deb");
+    ok (kiln_sbom_add_dpkg_status (dg, status, strlen (status), &e) == 0, "a dpkg status file is read");
+    is_int (dg->packages->len, 4, "four installed packages (config-files, half-installed and no Version skipped)");
+    a = dg->packages->pdata[0];
+    ok (strcmp (a->name, "adduser") == 0 && strcmp (a->version, "3.134") == 0 &&
+        strcmp (a->arch, "all") == 0 && strcmp (a->source, "adduser") == 0,
+        "a package without Source is its own source (as ${source:Package})");
+    is_str (((struct kiln_sbom_package *) dg->packages->pdata[1])->source, "glibc", "Source names the source package");
+    c = dg->packages->pdata[2];
+    is_str (c->version, "1:12.2.0-14", "the version as written, epoch included");
+    is_str (c->source, "gcc-12", "a Source with its version in parentheses gives the name");
+    is_str (((struct kiln_sbom_package *) dg->packages->pdata[3])->name, "lowercase",
+            "field names are case-insensitive (deb822)");
+    ok (kiln_sbom_add_dpkg_status (dg, "Package: a\0b\n", 12, &e) == -1 && e != NULL,
+        "a NUL byte is an error");
   }
   return done_testing ();
 }
