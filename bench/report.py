@@ -87,13 +87,14 @@ for (scen, side), d in sorted(extra.items()):
 # ratio to the smallest (the target: within 2x).
 scale = []
 sizes = sorted({int(s.split("-", 1)[1]) for (s, _k) in rows if s.startswith("clonescale-")})
-for side in ("kiln --count 10", "kiln x10 calls", "base --count 10", "base x10 calls"):
+for side in ("kiln --count 10", "kiln x10 calls", "base --count 10", "base x10 calls",
+             "virt-clone --preserve-data x1"):
     base = None
     for n in sizes:
         m = med(f"clonescale-{n}", side)
         if m is None:
             continue
-        per = m * 1000 / 10
+        per = m * 1000 / (1 if side.endswith("x1") else 10)
         base = base or per
         scale.append({"side": side, "domains": n, "per_clone_ms": per, "vs_smallest": per / base})
 

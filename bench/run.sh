@@ -293,6 +293,8 @@ fi
 # ------------------------------------------------------------ 5b. clone scale ----
 # 10 linked clones (one --count call, and one call per clone) with 10, 100,
 # 300 and 1000 other domains defined: the per-clone time should stay flat.
+# Beside them, one virt-clone --preserve-data (no disk copy) at each size
+# (SCALE_VIRT_CLONE=0: not).
 # KILN_BASE=OLD-KILN measures an older build alternately, for before/after.
 # The fillers are cheap: shut off, one NIC, one small raw disk each.
 SCALE_SIZES=${SCALE_SIZES:-10 100 300 1000}
@@ -339,6 +341,16 @@ XML
                 done
                 rm -f "$RUN"/"$STPL"-c"$r"-*.qcow2 "$RUN"/"$STPL"-o"$r"-*.qcow2
             done
+            # virt-clone's own cost of one clone among N domains, without
+            # its disk copy (--preserve-data on an overlay made first): it
+            # too reads every domain's XML, for MAC collisions.
+            if [ "${SCALE_VIRT_CLONE:-1}" = 1 ] && command -v virt-clone >/dev/null; then
+                qemu-img create -q -f qcow2 -F qcow2 -b "$RUN/$STPL.qcow2" "$RUN/$STPL-vc$r.qcow2"
+                measure "clonescale-$n" "virt-clone --preserve-data x1" "$r" "" virt-clone --connect "$CONN" \
+                    --original "$STPL" --name "$STPL-vc$r" --preserve-data --file "$RUN/$STPL-vc$r.qcow2"
+                virsh -q -c "$CONN" undefine "$STPL-vc$r" >/dev/null 2>&1
+                rm -f "$RUN/$STPL-vc$r.qcow2"
+            fi
         done
     done
     cleanup_scale
