@@ -127,13 +127,16 @@ if ct:
 
 # The KVM probe: what deciding the accelerator costs a command once the
 # boot's verdict is cached (cached - forced), target <= 0.1 s.
-probe = None
-if med("accel", "kiln, verdict cached") is not None and med("accel", "kiln --accel tcg") is not None:
-    probe = {"first_s": med("accel", "kiln, first command of the boot"),
-             "cached_s": med("accel", "kiln, verdict cached"),
-             "forced_s": med("accel", "kiln --accel tcg")}
-    probe["overhead_s"] = probe["cached_s"] - probe["forced_s"]
-    probe["met"] = probe["overhead_s"] <= 0.1
+probe = []
+for scen, host in (("accel", "this host's qemu (KVM fails at once here)"),
+                   ("accel-hang", "a stand-in qemu whose KVM guest hangs (broken nested KVM)")):
+    if med(scen, "kiln, verdict cached") is None or med(scen, "kiln --accel tcg") is None:
+        continue
+    p = {"host": host, "first_s": med(scen, "kiln, first command of the boot"),
+         "cached_s": med(scen, "kiln, verdict cached"), "forced_s": med(scen, "kiln --accel tcg")}
+    p["overhead_s"] = p["cached_s"] - p["forced_s"]
+    p["met"] = p["overhead_s"] <= 0.1
+    probe.append(p)
 
 meta = {
     "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -185,12 +188,12 @@ with open(out_md, "w") as f:
             ok = " ✓" if m["peak_rss_kib"] <= 64 * 1024 else f" ✗ (+{(m['peak_rss_kib'] - 64 * 1024) / 1024:.1f} MiB)"
             f.write(f"| {m['size']} | {m['side']} | {m['peak_rss_kib'] / 1024:.1f} MiB{ok if m['side'].startswith('kiln') else ''} | {m['wall_s']:.3f} |\n")
     if probe:
-        f.write("\n| KVM probe (kiln register --print-xml, KVM hangs here) | wall (s) |\n|---|---|\n")
-        f.write(f"| first command of the boot (probes, 5 s bound) | {probe['first_s'] or 0:.3f} |\n")
-        f.write(f"| later command (verdict cached for this boot) | {probe['cached_s']:.3f} |\n")
-        f.write(f"| --accel tcg (decides nothing) | {probe['forced_s']:.3f} |\n")
-        f.write(f"| cost of deciding, cached (target <= 0.1 s) | {probe['overhead_s']:.3f}"
-                f"{' ✓' if probe['met'] else ' ✗'} |\n")
+        f.write("\n| KVM probe, kiln register --print-xml | first command of the boot (s) | "
+                "later, verdict cached (s) | --accel tcg (s) | cost of deciding, cached (target <= 0.1 s) |\n"
+                "|---|---|---|---|---|\n")
+        for p in probe:
+            f.write(f"| {p['host']} | {p['first_s'] or 0:.3f} | {p['cached_s']:.3f} | {p['forced_s']:.3f} | "
+                    f"{p['overhead_s']:.3f}{' ✓' if p['met'] else ' ✗'} |\n")
     if clonetrace:
         f.write("\nkiln full clone under strace -f -w -c (median ms): " +
                 ", ".join(f"{k} {v:.0f}" for k, v in clonetrace.items()) + "\n")

@@ -119,14 +119,33 @@ kiln_user_can_search (const struct stat *st, uid_t uid, gid_t gid)
     return (st->st_mode & S_IXUSR) != 0;
   if (st->st_gid == gid)
     return (st->st_mode & S_IXGRP) != 0;
-  if ((st->st_mode & S_IXGRP) && getpwuid_r (uid, &pw, buf, sizeof buf, &res) == 0 && res) {
-    gid_t groups[256];
-    int n = G_N_ELEMENTS (groups);
+  if (st->st_mode & S_IXGRP) {
+    /* The user's groups, looked up once per user (NSS reads /etc/passwd
+     * and /etc/group, or asks a directory service, on every call). */
+    static GMutex lock;
+    static uid_t memo_uid = (uid_t) -1;
+    static gid_t memo_gid, memo_groups[256];
+    static int memo_n = -1;
+    bool member = false;
 
-    if (getgrouplist (pw.pw_name, gid, groups, &n) != -1)
-      for (int i = 0; i < n; i++)
-        if (groups[i] == st->st_gid)
-          return true;
+    g_mutex_lock (&lock);
+    if (memo_uid != uid || memo_gid != gid) {
+      memo_n = -1;
+      if (getpwuid_r (uid, &pw, buf, sizeof buf, &res) == 0 && res) {
+        int n = G_N_ELEMENTS (memo_groups);
+
+        if (getgrouplist (pw.pw_name, gid, memo_groups, &n) != -1)
+          memo_n = n;
+      }
+      memo_uid = uid;
+      memo_gid = gid;
+    }
+    for (int i = 0; i < memo_n; i++)
+      if (memo_groups[i] == st->st_gid)
+        member = true;
+    g_mutex_unlock (&lock);
+    if (member)
+      return true;
   }
   return (st->st_mode & S_IXOTH) != 0;
 }
@@ -332,18 +351,35 @@ kiln_confinement_check (unsigned models, GPtrArray *files, GError **err)
 }
 
 int
-kiln_hypervisor_check_reach (virConnectPtr conn, GPtrArray *files, GError **err)
+kiln_hypervisor_get (virConnectPtr conn, struct kiln_hypervisor *hv, GError **err)
 {
-  uid_t uid;
-  gid_t gid;
-  unsigned models;
-  int r = conn_caps (conn, &uid, &gid, &models, err);
+  int r;
 
+  memset (hv, 0, sizeof *hv);
+  r = conn_caps (conn, &hv->uid, &hv->gid, &hv->models, err);
   if (r == -1)
     return -1;
-  if (r == 1 && kiln_user_check_reach (files, uid, gid, err) == -1)
+  hv->dac = r == 1;
+  return 0;
+}
+
+int
+kiln_hypervisor_check_reach_as (const struct kiln_hypervisor *hv, GPtrArray *files,
+                                GError **err)
+{
+  if (hv->dac && kiln_user_check_reach (files, hv->uid, hv->gid, err) == -1)
     return -1;
-  return kiln_confinement_check (models, files, err);
+  return kiln_confinement_check (hv->models, files, err);
+}
+
+int
+kiln_hypervisor_check_reach (virConnectPtr conn, GPtrArray *files, GError **err)
+{
+  struct kiln_hypervisor hv;
+
+  if (kiln_hypervisor_get (conn, &hv, err) == -1)
+    return -1;
+  return kiln_hypervisor_check_reach_as (&hv, files, err);
 }
 
 int

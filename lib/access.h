@@ -33,6 +33,24 @@ unsigned kiln_secmodels_of_caps (const char *caps);
  * read. */
 int kiln_hypervisor_user (virConnectPtr conn, uid_t *uid, gid_t *gid, GError **err);
 
+/* What libvirt's capabilities say about how CONN confines domains, read
+ * once (virConnectGetCapabilities costs a round trip and a few ms of
+ * XML) and kept by callers that check many files, as kiln clone --count
+ * does for each clone. */
+struct kiln_hypervisor {
+  bool dac;                   /* domains run as UID:GID (else as the caller) */
+  uid_t uid;
+  gid_t gid;
+  unsigned models;            /* KILN_SECMODEL_* */
+};
+
+/* Fill *HV from CONN's capabilities.  0, or -1 with ERR (KILN_ERROR_LIBVIRT). */
+int kiln_hypervisor_get (virConnectPtr conn, struct kiln_hypervisor *hv, GError **err);
+
+/* kiln_hypervisor_check_reach with capabilities already read. */
+int kiln_hypervisor_check_reach_as (const struct kiln_hypervisor *hv, GPtrArray *files,
+                                    GError **err);
+
 /* Check that the user CONN runs domains as can search every directory on
  * the way to each file of FILES (absolute paths: a disk first, then its
  * backing chain), and that CONN's security drivers will let qemu use them

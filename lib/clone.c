@@ -78,6 +78,8 @@ struct job {
   bool remote;                   /* !kiln_virt_is_local: storage API only */
   bool meta_identity;            /* the original's metadata: it has the unit */
   GHashTable *used_macs;
+  struct kiln_hypervisor hv;     /* how CONN confines domains, read once */
+  bool hv_read;
   struct kiln_domain_index *index;   /* the domains, listed once per call */
   GHashTable *finals;            /* every path the clones will own */
   GPtrArray *pools;              /* char *: pools to refresh */
@@ -458,10 +460,14 @@ prepare_one (struct job *j, struct one *o, GError **err)
       if (reach == NULL)
         return -1;
       g_ptr_array_insert (reach, 0, g_strdup (path));
-      if (!j->s->print_xml && !j->remote &&
-          kiln_hypervisor_check_reach (j->conn, reach, err) == -1) {
-        g_prefix_error (err, "clone '%s': ", o->name);
-        return -1;
+      if (!j->s->print_xml && !j->remote) {
+        if (!j->hv_read && kiln_hypervisor_get (j->conn, &j->hv, err) == -1)
+          return -1;
+        j->hv_read = true;
+        if (kiln_hypervisor_check_reach_as (&j->hv, reach, err) == -1) {
+          g_prefix_error (err, "clone '%s': ", o->name);
+          return -1;
+        }
       }
     }
     /* A volume's clone goes into the same pool, as a volume, unless
