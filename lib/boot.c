@@ -3,6 +3,7 @@
 #include <libvirt/libvirt.h>
 
 #include "boot.h"
+#include "value.h"
 #include "domxml.h"
 #include "event.h"
 #include "virt.h"
@@ -28,28 +29,14 @@ kiln_boot_state_name (enum kiln_boot_state s)
 int
 kiln_boot_parse_wait (const char *arg, unsigned *seconds, GError **err)
 {
-  g_autofree char *num = NULL;
-  guint64 v, unit = 1;
-  size_t len;
+  g_autofree char *what = NULL;
 
   if (arg == NULL) {
     *seconds = KILN_BOOT_DEFAULT_WAIT;
     return 0;
   }
-  len = strlen (arg);
-  if (len > 0 && strchr ("smh", arg[len - 1])) {
-    unit = arg[len - 1] == 'h' ? 3600 : arg[len - 1] == 'm' ? 60 : 1;
-    len--;
-  }
-  num = g_strndup (arg, len);
-  if (len == 0 || !g_ascii_string_to_unsigned (num, 10, 1, 86400, &v, NULL) || v * unit > 86400) {
-    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
-                 "--wait=%s: give a time from 1 s to 24 h (SECONDS, or a number with s, m or h)",
-                 arg);
-    return -1;
-  }
-  *seconds = (unsigned) (v * unit);
-  return 0;
+  what = g_strdup_printf ("--wait=%s", arg);
+  return kiln_parse_duration (arg, what, 1, 86400, seconds, err);
 }
 
 void

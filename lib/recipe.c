@@ -708,6 +708,28 @@ optional_int (const struct loader *l, const struct ynode *map, const char *key,
   return 0;
 }
 
+/* KEY of MAP as a time (kiln_parse_duration: 90, 90s, 5m, 1h). */
+static int
+optional_duration (const struct loader *l, const struct ynode *map, const char *key,
+                   unsigned min, unsigned max, unsigned *out, GError **err)
+{
+  const struct ynode *v = map_get (map, key, NULL);
+  g_autofree char *s = NULL, *what = NULL;
+  g_autoptr (GError) e = NULL;
+
+  if (v == NULL || v->type == Y_NULL)
+    return 0;
+  s = scalar (l, v, key, err);
+  if (s == NULL)
+    return -1;
+  what = g_strdup_printf ("%s '%s'", key, s);
+  if (kiln_parse_duration (s, what, min, max, out, &e) == -1) {
+    set_err (err, v, "%s", e->message);
+    return -1;
+  }
+  return 0;
+}
+
 static int
 optional_bool (const struct loader *l, const struct ynode *map, const char *key,
                bool *out, GError **err)
@@ -1801,7 +1823,7 @@ load_test (struct loader *l, const struct ynode *n, const struct ynode *key,
            struct kiln_recipe *r, GError **err)
 {
   const struct ynode *cmds, *pw;
-  int timeout = KILN_RECIPE_TEST_DEFAULT_TIMEOUT;
+  unsigned timeout = KILN_RECIPE_TEST_DEFAULT_TIMEOUT;
 
   if (!r->template) {
     set_err (err, key, "test: the boot check boots a clone of the template: add a template section");
@@ -1812,10 +1834,10 @@ load_test (struct loader *l, const struct ynode *n, const struct ynode *key,
   if (n->type == Y_NULL)
     return 0;
   if (want_type (n, Y_MAP, "test", err) == -1 || check_keys (n, "test", test_keys, err) == -1 ||
-      optional_int (l, n, "timeout", 10, 86400, &timeout, err) == -1 ||
+      optional_duration (l, n, "timeout", 10, 86400, &timeout, err) == -1 ||
       optional (l, n, "user", &r->test_user, err) == -1)
     return -1;
-  r->test_timeout = (unsigned) timeout;
+  r->test_timeout = timeout;
   if (r->test_user && !kiln_name_valid (r->test_user, "test.user", NULL)) {
     set_err (err, map_get (n, "user", NULL), "test: user '%s' is not a user name", r->test_user);
     return -1;

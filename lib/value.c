@@ -122,3 +122,38 @@ kiln_hostname_valid (const char *h)
   }
   return true;
 }
+
+/* "24 h", "5 m", "90 s": the largest unit that divides SECONDS. */
+static char *
+duration_text (unsigned seconds)
+{
+  if (seconds >= 3600 && seconds % 3600 == 0)
+    return g_strdup_printf ("%u h", seconds / 3600);
+  if (seconds >= 60 && seconds % 60 == 0)
+    return g_strdup_printf ("%u m", seconds / 60);
+  return g_strdup_printf ("%u s", seconds);
+}
+
+int
+kiln_parse_duration (const char *s, const char *what, unsigned min, unsigned max,
+                     unsigned *seconds, GError **err)
+{
+  g_autofree char *num = NULL, *lo = duration_text (min), *hi = duration_text (max);
+  guint64 v = 0, unit = 1;
+  size_t len = s ? strlen (s) : 0;
+
+  if (len > 0 && strchr ("smh", s[len - 1])) {
+    unit = s[len - 1] == 'h' ? 3600 : s[len - 1] == 'm' ? 60 : 1;
+    len--;
+  }
+  num = g_strndup (s ? s : "", len);
+  if (len == 0 || !g_ascii_string_to_unsigned (num, 10, 0, G_MAXUINT32, &v, NULL) ||
+      v * unit < min || v * unit > max) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_USAGE,
+                 "%s: give a time from %s to %s (SECONDS, or a number with s, m or h, "
+                 "like 90, 90s, 5m)", what, lo, hi);
+    return -1;
+  }
+  *seconds = (unsigned) (v * unit);
+  return 0;
+}

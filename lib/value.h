@@ -22,6 +22,13 @@ int kiln_parse_size (const char *s, uint64_t *bytes, GError **err);
  * key in the error ("--size", "disks[0].size"). */
 int kiln_parse_disk_size (const char *s, const char *what, uint64_t *bytes, GError **err);
 
+/* A time: a whole number of seconds, optionally followed by s, m or h
+ * ("90", "90s", "5m", "1h"), from MIN to MAX seconds.  Returns 0 and
+ * *SECONDS, or -1 with ERR (KILN_ERROR_USAGE) naming WHAT ("--wait=5d",
+ * "test: timeout") and the range. */
+int kiln_parse_duration (const char *s, const char *what, unsigned min, unsigned max,
+                         unsigned *seconds, GError **err);
+
 /* Is NAME usable as a libvirt domain name, template or clone name?  kiln
  * makes file names from these (NAME.qcow2, NAME_VARS.fd), so: 1 to 64
  * characters, ASCII letters, digits, '-', '_' and '.', starting with a

@@ -733,6 +733,21 @@ test_test_section (void)
   }
   g_clear_error (&err);
   {
+    g_autofree char *t = g_strconcat (head, "test:\n  timeout: 15m\n", NULL);
+    g_autoptr (kiln_recipe) r = load_text (t, &err);
+
+    ok (r && r->test_timeout == 900, "test: timeout: 15m is 900 s");
+  }
+  g_clear_error (&err);
+  {
+    g_autofree char *t = g_strconcat (head, "test:\n  timeout: 2d\n", NULL);
+    g_autoptr (kiln_recipe) r = load_text (t, &err);
+
+    ok (r == NULL && err && strstr (err->message, "timeout '2d': give a time from 10 s to 24 h") != NULL,
+        "test: timeout: 2d refused, naming the range");
+  }
+  g_clear_error (&err);
+  {
     g_autofree char *t = g_strconcat (head, "test:\n  user: root\n  commands:\n    - {run: x, match: '(unclosed'}\n", NULL);
     g_autoptr (kiln_recipe) r = load_text (t, &err);
 

@@ -177,9 +177,32 @@ test_files (void)
   rmdir (dir);
 }
 
+static void
+test_durations (void)
+{
+  g_autoptr (GError) err = NULL;
+  unsigned s = 0;
+
+  ok (kiln_parse_duration ("90", "t", 1, 86400, &s, NULL) == 0 && s == 90, "90: seconds");
+  ok (kiln_parse_duration ("90s", "t", 1, 86400, &s, NULL) == 0 && s == 90, "90s");
+  ok (kiln_parse_duration ("5m", "t", 1, 86400, &s, NULL) == 0 && s == 300, "5m: 300 s");
+  ok (kiln_parse_duration ("24h", "t", 1, 86400, &s, NULL) == 0 && s == 86400, "24h: the top of the range");
+  ok (kiln_parse_duration ("25h", "t", 1, 86400, &s, NULL) == -1, "25h: past the range");
+  ok (kiln_parse_duration ("9", "t", 10, 86400, &s, NULL) == -1, "under the range");
+  ok (kiln_parse_duration ("1.5m", "t", 1, 86400, &s, NULL) == -1, "a fraction refused");
+  ok (kiln_parse_duration ("5d", "t", 1, 86400, &s, NULL) == -1, "an unknown unit refused");
+  ok (kiln_parse_duration ("m", "t", 1, 86400, &s, NULL) == -1, "a unit alone refused");
+  ok (kiln_parse_duration ("-5", "t", 1, 86400, &s, NULL) == -1, "a negative number refused");
+  ok (kiln_parse_duration ("99999999999h", "t", 1, 86400, &s, NULL) == -1, "overflow refused");
+  ok (kiln_parse_duration ("", "test: timeout", 10, 86400, &s, &err) == -1 && err->code == KILN_ERROR_USAGE &&
+      strstr (err->message, "test: timeout: give a time from 10 s to 24 h") != NULL,
+      "the error names the key and the range");
+}
+
 int
 main (void)
 {
+  test_durations ();
   test_sizes ();
   test_names ();
   test_files ();
