@@ -419,6 +419,9 @@ inspection_store (struct kiln_guest *gu)
   in->minor = gu->minor;
   if (kiln_inspection_store (gu->inspection_dir, gu->inspection_key, in, &e) == -1)
     kiln_event_debug ("inspect", "cannot record the inspection: %s", e->message);
+  else
+    kiln_event_debug ("inspect", "inspection recorded in %s/%s", gu->inspection_dir,
+                      gu->inspection_key);
 }
 
 /* GU's answers from the cache entry IN (which GU then owns). */
@@ -480,6 +483,8 @@ kiln_guest_inspect (struct kiln_guest *gu, GError **err)
                       gu->inspection_dir, gu->inspection_key);
     return 0;
   }
+  if (gu->inspection_key)
+    kiln_event_debug ("inspect", "no usable inspection cache entry for these disks: inspecting");
   if (inspect_real (gu, err) == -1)
     return -1;
   inspection_store (gu);

@@ -46,37 +46,86 @@ kiln_inspection_free (struct kiln_inspection *in)
 
 /* ------------------------------------------------------------ the key */
 
-/* One line naming file PATH by what changes when its bytes do; false
- * when PATH is not a regular file. */
+/* PATH made absolute without resolving links: qemu opens an image by
+ * the name it is given and looks a relative backing name up from that
+ * name's directory, not from a link's target. */
+static char *
+absolute (const char *path)
+{
+  return g_canonicalize_filename (path, NULL);
+}
+
+/* One line naming layer PATH (absolute, as qemu names it) by what changes
+ * when its bytes do, with the file it resolves to; false when PATH is not
+ * a regular file. */
 static bool
 add_identity (GString *key, const char *path, const char *format)
 {
+  g_autofree char *real = kiln_path_canonical (path);
   struct stat st;
 
   if (stat (path, &st) == -1 || !S_ISREG (st.st_mode))
     return false;
-  g_string_append_printf (key, "file %s %s dev %ju ino %ju size %jd mtime %jd.%09ld ctime %jd.%09ld\n",
-                          format, path, (uintmax_t) st.st_dev, (uintmax_t) st.st_ino,
+  g_string_append_printf (key, "file %s %s -> %s dev %ju ino %ju size %jd mtime %jd.%09ld ctime %jd.%09ld\n",
+                          format, path, real, (uintmax_t) st.st_dev, (uintmax_t) st.st_ino,
                           (intmax_t) st.st_size, (intmax_t) st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
                           (intmax_t) st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
   return true;
 }
 
-/* The format of the backing file of qcow2 PATH: what its header records,
- * else what its first bytes say (as qemu probes an unrecorded one). */
-static char *
-backing_of (const char *path, char **format)
+/* Layer PATH of FORMAT: its backing file (found as qemu finds it) and that
+ * file's recorded format in *NEXT and *NEXT_FMT (NULL: no backing file).
+ * false (*WHY) for a layer whose bytes kiln cannot name by this file and
+ * the chain below it: a format other than qcow2 and raw (a VMDK descriptor
+ * names extents), a qcow2 with an external data file (its data is in
+ * another file), a backing file whose format is not recorded (qemu
+ * probes it, and could find a format with files of its own). */
+static bool
+layer (const char *path, const char *format, char **next, char **next_fmt, const char **why)
 {
-  g_autofree char *backing = NULL, *fmt = NULL;
+  g_autofree char *b = NULL, *bf = NULL;
+  guint64 features = 0;
 
-  if (kiln_qcow2_backing (path, &backing, &fmt, NULL) == -1 || backing == NULL)
-    return NULL;
-  if (fmt == NULL)
-    fmt = kiln_image_file_format (backing, NULL);
-  if (fmt == NULL)
-    return NULL;
-  *format = g_steal_pointer (&fmt);
-  return kiln_path_canonical (backing);
+  *next = *next_fmt = NULL;
+  if (strcmp (format, "raw") == 0)
+    return true;
+  if (strcmp (format, "qcow2") != 0) {
+    *why = "a layer is neither qcow2 nor raw";
+    return false;
+  }
+  if (kiln_qcow2_incompatible (path, &features, NULL) == -1 ||
+      kiln_qcow2_backing (path, &b, &bf, NULL) == -1) {
+    *why = "a qcow2 header cannot be read";
+    return false;
+  }
+  if (features & (1u << 2)) {
+    *why = "a qcow2 layer keeps its data in an external data file";
+    return false;
+  }
+  if (b && bf == NULL) {
+    *why = "a backing file's format is not recorded in its overlay (qemu would probe it)";
+    return false;
+  }
+  if (b) {
+    *next = absolute (b);
+    *next_fmt = g_steal_pointer (&bf);
+  }
+  return true;
+}
+
+/* The host's package database, whose changes can change the appliance
+ * (supermin builds it from the host's packages: Augeas lenses, LVM, the
+ * kernel) without changing the libguestfs version. */
+static void
+add_host_packages (GString *key)
+{
+  static const char *const dbs[] = { "/var/lib/dpkg/status", "/var/lib/rpm", "/usr/lib/sysimage/rpm", NULL };
+  struct stat st;
+
+  for (const char *const *p = dbs; *p; p++)
+    if (stat (*p, &st) == 0)
+      g_string_append_printf (key, "host %s mtime %jd.%09ld\n", *p, (intmax_t) st.st_mtim.tv_sec,
+                              st.st_mtim.tv_nsec);
 }
 
 /* Append disk PATH of FORMAT's identity to KEY; false (*WHY) when it
@@ -84,8 +133,7 @@ backing_of (const char *path, char **format)
 static bool
 add_disk (GString *key, const char *path, const char *format, bool *overlaid, const char **why)
 {
-  g_autofree char *cur = kiln_path_canonical (path), *fmt = g_strdup (format);
-  g_autoptr (GPtrArray) chain = NULL;
+  g_autofree char *cur = absolute (path), *fmt = g_strdup (format);
   guint64 top_size = 0, size;
   bool sized = false;
   gint64 data_size;
@@ -112,7 +160,8 @@ add_disk (GString *key, const char *path, const char *format, bool *overlaid, co
     }
     top_size = size;
     sized = true;
-    next = backing_of (cur, &next_fmt);
+    if (!layer (cur, fmt, &next, &next_fmt, why))
+      return false;
     if (next == NULL) {
       *why = "a backing file cannot be read";
       return false;
@@ -135,19 +184,25 @@ add_disk (GString *key, const char *path, const char *format, bool *overlaid, co
   }
   if (!sized)
     *overlaid = false;
-  chain = kiln_image_chain (cur, NULL);
-  if (chain == NULL) {
-    *why = "the backing chain cannot be read";
-    return false;
-  }
   g_string_append_printf (key, "disk size %" G_GINT64_FORMAT "\n", data_size);
-  for (guint i = 0; i < chain->len; i++) {
-    g_autofree char *f = i == 0 ? g_strdup (fmt) : kiln_image_file_format (chain->pdata[i], NULL);
+  /* That layer and every one below it. */
+  for (int depth = 0; cur; depth++) {
+    g_autofree char *next = NULL, *next_fmt = NULL;
 
-    if (f == NULL || !add_identity (key, chain->pdata[i], f)) {
+    if (depth == 64) {
+      *why = "backing chain deeper than 64";
+      return false;
+    }
+    if (!layer (cur, fmt, &next, &next_fmt, why))
+      return false;
+    if (!add_identity (key, cur, fmt)) {
       *why = "a disk is not a regular file";
       return false;
     }
+    g_free (cur);
+    cur = g_steal_pointer (&next);
+    g_free (fmt);
+    fmt = g_steal_pointer (&next_fmt);
   }
   return true;
 }
@@ -165,6 +220,7 @@ kiln_inspection_key (GPtrArray *disks, GPtrArray *formats, const char *guestfs_i
     return NULL;
   }
   g_string_append_printf (key, "libguestfs %s\n", guestfs_id ? guestfs_id : "?");
+  add_host_packages (key);
   for (guint i = 0; i < disks->len; i++)
     if (!add_disk (key, disks->pdata[i], formats->pdata[i], overlaid, why))
       return NULL;
@@ -181,9 +237,12 @@ kiln_inspection_dir (const char *cache_dir, GError **err)
 
   if (kiln_mkdir_p (dir, 0700, err) == -1)
     return NULL;
-  if (lstat (dir, &st) == -1 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ()) {
+  /* Whoever can write here can plant an entry that names another root. */
+  if (lstat (dir, &st) == -1 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid () ||
+      (st.st_mode & (S_IWGRP | S_IWOTH))) {
     g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED,
-                 "%s: not a directory of yours", dir);
+                 "%s: not a directory of yours that only you can write (chmod 700 it, or "
+                 "remove it: kiln makes it again)", dir);
     return NULL;
   }
   return g_steal_pointer (&dir);
@@ -252,6 +311,15 @@ kiln_inspection_lookup (const char *inspection_dir, const char *key)
   fd = kiln_cache_open (path, O_RDONLY, 0, NULL);
   if (fd == -1)
     return NULL;
+  {
+    struct stat st;
+
+    /* An entry someone else wrote, or could have, is not taken. */
+    if (fstat (fd, &st) == -1 || st.st_uid != geteuid () || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+      close (fd);
+      return NULL;
+    }
+  }
   text = g_malloc (MAX_ENTRY + 1);
   got = read (fd, text, MAX_ENTRY + 1);
   close (fd);

@@ -16,14 +16,20 @@
  * guess: for each disk, in the order they are added, the empty qcow2
  * overlays on top are skipped (kiln_qcow2_empty_overlay: every read goes
  * to the backing file, so they show the backing file's bytes), and the
- * first layer that holds data and every file below it are named by
- * canonical path, device, inode, size, and modification and change times
- * in nanoseconds.  Any write to those files changes their times; a
- * rename or chmod changes the change time.  The libguestfs version and
- * backend are part of the key too (another inspection code may answer
- * otherwise).  A disk that is not a regular file (a block device, whose
- * times do not follow its contents), or a chain kiln cannot read, makes
- * the guest uncacheable: it is inspected as before.
+ * first layer that holds data and every file below it are named by the
+ * absolute name qemu opens (a relative backing name is looked up from the
+ * directory of the name given, not of a link's target, as qemu does) and
+ * the file it resolves to, device, inode, size, and modification and
+ * change times in nanoseconds.  Any write to those files changes their
+ * times; a rename or chmod changes the change time.  The libguestfs
+ * version and backend, and the modification time of the host's package
+ * database (supermin builds the appliance from the host's packages), are
+ * part of the key too.  Uncacheable, so inspected as before: a disk that
+ * is not a regular file (a block device, whose times do not follow its
+ * contents), a layer other than qcow2 or raw, a qcow2 with an external
+ * data file (its bytes are in a file the chain does not name), an overlay
+ * that does not record its backing file's format (qemu would probe it),
+ * and a chain kiln cannot read.
  *
  *   CACHE/inspection/KEY   one entry (GKeyFile, mode 0600), KEY the
  *                          sha256 of the identity text

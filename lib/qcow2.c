@@ -211,6 +211,21 @@ kiln_qcow2_empty_overlay (const char *path, guint64 *size, GError **err)
   return 1;
 }
 
+int
+kiln_qcow2_incompatible (const char *path, guint64 *features, GError **err)
+{
+  unsigned char h[80] = { 0 };
+  int fd = open_ro (path, err);
+
+  *features = 0;
+  if (fd == -1)
+    return -1;
+  if (read_at (fd, h, sizeof h, 0) == 0 && be32 (h) == QCOW2_MAGIC && be32 (h + 4) >= 3)
+    *features = be64 (h + 72);
+  close (fd);
+  return 0;
+}
+
 GPtrArray *
 kiln_image_chain (const char *path, GError **err)
 {

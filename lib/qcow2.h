@@ -35,6 +35,12 @@ int kiln_qcow2_backing (const char *path, char **backing, char **format, GError 
  * be read. */
 int kiln_qcow2_empty_overlay (const char *path, guint64 *size, GError **err);
 
+/* The incompatible_features bits of qcow2 PATH's header (bit 0 dirty, 1
+ * corrupt, 2 external data file, 3 compression type, 4 extended L2): 0
+ * for a version 2 image or a file that is not qcow2.  0, or -1 with ERR
+ * when PATH cannot be read. */
+int kiln_qcow2_incompatible (const char *path, guint64 *features, GError **err);
+
 /* PATH and the chain below it, PATH first, as canonical absolute paths
  * (at most 64 levels: a loop is an error). */
 GPtrArray *kiln_image_chain (const char *path, GError **err);

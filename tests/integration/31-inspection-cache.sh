@@ -13,7 +13,7 @@
 set -u
 
 require_guest sha256sum
-plan 24
+plan 25
 export KILN_ACCEL=tcg
 ensure_libvirtd     # sysprep asks libvirt whether linked clones use the disk
 
@@ -29,6 +29,7 @@ LIBGUESTFS_TRACE=1 "$KILN" -v --cache-dir "$C" sysprep -a "$T/ov1.qcow2" >"$T/1.
 ok $? "kiln sysprep on a fresh overlay" || diag "$(tail -n 20 "$T/1.out")"
 is "$(calls inspect_os "$T/1.out")" 1 "it inspects the guest (one inspect_os)"
 is "$(entries)" 1 "and records one inspection result"
+like "$(cat "$T/1.out")" "no usable inspection cache entry.*"$'\n'".*inspection recorded in $C/inspection/" "kiln -v says it missed, then recorded"
 f=$(find "$C/inspection" -maxdepth 1 -type f | head -1)
 is "$(stat -c %a "$f")" 600 "the entry is mode 0600"
 like "$(cat "$f")" $'root=/dev/sda1\n' "it names the root filesystem"

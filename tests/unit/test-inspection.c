@@ -147,6 +147,63 @@ test_key (void)
   ok (key1 ("/dev/null", "raw", &overlaid, &why) == NULL, "a device is not cached");
 }
 
+/* Zero the type of qcow2 PATH's backing-format header extension, which
+ * ends the extensions there: an overlay that does not record its backing
+ * file's format (as old qemu-img made them). */
+static bool
+drop_backing_format (const char *path)
+{
+  static const unsigned char magic[4] = { 0xe2, 0x79, 0x2a, 0xca };
+  unsigned char buf[4096];
+  int fd = open (path, O_RDWR);
+  bool done = false;
+
+  if (fd == -1)
+    return false;
+  if (pread (fd, buf, sizeof buf, 0) == (ssize_t) sizeof buf)
+    for (size_t i = 104; i + 4 <= sizeof buf && !done; i++)
+      if (memcmp (buf + i, magic, 4) == 0)
+        done = pwrite (fd, "\0\0\0\0", 4, (off_t) i) == 4;
+  close (fd);
+  return done;
+}
+
+static void
+test_key_refusals (void)
+{
+  g_autofree char *base = at ("base.qcow2"), *df = at ("df.qcow2"), *dfraw = at ("df.raw");
+  g_autofree char *dfopt = g_strconcat ("data_file=", dfraw, NULL);
+  g_autofree char *dfov = at ("df-ov.qcow2"), *nofmt = at ("nofmt.qcow2");
+  g_autofree char *da = at ("a"), *db = at ("b"), *abase = at ("a/base.qcow2"), *bbase = at ("b/base.qcow2");
+  g_autofree char *btop = at ("b/top.qcow2"), *alink = at ("a/link.qcow2");
+  g_autofree char *k_link = NULL, *k_top = NULL;
+  bool overlaid = false;
+  const char *why = NULL;
+
+  ok (run ((const char *const[]) { "qemu-img", "create", "-q", "-f", "qcow2", "-o", dfopt,
+                                    df, "64M", NULL }) == 0 && qcow2 (dfov, df, "qcow2", NULL) == 0,
+      "a qcow2 with an external data file, and an empty overlay on it");
+  ok (key1 (df, "qcow2", &overlaid, &why) == NULL && why && strstr (why, "data file"),
+      "a data file's bytes are not in the key: not cached (%s)", why ? why : "-");
+  ok (key1 (dfov, "qcow2", &overlaid, &why) == NULL, "nor an overlay on it");
+  ok (qcow2 (nofmt, base, "qcow2", NULL) == 0 && drop_backing_format (nofmt), "an overlay that does not record its backing format");
+  ok (key1 (nofmt, "qcow2", &overlaid, &why) == NULL && why && strstr (why, "not recorded"),
+      "qemu would probe its backing file: not cached (%s)", why ? why : "-");
+  /* a/link.qcow2 -> ../b/top.qcow2, whose backing name "base.qcow2" is
+   * relative: qemu opens a/base.qcow2 through the link, b/base.qcow2 by
+   * the real name. */
+  mkdir (da, 0755);
+  mkdir (db, 0755);
+  ok (qcow2 (abase, NULL, NULL, "64M") == 0 && qcow2 (bbase, NULL, NULL, "64M") == 0 &&
+      run ((const char *const[]) { "qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
+                                    btop, NULL }) == 0 &&
+      symlink ("../b/top.qcow2", alink) == 0, "a link to an overlay with a relative backing name");
+  k_link = key1 (alink, "qcow2", &overlaid, &why);
+  k_top = key1 (btop, "qcow2", &overlaid, &why);
+  ok (k_link && k_top && strcmp (k_link, k_top) != 0,
+      "the link and its target have different keys: the backing file is found from the name given, as qemu does");
+}
+
 static struct kiln_inspection *
 sample (void)
 {
@@ -180,7 +237,7 @@ plant (const char *dir, const char *key, const char *text)
 static void
 test_entries (void)
 {
-  g_autofree char *cache = at ("cache"), *dir = NULL, *link = NULL, *target = NULL;
+  g_autofree char *cache = at ("cache"), *dir = NULL, *link = NULL, *target = NULL, *entry = NULL;
   g_autoptr (kiln_inspection) in = sample ();
   g_autoptr (kiln_inspection) back = NULL;
   g_autoptr (GError) err = NULL;
@@ -243,6 +300,19 @@ test_entries (void)
   kiln_inspection_forget (dir, key);
   ok (kiln_inspection_lookup (dir, key) == NULL, "a forgotten entry is gone");
   ok (kiln_inspection_store (dir, key, in, &err) == 0, "recorded again");
+  entry = g_build_filename (dir, key, NULL);
+  chmod (entry, 0666);
+  ok (kiln_inspection_lookup (dir, key) == NULL, "an entry others can write is not taken");
+  chmod (dir, 0777);
+  {
+    g_autoptr (GError) e = NULL;
+    g_autofree char *again = kiln_inspection_dir (cache, &e);
+
+    ok (again == NULL && e && strstr (e->message, "chmod 700"), "an inspection directory others can write is refused");
+  }
+  chmod (dir, 0700);
+  kiln_inspection_forget (dir, key);
+  ok (kiln_inspection_store (dir, key, in, &err) == 0, "recorded again");
   is_int (kiln_inspection_clear (dir), 2, "clear removes every entry (and counts them)");
   ok (kiln_inspection_lookup (dir, key) == NULL, "nothing is left");
 }
@@ -257,6 +327,7 @@ main (void)
     return 1;
   test_empty_overlay ();
   test_key ();
+  test_key_refusals ();
   test_entries ();
   run ((const char *const[]) { "rm", "-rf", tmp, NULL });
   return done_testing ();
