@@ -424,11 +424,11 @@ inspection_store (struct kiln_guest *gu)
                       gu->inspection_key);
 }
 
-/* GU's answers from the cache entry IN (which GU then owns). */
+/* GU's answers from the cache entry IN (which GU then owns); GU's were
+ * cleared (inspection_clear). */
 static void
 inspection_take (struct kiln_guest *gu, struct kiln_inspection *in)
 {
-  g_free (gu->root);
   gu->root = g_strdup (in->root);
   gu->type = g_strdup (in->type);
   gu->distro = g_strdup (in->distro);
@@ -640,16 +640,15 @@ kiln_guest_grow_last_partition (struct kiln_guest *gu, GError **err)
   guestfs_h *g = gu->g;
   const char *dev = "/dev/sda";
   struct guestfs_partition_list *pl;
-
-  /* The disk changes under the key computed before the launch. */
-  g_clear_pointer (&gu->inspection_key, g_free);
-  pl = guestfs_part_list (g, dev);
   g_autofree char *parttype = NULL, *part = NULL, *fstype = NULL;
   bool gpt;
   int last = 0;
   int64_t sectors;
   uint64_t start = 0;
 
+  /* The disk changes under the key computed before the launch. */
+  g_clear_pointer (&gu->inspection_key, g_free);
+  pl = guestfs_part_list (g, dev);
   if (pl == NULL) {
     kiln_guest_set_error (gu, err, "cannot read the partition table to grow it");
     return -1;

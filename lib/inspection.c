@@ -17,6 +17,24 @@
 #define MAX_ENTRY (64 * 1024)
 #define MAX_STRING 1024
 
+/* The string answers of an entry: their keys in the file and their
+ * places in struct kiln_inspection (root is checked apart: a device). */
+static const struct {
+  const char *key;
+  size_t offset;
+} strings[] = {
+  { "type", G_STRUCT_OFFSET (struct kiln_inspection, type) },
+  { "distro", G_STRUCT_OFFSET (struct kiln_inspection, distro) },
+  { "product-name", G_STRUCT_OFFSET (struct kiln_inspection, product_name) },
+  { "hostname", G_STRUCT_OFFSET (struct kiln_inspection, hostname) },
+  { "arch", G_STRUCT_OFFSET (struct kiln_inspection, arch) },
+  { "package-format", G_STRUCT_OFFSET (struct kiln_inspection, package_format) },
+  { "package-management", G_STRUCT_OFFSET (struct kiln_inspection, package_management) },
+  { "osinfo", G_STRUCT_OFFSET (struct kiln_inspection, osinfo) },
+};
+
+#define STRING_AT(in, i) G_STRUCT_MEMBER (char *, (in), strings[i].offset)
+
 struct kiln_inspection *
 kiln_inspection_new (void)
 {
@@ -32,14 +50,8 @@ kiln_inspection_free (struct kiln_inspection *in)
   if (in == NULL)
     return;
   g_free (in->root);
-  g_free (in->type);
-  g_free (in->distro);
-  g_free (in->product_name);
-  g_free (in->hostname);
-  g_free (in->arch);
-  g_free (in->package_format);
-  g_free (in->package_management);
-  g_free (in->osinfo);
+  for (size_t i = 0; i < G_N_ELEMENTS (strings); i++)
+    g_free (STRING_AT (in, i));
   g_ptr_array_unref (in->mountpoints);
   g_free (in);
 }
@@ -331,23 +343,15 @@ kiln_inspection_lookup (const char *inspection_dir, const char *key)
     return NULL;
   in = kiln_inspection_new ();
   in->root = get_opt (kf, "root");
-  in->type = get_opt (kf, "type");
-  in->distro = get_opt (kf, "distro");
-  in->product_name = get_opt (kf, "product-name");
-  in->hostname = get_opt (kf, "hostname");
-  in->arch = get_opt (kf, "arch");
-  in->package_format = get_opt (kf, "package-format");
-  in->package_management = get_opt (kf, "package-management");
-  in->osinfo = get_opt (kf, "osinfo");
   in->major = g_key_file_get_integer (kf, GROUP, "major", NULL);
   in->minor = g_key_file_get_integer (kf, GROUP, "minor", NULL);
   if (!is_device (in->root))
     return NULL;
-  if (!clean_string (in->type) || !clean_string (in->distro) ||
-      !clean_string (in->product_name) || !clean_string (in->hostname) ||
-      !clean_string (in->arch) || !clean_string (in->package_format) ||
-      !clean_string (in->package_management) || !clean_string (in->osinfo))
-    return NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS (strings); i++) {
+    STRING_AT (in, i) = get_opt (kf, strings[i].key);
+    if (!clean_string (STRING_AT (in, i)))
+      return NULL;
+  }
   mps = g_key_file_get_string_list (kf, GROUP, "mountpoints", &n, NULL);
   if (mps == NULL || n == 0 || n % 2 != 0 || n > 256)
     return NULL;
@@ -385,14 +389,8 @@ kiln_inspection_store (const char *inspection_dir, const char *key,
   }
   g_key_file_set_integer (kf, GROUP, "version", 1);
   set_opt (kf, "root", in->root);
-  set_opt (kf, "type", in->type);
-  set_opt (kf, "distro", in->distro);
-  set_opt (kf, "product-name", in->product_name);
-  set_opt (kf, "hostname", in->hostname);
-  set_opt (kf, "arch", in->arch);
-  set_opt (kf, "package-format", in->package_format);
-  set_opt (kf, "package-management", in->package_management);
-  set_opt (kf, "osinfo", in->osinfo);
+  for (size_t i = 0; i < G_N_ELEMENTS (strings); i++)
+    set_opt (kf, strings[i].key, STRING_AT ((struct kiln_inspection *) in, i));
   g_key_file_set_integer (kf, GROUP, "major", in->major);
   g_key_file_set_integer (kf, GROUP, "minor", in->minor);
   g_key_file_set_string_list (kf, GROUP, "mountpoints",
