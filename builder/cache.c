@@ -89,7 +89,11 @@ cache_verify (struct kiln_ctx *ctx, GPtrArray *es)
       bad++;
       continue;
     }
-    got = kiln_digest_file (e->path, "sha512", &err);
+    {
+      g_autofree char *alg = g_strndup (e->digest, strcspn (e->digest, ":"));
+
+      got = kiln_digest_file (e->path, alg, &err);
+    }
     if (got == NULL) {
       kiln_error ("%s", err->message);
       bad++;

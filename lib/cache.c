@@ -251,7 +251,7 @@ kiln_cache_meta (const char *image)
   return meta;
 }
 
-/* Why the image at PATH (DIR/images/sha512-HEX) is not an entry kiln can
+/* Why the image at PATH (DIR/images/ALG-HEX) is not an entry kiln can
  * trust, or NULL when it is: a regular file (not a link, nor anything
  * else planted under the name), owned by the caller or root, writable by
  * nobody else, with the .meta that publish writes first, recording the
@@ -391,8 +391,9 @@ kiln_cache_lookup (const char *dir, const char *checksum)
   g_autofree char *base = NULL;
   g_autofree char *named = NULL;
 
-  /* A sha512 of an uncompressed image is the image's own name. */
-  if (g_str_has_prefix (checksum, "sha512:") && entry_problem (img) == NULL)
+  /* The checksum of an image stored as it came is its own name (and a
+   * sha256 one of an unpacked image's bytes names that image). */
+  if (entry_problem (img) == NULL)
     return g_steal_pointer (&img);
   /* sources/ holds kiln's own links; only their last component counts,
    * and it must name an image as publish names them. */
@@ -403,7 +404,7 @@ kiln_cache_lookup (const char *dir, const char *checksum)
   g_clear_pointer (&img, g_free);
   img = g_build_filename (dir, "images", base, NULL);
   named = kiln_cache_digest_of (img);
-  if (named == NULL || !g_str_has_prefix (named, "sha512:") || entry_problem (img) != NULL)
+  if (named == NULL || entry_problem (img) != NULL)
     return NULL;
   return g_steal_pointer (&img);
 }
@@ -537,11 +538,11 @@ kiln_cache_entries (const char *dir, GError **err)
     struct kiln_cache_entry *e;
     struct stat st;
 
-    if (!g_str_has_prefix (n, "sha512-") || strchr (n, '.'))
+    if ((!g_str_has_prefix (n, "sha512-") && !g_str_has_prefix (n, "sha256-")) || strchr (n, '.'))
       continue;
     e = g_new0 (struct kiln_cache_entry, 1);
     e->path = g_build_filename (images, n, NULL);
-    e->digest = g_strconcat ("sha512:", n + 7, NULL);
+    e->digest = g_strdup_printf ("%.6s:%s", n, n + 7);
     e->meta = kiln_cache_meta (e->path);
     e->problem = entry_problem (e->path);
     if (lstat (e->path, &st) == 0) {

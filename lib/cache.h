@@ -1,10 +1,13 @@
 /* cache.h: the content-addressed image cache.
  *
- *   DIR/images/sha512-HEX        a verified image, read-only, never modified
- *   DIR/images/sha512-HEX.meta   where it came from (GKeyFile)
+ *   DIR/images/ALG-HEX           a verified image, read-only, never modified,
+ *                                named by a digest of its own bytes: SHA-512
+ *                                when it is stored as it was downloaded,
+ *                                SHA-256 when kiln unpacked it (lib/unpack.h)
+ *   DIR/images/ALG-HEX.meta      where it came from (GKeyFile)
  *   DIR/sources/ALG-HEX          symlink from the digest of what was
  *                                downloaded (compressed) to the image
- *   DIR/users/sha512-HEX         overlays and templates backed by the image
+ *   DIR/users/ALG-HEX            overlays and templates backed by the image
  *   DIR/locks/KEY.lock           flock()ed while KEY is being fetched
  *   DIR/images/.part-KEY         an interrupted download (resumed later)
  *   DIR/images/.tmp-KEY-XXXXXX   an image being unpacked
@@ -39,20 +42,21 @@ int kiln_cache_lock_prune (const struct kiln_ctx *ctx, bool wait, GError **err);
 /* "sha256:HEX" -> "sha256-HEX" (a file name). */
 char *kiln_cache_key (const char *checksum);
 
-/* "sha512:HEX" when PATH is a cached image (DIR/images/sha512-HEX: the
- * cache names images by their digest and never changes them), else NULL;
- * reads nothing. */
+/* "sha512:HEX" or "sha256:HEX" when PATH is a cached image
+ * (DIR/images/ALG-HEX: the cache names images by a digest of their bytes
+ * and never changes them), else NULL; reads nothing. */
 char *kiln_cache_digest_of (const char *path);
 
 /* The image that the download with digest CHECKSUM became, if cached and
- * trusted: a regular file (lstat: no link) named sha512-HEX, owned by the
+ * trusted: a regular file (lstat: no link) named ALG-HEX, owned by the
  * caller or root and writable by nobody else, with the .meta kiln
  * publishes first (whose digest=, when there, is the name's).  NULL
  * otherwise: the caller downloads again, and its publish replaces what
  * was there. */
 char *kiln_cache_lookup (const char *dir, const char *checksum);
 
-/* Make TMP (in DIR/images) the read-only image DIGEST ("sha512:HEX"),
+/* Make TMP (in DIR/images) the read-only image DIGEST ("ALG:HEX" of TMP's
+ * bytes),
  * with META written beside it and DIR/sources links for every checksum of
  * SOURCES.  Returns the final path.  One step: the .meta is written
  * (atomically) first, then the image's rename is the commit point, so an
@@ -63,7 +67,7 @@ char *kiln_cache_publish (const char *dir, const char *tmp, const char *digest,
 
 struct kiln_cache_entry {
   char *path;
-  char *digest;                 /* "sha512:HEX" from the name */
+  char *digest;                 /* "ALG:HEX" from the name */
   GKeyFile *meta;               /* may be empty */
   uint64_t size;                /* bytes allocated on disk */
   uint64_t apparent;            /* st_size */

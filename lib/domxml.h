@@ -113,7 +113,8 @@ struct kiln_meta {
   char *original;     /* clones: the template's name */
   bool linked;        /* clones: disks are overlays on the original's */
   char *base;         /* the file at the bottom of the disk's backing chain */
-  char *base_digest;  /* "sha512:HEX" of the base file (register reads it) */
+  char *base_digest;  /* "sha512:HEX" or "sha256:HEX" of the base file
+                         (register reads it) */
   char *recipe;
   char *created;      /* ISO 8601 UTC */
   char *firstboot_identity; /* the version of kiln's first-boot identity unit

@@ -73,11 +73,10 @@ static void
 fill_from_cache (struct kiln_fetch_result *r, char *path, const char *url, const char *checksum)
 {
   g_autoptr (GKeyFile) meta = kiln_cache_meta (path);
-  g_autofree char *base = g_path_get_basename (path);
   struct stat st;
 
   r->path = path;
-  r->digest = g_strconcat ("sha512:", base + strlen ("sha512-"), NULL);
+  r->digest = kiln_cache_digest_of (path);
   r->format = g_key_file_get_string (meta, "image", "format", NULL);
   if (r->format == NULL)
     r->format = g_strdup ("raw");

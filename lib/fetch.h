@@ -27,7 +27,8 @@ struct kiln_fetch_opts {
 struct kiln_fetch_result {
   char *path;               /* the verified image (in the cache, or the local path) */
   char *format;             /* "qcow2", "raw" */
-  char *digest;             /* "sha512:HEX" of the image as stored */
+  char *digest;             /* "sha512:HEX" or "sha256:HEX" of the image as
+                               stored (its name in the cache, lib/cache.h) */
   char *source;             /* what it was fetched from (URL or path) */
   char *source_digest;      /* digest of the bytes downloaded (compressed), or NULL */
   char *osinfo;             /* from the repository index, or NULL */

@@ -11,11 +11,11 @@ require_root
 require_kiln
 require_cmd nginx openssl xz gzip zstd bzip2 tar sha512sum sha256sum
 
-plan 81
+plan 83
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
-cache_images() { find "$C/images" -maxdepth 1 -type f -name 'sha512-*' ! -name '*.meta' | wc -l; }
+cache_images() { find "$C/images" -maxdepth 1 -type f -name 'sha*-*' ! -name '*.meta' | wc -l; }
 leftovers() { find "$C/images" -maxdepth 1 -name '.*' -type f | wc -l; }
 
 W=$T/www
@@ -91,18 +91,23 @@ like "$(k --json fetch --checksum "sha512:$S512" "$U/disk.raw")" '"verification"
 ok_cmd "fetch -o FILE" k fetch --checksum "sha512:$S512" -o "$T/copy.raw" "$U/disk.raw"
 is "$(sha512sum <"$T/copy.raw" | cut -d' ' -f1)" "$S512" "-o FILE is the verified image"
 
-# ---- decompression: every format gives the same image ----
+# ---- decompression: every format gives the same image, named by the
+# SHA-256 of its bytes (what kiln hashes while it writes them) ----
 for f in disk.raw.xz disk.raw.gz disk.raw.zst disk.raw.bz2 disk.tar.xz; do
     rm -rf "$C"
     sum=$(sha256sum <"$W/$f" | cut -d' ' -f1)
     out=$(k fetch --checksum "sha256:$sum" "$U/$f" 2>"$T/err")
-    is "$(basename "${out:-none}")" "sha512-$S512" "$f is unpacked to the same image"
+    is "$(basename "${out:-none}")" "sha256-$S256" "$f is unpacked to the same image, named by its sha256"
 done
 ok $(( $(stat -c %b "$out") * 512 < 5242880 ? 0 : 1 )) "unpacked output is sparse"
 rm -rf "$C"
 out=$(k fetch --checksum "sha256:$(sha256sum <"$W/vm.ova" | cut -d' ' -f1)" "$U/vm.ova" 2>"$T/err")
-is "$(basename "${out:-none}")" "sha512-$S512" "the disk is taken out of an OVA container, past its descriptor"
-like "$(cat "$C/images/sha512-$S512.meta")" 'member=disk\.raw' "the tar member is recorded"
+is "$(basename "${out:-none}")" "sha256-$S256" "the disk is taken out of an OVA container, past its descriptor"
+like "$(cat "$C/images/sha256-$S256.meta")" 'member=disk\.raw' "the tar member is recorded"
+json=$(k --json fetch --checksum "sha256:$(sha256sum <"$W/vm.ova" | cut -d' ' -f1)" "$U/vm.ova")
+like "$json" "\"digest\" : \"sha256:$S256\"" "from the cache, --json gives the image's sha256 as its digest"
+like "$json" "\"source_digest\" : \"sha256:$(sha256sum <"$W/vm.ova" | cut -d' ' -f1)\"" "and the download's as its source"
+
 
 # ---- bad input loses nothing ----
 rm -rf "$C"
@@ -174,7 +179,7 @@ GZ256=$(sha256sum <"$W/disk.raw.gz" | cut -d' ' -f1)
 k fetch --max-size 5M --checksum "sha256:$GZ256" "$U/disk.raw.gz" 2>"$T/err"
 like "$(cat "$T/err")" 'unpacks to more than 5\.0 MiB' "an image 4 KiB past --max-size is refused (5 MiB + 4 KiB > 5M)"
 out=$(k fetch --max-size 6M --checksum "sha256:$GZ256" "$U/disk.raw.gz" 2>"$T/err")
-is "$(basename "${out:-none}")" "sha512-$S512" "and accepted under a bound it fits"
+is "$(basename "${out:-none}")" "sha256-$S256" "and accepted under a bound it fits"
 nok_cmd "--max-size takes a size" k fetch --max-size lots "$U/disk.raw"
 like "$(cat "$T/last.out")" '--max-size' "the usage error names the option"
 

@@ -10,7 +10,7 @@ set -u
 
 require_root
 require_kiln
-require_cmd sha512sum qemu-img flock timeout
+require_cmd sha512sum sha256sum qemu-img flock timeout
 
 plan 25
 
@@ -23,7 +23,7 @@ A=$(k fetch "file://$T/a.raw.xz")
 ok $? "fetch a file:// URL (compressed) into the cache"
 B=$(k fetch "$T/b.raw.xz")
 ok $? "a compressed local path goes through the cache too"
-like "$B" "^$C/images/sha512-" "and is cached"
+like "$B" "^$C/images/sha256-$(xz -dc "$T/b.raw.xz" | sha256sum | cut -d' ' -f1)\$" "and is cached, named by the sha256 of the unpacked image"
 
 list=$(k cache list)
 like "$list" "$(basename "$A")" "cache list shows the first image"
@@ -37,7 +37,7 @@ flip_byte "$B" 4096
 nok_cmd "the corruption changed the entry" cmp -s "$B" "$T/b.good"
 k cache verify >"$T/v.out" 2>"$T/v.err"
 is $? 1 "cache verify fails on a corrupted entry"
-like "$(cat "$T/v.err")" "$(basename "$B") is corrupted: expected sha512:[0-9a-f]+, got sha512:" "and names it, with both digests"
+like "$(cat "$T/v.err")" "$(basename "$B") is corrupted: expected sha256:[0-9a-f]{64}, got sha256:" "and names it, with both sha256 digests (the name's algorithm)"
 like "$(cat "$T/v.out")" "ok $A" "the good entry is reported ok"
 
 # An overlay on A, recorded as its user (what kiln create does).

@@ -152,6 +152,58 @@ test_planted_links (struct kiln_ctx *ctx, const char *dir, const char *tmp)
 
 /* Caches others can write into, or that someone else owns, are refused
  * with a message saying what to do. */
+/* An unpacked image is named by the SHA-256 of its bytes (lib/unpack.h):
+ * found from the download's digest (sources/) and from its own, listed
+ * with its digest, verified with the name's algorithm. */
+static void
+test_sha256_names (const char *tmp)
+{
+  g_autofree char *cdir = g_build_filename (tmp, "c256", NULL);
+  struct kiln_ctx ctx = { .cache_dir = cdir, .verbosity = 1 };
+  g_autoptr (GError) e = NULL;
+  g_autofree char *dir = kiln_cache_dir (&ctx, &e);
+  g_autofree char *tmpimg = NULL, *img = NULL, *digest = NULL, *named = NULL;
+  g_autofree char *found = NULL, *direct = NULL, *got = NULL;
+  g_autofree char *shortname = NULL;
+  g_autoptr (GKeyFile) meta = g_key_file_new ();
+  g_autoptr (GPtrArray) es = NULL;
+  const char *sources[] = { "sha512:" HEX2, NULL };
+
+  tmpimg = g_build_filename (dir, "images", ".tmp-y-000000", NULL);
+  g_file_set_contents (tmpimg, "unpacked bytes\n", -1, NULL);
+  digest = kiln_digest_file (tmpimg, "sha256", NULL);
+  g_key_file_set_string (meta, "image", "format", "raw");
+  img = kiln_cache_publish (dir, tmpimg, digest, meta, sources, &e);
+  named = g_strdup_printf ("/images/sha256-%s", digest + 7);
+  ok (img && g_str_has_suffix (img, named), "an unpacked image is published as sha256-HEX");
+  g_clear_pointer (&named, g_free);
+  named = img ? kiln_cache_digest_of (img) : NULL;
+  is_str (named, digest, "kiln_cache_digest_of reads sha256 from the name");
+  found = kiln_cache_lookup (dir, sources[0]);
+  is_str (found, img, "the download's sha512 finds it through sources/");
+  direct = kiln_cache_lookup (dir, digest);
+  is_str (direct, img, "its own sha256 finds it");
+  es = kiln_cache_entries (dir, &e);
+  ok (es && es->len == 1, "kiln_cache_entries lists it");
+  if (es && es->len == 1) {
+    const struct kiln_cache_entry *x = es->pdata[0];
+
+    is_str (x->digest, digest, "with the sha256 of its name");
+    ok (x->problem == NULL, "and trusts it");
+    got = kiln_digest_file (x->path, "sha256", NULL);
+    is_str (got, x->digest, "what kiln cache verify computes matches");
+  }
+  else {
+    ok (0, "with the sha256 of its name");
+    ok (0, "and trusts it");
+    ok (0, "what kiln cache verify computes matches");
+  }
+  /* A name of the wrong length is no entry. */
+  shortname = g_build_filename (dir, "images", "sha256-abcdef", NULL);
+  g_file_set_contents (shortname, "x", 1, NULL);
+  ok (kiln_cache_digest_of (shortname) == NULL, "sha256- with 6 hex digits is no image name");
+}
+
 static void
 test_cache_dir_checks (const char *tmp)
 {
@@ -414,6 +466,7 @@ main (void)
 
   test_planted_links (&ctx, dir, tmp);
   test_cache_dir_checks (tmp);
+  test_sha256_names (tmp);
 
   ok (kiln_unpack_needed ((const unsigned char *) "\xfd" "7zXZ\0\0", 6), "xz magic");
   ok (!kiln_unpack_needed ((const unsigned char *) "QFI\xfb\0\0\0\3", 8), "qcow2 is not unpacked");
