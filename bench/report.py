@@ -98,6 +98,21 @@ for side in ("kiln --count 10", "kiln x10 calls", "base --count 10", "base x10 c
         base = base or per
         scale.append({"side": side, "domains": n, "per_clone_ms": per, "vs_smallest": per / base})
 
+# The floor under the --count row: kiln's 10 clones among the fewest
+# domains, plus what a bare client's reading of every domain's XML costs
+# among N more than among the fewest (listxml.c), per clone, against the
+# same 10 clones among the fewest.  No client that reads every domain's
+# XML can grow less.
+scale_floor = []
+if sizes:
+    k0, f0 = med(f"clonescale-{sizes[0]}", "kiln --count 10"), med(f"clonescale-{sizes[0]}", "floor: read every XML")
+    for n in sizes:
+        fn = med(f"clonescale-{n}", "floor: read every XML")
+        if k0 is None or f0 is None or fn is None:
+            continue
+        scale_floor.append({"domains": n, "read_every_xml_ms": fn * 1000,
+                            "floor_vs_smallest": (k0 + fn - f0) / k0})
+
 # Recipes at scale: wall, peak RSS and downloads of the base per -j.
 recipes = []
 for (scen, side), v in sorted(rows.items()):
@@ -149,7 +164,7 @@ meta = {
     "qemu": ver(["qemu-system-x86_64", "--version"]),
     "accel": "TCG for both sides (KVM is broken on these machines)",
 }
-json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc, "clonescale": scale,
+json.dump({"meta": meta, "results": results, "memory": mem, "allocated": alloc, "clonescale": scale, "clonescale_floor": scale_floor,
            "recipes": recipes, "round_trips": trips, "memory_by_size": memory, "clonefull_strace_ms": clonetrace, "accel_probe": probe,
            "raw": [{"scenario": s, "side": k, "runs": v} for (s, k), v in rows.items()]},
           open(out_json, "w"), indent=2)
@@ -173,6 +188,10 @@ with open(out_md, "w") as f:
         f.write("\n| 10 linked clones | other domains | per clone (ms) | vs fewest domains |\n|---|---|---|---|\n")
         for c in scale:
             f.write(f"| {c['side']} | {c['domains']} | {c['per_clone_ms']:.1f} | {c['vs_smallest']:.2f} |\n")
+    if scale_floor:
+        f.write("\n| other domains | read every domain's XML, bare client (ms) | floor of `--count 10` vs fewest domains |\n|---|---|---|\n")
+        for c in scale_floor:
+            f.write(f"| {c['domains']} | {c['read_every_xml_ms']:.1f} | {c['floor_vs_smallest']:.2f} |\n")
     if alloc:
         f.write("\n| output of decompression | allocated on disk |\n|---|---|\n")
         for a in alloc:

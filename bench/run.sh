@@ -303,6 +303,8 @@ if want clonescale && [ "$(id -u)" = 0 ]; then
     FILL=kiln-bench-fill-$$-
     bench_template "$STPL"
     mkdir -p "$RUN/fill"
+    # The floor of a scan: a bare libvirt client reading every domain's XML.
+    gcc -O2 -Wall -o "$RUN/listxml" "$TOP/bench/listxml.c" $(pkg-config --cflags --libs libvirt glib-2.0)
     have=0
     cleanup_scale() {
         local d
@@ -341,6 +343,9 @@ XML
                 done
                 rm -f "$RUN"/"$STPL"-c"$r"-*.qcow2 "$RUN"/"$STPL"-o"$r"-*.qcow2
             done
+            # What reading every domain's XML costs by itself (kiln reads
+            # with 4 calls in flight): the floor under kiln's growth.
+            measure "clonescale-$n" "floor: read every XML" "$r" "" "$RUN/listxml" "$CONN" 4
             # virt-clone's own cost of one clone among N domains, without
             # its disk copy (--preserve-data on an overlay made first): it
             # too reads every domain's XML, for MAC collisions.

@@ -79,6 +79,60 @@ count_one (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
   return 0;
 }
 
+/* The names FN saw, in order; stops (-1) at the name STOP_AT. */
+struct seen {
+  GPtrArray *names;
+  const char *stop_at;
+};
+
+static int
+record_one (const char *name, struct kiln_domxml *dx, void *opaque, GError **err)
+{
+  struct seen *s = opaque;
+  g_autofree char *xname = kiln_domxml_get (dx, "/domain/name");
+
+  /* The document handed over is that domain's own. */
+  g_ptr_array_add (s->names, g_strcmp0 (xname, name) == 0 ? g_strdup (name) : g_strdup ("MISMATCH"));
+  if (s->stop_at && strcmp (name, s->stop_at) == 0) {
+    g_set_error (err, KILN_ERROR, KILN_ERROR_FAILED, "stopped at %s", name);
+    return -1;
+  }
+  return 0;
+}
+
+/* kiln_domain_foreach parses in its fetching threads but calls FN in
+ * libvirt's order, each name with its own document, and stops at FN's
+ * first failure even with fetchers waiting on a full window. */
+static void
+test_foreach_order (virConnectPtr conn, int many)
+{
+  virDomainPtr *doms = NULL;
+  int n = virConnectListAllDomains (conn, &doms, 0);
+  g_autoptr (GPtrArray) want = g_ptr_array_new_with_free_func (g_free);
+  struct seen s = { g_ptr_array_new_with_free_func (g_free), NULL };
+  g_autoptr (GError) err = NULL;
+  bool same;
+  int r;
+
+  for (int i = 0; i < n; i++) {
+    g_ptr_array_add (want, g_strdup (virDomainGetName (doms[i])));
+    virDomainFree (doms[i]);
+  }
+  free (doms);
+  r = kiln_domain_foreach (conn, record_one, &s, &err);
+  same = r == 0 && s.names->len == want->len;
+  for (guint i = 0; same && i < want->len; i++)
+    same = strcmp (s.names->pdata[i], want->pdata[i]) == 0;
+  ok (n >= many && same, "foreach gives all %d domains in libvirt's order, each with its own XML", n);
+  g_ptr_array_set_size (s.names, 0);
+  s.stop_at = want->len > 200 ? want->pdata[200] : NULL;
+  r = kiln_domain_foreach (conn, record_one, &s, &err);
+  ok (s.stop_at && r == -1 && s.names->len == 201 && err && strstr (err->message, "stopped at"),
+      "FN failing at the 201st domain stops the scan there (%u calls)%s%s", s.names->len,
+      err ? ": " : "", err ? err->message : "");
+  g_ptr_array_unref (s.names);
+}
+
 /* The domain index (kiln clone --count): one listing answers every
  * question as the one-off scans do, sees what the caller adds, and the
  * listing reads every domain even past one batch of parallel reads. */
@@ -105,6 +159,7 @@ test_index (virConnectPtr conn, GPtrArray *files)
   r = kiln_domain_foreach (conn, count_one, &listed, &err);
   ok (r == 0 && listed == before + MANY,
       "foreach reads all %d domains (%d), past one batch", before + MANY, listed);
+  test_foreach_order (conn, MANY);
 
   ix = kiln_domain_index_new (conn, &err);
   ok (ix != NULL, "the index is built%s%s", err ? ": " : "", err ? err->message : "");
