@@ -32,6 +32,7 @@ pairs = [
     ("unxz", "kiln", "unxz", "xzcat", "decompress an xz raw image (3 GiB virtual) into a file", 0.7),
     ("unxz1g", "kiln", "unxz1g", "xz -dc -T2",
      "fetch + verify + decompress a multi-block xz -T2 raw image (1 GiB) vs xz's threaded decoder", 0.7),
+    ("unxz1g", "kiln", "unxz1g", "xzcat", "the same multi-block stream vs xzcat (single-threaded)", 0.7),
     ("unxz1g", "kiln", "unxz1g", "base", "the same, this kiln vs KILN_BASE (libarchive's xz)", None),
     ("unxz", "kiln", "unxz", "base", "the same, this kiln vs KILN_BASE", None),
     ("pipeline", "kiln", "pipeline", "virt-customize+virt-sysprep",

@@ -95,11 +95,13 @@ for r in $(want fetch && seq 1 "$REPS"); do
 done
 
 # ------------------------------------------------------------ 2. decompress ----
-# unxz_reps SCENARIO FILE SUM ALT-SIDE ALT-COMMAND: kiln fetch (verify,
-# decompress, hash) of FILE against ALT-COMMAND "$1" "$2" (input, output),
-# each with its allocated output size; with KILN_BASE, that kiln too.
+# unxz_reps SCENARIO FILE SUM ALT-SIDE ALT-COMMAND [ALT-SIDE ALT-COMMAND]:
+# kiln fetch (verify, decompress, hash) of FILE against each ALT-COMMAND
+# "$1" "$2" (input, output), each with its allocated output size; with
+# KILN_BASE, that kiln too.
 unxz_reps() {
-    local scen=$1 file=$2 sum=$3 alt=$4 altcmd=$5 r alloc who bin
+    local scen=$1 file=$2 sum=$3 r alloc who bin i
+    local -a alts=("${@:4}")
     for r in $(seq 1 "$REPS"); do
         rm -rf "$RUN/cache"
         for who in kiln ${KILN_BASE:+base}; do
@@ -109,17 +111,21 @@ unxz_reps() {
             sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
             rm -rf "$RUN/cache"
         done
-        measure "$scen" "$alt" "$r" "" bash -c "$altcmd" _ "$file" "$RUN/plain.raw"
-        alloc=$(du -k "$RUN/plain.raw" | cut -f1)
-        sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
-        rm -f "$RUN/plain.raw"
+        for ((i = 0; i + 1 < ${#alts[@]}; i += 2)); do
+            measure "$scen" "${alts[i]}" "$r" "" bash -c "${alts[i + 1]}" _ "$file" "$RUN/plain.raw"
+            alloc=$(du -k "$RUN/plain.raw" | cut -f1)
+            sed -i '$ s/\t$/\t'"alloc_kib=$alloc"'/' "$RAW"
+            rm -f "$RUN/plain.raw"
+        done
     done
 }
 want unxz && unxz_reps unxz "$W/www/debian.raw.xz" "$XZ_SUM" xzcat 'xzcat "$1" >"$2"'
 
 # ------------------------------------------------------------ 2b. multi-block xz ----
 # The first GiB of the fixture as raw (data and holes), xz -T2 -1: a
-# multi-block stream, against xz's own threaded decoder into a file.
+# multi-block stream, against xz's own threaded decoder into a file (both
+# decode with two threads) and against xzcat (one thread, the issue's
+# comparison).
 if want unxz1g && [ ! -f "$W/www/one.raw.xz" ]; then
     qemu-img convert -O raw "$FIXTURE" "$RUN/one.raw"
     truncate -s 1G "$RUN/one.raw"
@@ -128,7 +134,8 @@ if want unxz1g && [ ! -f "$W/www/one.raw.xz" ]; then
 fi
 if want unxz1g; then
     XZ1_SUM=$(sha512sum "$W/www/one.raw.xz" | cut -d' ' -f1)
-    unxz_reps unxz1g "$W/www/one.raw.xz" "$XZ1_SUM" "xz -dc -T2" 'xz -dc -T2 "$1" >"$2"'
+    unxz_reps unxz1g "$W/www/one.raw.xz" "$XZ1_SUM" "xz -dc -T2" 'xz -dc -T2 "$1" >"$2"' \
+        xzcat 'xzcat "$1" >"$2"'
 fi
 
 # ------------------------------------------------------------ 3, 4. build and sysprep ----
