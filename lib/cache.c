@@ -268,6 +268,9 @@ entry_problem (const char *path)
 
   if (lstat (path, &st) != 0)
     return "it cannot be read";
+  named = kiln_cache_digest_of (path);
+  if (named == NULL)
+    return "its name is not one kiln gives (sha256- or sha512- and the digest in lower-case hex)";
   if (S_ISLNK (st.st_mode))
     return "it is a symbolic link, not an image kiln published";
   if (!S_ISREG (st.st_mode))
@@ -278,10 +281,22 @@ entry_problem (const char *path)
     return "it has no .meta: kiln did not publish it";
   meta = kiln_cache_meta (path);
   recorded = g_key_file_get_string (meta, "image", "digest", NULL);
-  named = kiln_cache_digest_of (path);
   if (recorded && g_strcmp0 (recorded, named) != 0)
     return "its .meta records another digest";
   return NULL;
+}
+
+/* Is the cached image PATH the very file that was downloaded (its .meta's
+ * source_digest is its name, or absent in caches that predate it), not
+ * what kiln unpacked from it? */
+static bool
+is_download (const char *path)
+{
+  g_autoptr (GKeyFile) meta = kiln_cache_meta (path);
+  g_autofree char *source = g_key_file_get_string (meta, "image", "source_digest", NULL);
+  g_autofree char *named = kiln_cache_digest_of (path);
+
+  return source == NULL || g_strcmp0 (source, named) == 0;
 }
 
 /* Opens (creating it) the lock file PATH and takes flock HOW on it; the
@@ -391,9 +406,12 @@ kiln_cache_lookup (const char *dir, const char *checksum)
   g_autofree char *base = NULL;
   g_autofree char *named = NULL;
 
-  /* The checksum of an image stored as it came is its own name (and a
-   * sha256 one of an unpacked image's bytes names that image). */
-  if (entry_problem (img) == NULL)
+  /* The checksum of an image stored as it was downloaded is its own name.
+   * Not so for an unpacked image: its name is the digest of what it
+   * unpacked to, and a checksum is the download's; taking it by name
+   * would accept, only while it is cached, a checksum that the download
+   * itself would fail. */
+  if (entry_problem (img) == NULL && is_download (img))
     return g_steal_pointer (&img);
   /* sources/ holds kiln's own links; only their last component counts,
    * and it must name an image as publish names them. */

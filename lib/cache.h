@@ -1,9 +1,10 @@
 /* cache.h: the content-addressed image cache.
  *
  *   DIR/images/ALG-HEX           a verified image, read-only, never modified,
- *                                named by a digest of its own bytes: SHA-512
- *                                when it is stored as it was downloaded,
- *                                SHA-256 when kiln unpacked it (lib/unpack.h)
+ *                                named by a digest of its own bytes: the
+ *                                checksum's (sha512 without one) when it is
+ *                                stored as downloaded, SHA-256 when kiln
+ *                                unpacked it (lib/unpack.h)
  *   DIR/images/ALG-HEX.meta      where it came from (GKeyFile)
  *   DIR/sources/ALG-HEX          symlink from the digest of what was
  *                                downloaded (compressed) to the image
@@ -48,7 +49,11 @@ char *kiln_cache_key (const char *checksum);
 char *kiln_cache_digest_of (const char *path);
 
 /* The image that the download with digest CHECKSUM became, if cached and
- * trusted: a regular file (lstat: no link) named ALG-HEX, owned by the
+ * trusted: images/ALG-HEX for a download stored as it came (its .meta's
+ * source_digest is its name), else where sources/ALG-HEX points; never an
+ * unpacked image by the digest of its own bytes, which is no download's
+ * checksum.  The image is a regular file (lstat: no link) named ALG-HEX,
+ * as kiln_cache_digest_of reads it, owned by the
  * caller or root and writable by nobody else, with the .meta kiln
  * publishes first (whose digest=, when there, is the name's).  NULL
  * otherwise: the caller downloads again, and its publish replaces what

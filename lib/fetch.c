@@ -204,7 +204,7 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   const char *format;
   unsigned char head[16];
   uint64_t size;
-  int lock = -1, ret = -1, sha512_slot = -1;
+  int lock = -1, ret = -1;
   char *cached;
 
   if (dir == NULL)
@@ -250,19 +250,11 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
       }
     }
   }
-  if (alg) {
-    t.algs[0] = alg;
-    if (strcmp (alg, "sha512") != 0) {
-      t.algs[1] = "sha512";
-      sha512_slot = 1;
-    }
-    else
-      sha512_slot = 0;
-  }
-  else {
-    t.algs[0] = "sha512";
-    sha512_slot = 0;
-  }
+  /* Every byte is hashed once: the download with the checksum's
+   * algorithm (sha512 without one), which also names an image stored as
+   * downloaded; an unpacked image is hashed as it is written
+   * (KILN_UNPACK_DIGEST). */
+  t.algs[0] = alg ? alg : "sha512";
   t.part = part;
   t.fd = kiln_cache_open (part, O_RDWR | O_CREAT, 0600, err);
   if (t.fd < 0)
@@ -365,7 +357,7 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   }
   else {
     tmp = g_strdup (part);
-    image_digest = g_strdup (t.digests[sha512_slot]);
+    image_digest = g_strdup (t.digests[0]);
     size = t.size;
     format = kiln_image_format (t.head, t.head_len);
   }
@@ -378,7 +370,7 @@ fetch_url (const struct kiln_ctx *ctx, const char *url, const char *checksum,
   if (r->osinfo)
     g_key_file_set_string (meta, "image", "osinfo", r->osinfo);
   {
-    const char *sources[3] = { checksum, t.digests[sha512_slot], NULL };
+    const char *sources[2] = { checksum, NULL };
 
     r->path = kiln_cache_publish (dir, tmp, image_digest, meta, checksum ? sources : NULL, err);
   }

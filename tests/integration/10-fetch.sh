@@ -11,7 +11,7 @@ require_root
 require_kiln
 require_cmd nginx openssl xz gzip zstd bzip2 tar sha512sum sha256sum
 
-plan 83
+plan 88
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -71,6 +71,7 @@ rm -rf "$C"
 out=$(k fetch --checksum "SHA256:${S256^^}" "$U/moved.raw" 2>"$T/err")
 ok $? "fetch with a sha256 --checksum (upper case) through a redirect"
 is "$(sha512sum <"$out" | cut -d' ' -f1)" "$S512" "the redirect's target was fetched"
+is "$(basename "${out:-none}")" "sha256-$S256" "stored as downloaded, named by the sha256 it was checked with"
 rm -rf "$C"
 # Checksums over plain http prove nothing: whoever can rewrite the image
 # on the way can rewrite them too.
@@ -107,6 +108,14 @@ like "$(cat "$C/images/sha256-$S256.meta")" 'member=disk\.raw' "the tar member i
 json=$(k --json fetch --checksum "sha256:$(sha256sum <"$W/vm.ova" | cut -d' ' -f1)" "$U/vm.ova")
 like "$json" "\"digest\" : \"sha256:$S256\"" "from the cache, --json gives the image's sha256 as its digest"
 like "$json" "\"source_digest\" : \"sha256:$(sha256sum <"$W/vm.ova" | cut -d' ' -f1)\"" "and the download's as its source"
+# A checksum is the download's: the unpacked image's own sha256 given for
+# a compressed file fails as it would with an empty cache.
+k fetch --checksum "sha256:$S256" "$U/disk.raw.xz" 2>"$T/err"
+is $? 1 "the unpacked image's sha256 as a .xz's checksum fails, though that image is cached"
+like "$(cat "$T/err")" "checksum mismatch" "as a checksum mismatch, as without the cache"
+json=$(k --json fetch --checksum "sha256:$S256" "$U/disk.raw")
+like "$json" '"from_cache" : false' "the raw file with that sha256 is downloaded"
+is "$(cache_images)" 1 "and is the same entry: one image for the same bytes"
 
 
 # ---- bad input loses nothing ----

@@ -150,11 +150,10 @@ test_planted_links (struct kiln_ctx *ctx, const char *dir, const char *tmp)
   }
 }
 
-/* Caches others can write into, or that someone else owns, are refused
- * with a message saying what to do. */
 /* An unpacked image is named by the SHA-256 of its bytes (lib/unpack.h):
- * found from the download's digest (sources/) and from its own, listed
- * with its digest, verified with the name's algorithm. */
+ * found from the download's digest (sources/), not from its own (a
+ * checksum is the download's), listed with its digest, verified with the
+ * name's algorithm; a name kiln does not give is not trusted. */
 static void
 test_sha256_names (const char *tmp)
 {
@@ -173,6 +172,7 @@ test_sha256_names (const char *tmp)
   g_file_set_contents (tmpimg, "unpacked bytes\n", -1, NULL);
   digest = kiln_digest_file (tmpimg, "sha256", NULL);
   g_key_file_set_string (meta, "image", "format", "raw");
+  g_key_file_set_string (meta, "image", "source_digest", sources[0]);
   img = kiln_cache_publish (dir, tmpimg, digest, meta, sources, &e);
   named = g_strdup_printf ("/images/sha256-%s", digest + 7);
   ok (img && g_str_has_suffix (img, named), "an unpacked image is published as sha256-HEX");
@@ -182,7 +182,7 @@ test_sha256_names (const char *tmp)
   found = kiln_cache_lookup (dir, sources[0]);
   is_str (found, img, "the download's sha512 finds it through sources/");
   direct = kiln_cache_lookup (dir, digest);
-  is_str (direct, img, "its own sha256 finds it");
+  ok (direct == NULL, "its own sha256 does not: that would accept it as a checksum of the download");
   es = kiln_cache_entries (dir, &e);
   ok (es && es->len == 1, "kiln_cache_entries lists it");
   if (es && es->len == 1) {
@@ -198,12 +198,36 @@ test_sha256_names (const char *tmp)
     ok (0, "and trusts it");
     ok (0, "what kiln cache verify computes matches");
   }
-  /* A name of the wrong length is no entry. */
-  shortname = g_build_filename (dir, "images", "sha256-abcdef", NULL);
-  g_file_set_contents (shortname, "x", 1, NULL);
-  ok (kiln_cache_digest_of (shortname) == NULL, "sha256- with 6 hex digits is no image name");
+  /* Names kiln does not give, each with a .meta that records no digest. */
+  for (const char *const *bad = (const char *const[]) {
+         "sha256-abcdef",
+         "sha256-" "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+         "sha512-" "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", NULL };
+       *bad; bad++) {
+    g_autofree char *p = g_build_filename (dir, "images", *bad, NULL);
+    g_autofree char *m = g_strconcat (p, ".meta", NULL);
+    g_autoptr (GPtrArray) all = NULL;
+    bool flagged = false;
+
+    g_clear_pointer (&shortname, g_free);
+    shortname = g_strdup (p);
+    g_file_set_contents (p, "x", 1, NULL);
+    chmod (p, 0444);
+    g_file_set_contents (m, "[image]\nformat=raw\n", -1, NULL);
+    ok (kiln_cache_digest_of (p) == NULL, "%s is no image name", *bad);
+    all = kiln_cache_entries (dir, &e);
+    for (guint i = 0; all && i < all->len; i++) {
+      const struct kiln_cache_entry *x = all->pdata[i];
+
+      if (strcmp (x->path, p) == 0)
+        flagged = x->problem != NULL;
+    }
+    ok (flagged, "kiln_cache_entries does not trust %s (what cache list and verify say)", *bad);
+  }
 }
 
+/* Caches others can write into, or that someone else owns, are refused
+ * with a message saying what to do. */
 static void
 test_cache_dir_checks (const char *tmp)
 {
