@@ -30,6 +30,8 @@ struct src_disk {
   mode_t mode;
   virStorageVolPtr vol;          /* remote: its volume */
   char *pool;                    /* remote: that volume's pool */
+  GPtrArray *chain;              /* local: FILE's backing chain, read at the
+                                    first clone that needs it, for all */
 };
 
 /* A file a clone makes: staged under a temporary name, put at FINAL at
@@ -454,12 +456,17 @@ prepare_one (struct job *j, struct one *o, GError **err)
      * template's chain below it must be reachable, or it fails only at
      * virsh start. */
     {
-      g_autoptr (GPtrArray) reach = j->linked && !j->remote ? kiln_image_chain (s->file, err)
-                                              : g_ptr_array_new_with_free_func (g_free);
+      g_autoptr (GPtrArray) reach = g_ptr_array_new_with_free_func (g_free);
+      struct src_disk *sm = &g_array_index (j->src, struct src_disk, k);
 
-      if (reach == NULL)
-        return -1;
-      g_ptr_array_insert (reach, 0, g_strdup (path));
+      g_ptr_array_add (reach, g_strdup (path));
+      if (j->linked && !j->remote) {
+        /* The same chain for every clone of a --count. */
+        if (sm->chain == NULL && (sm->chain = kiln_image_chain (s->file, err)) == NULL)
+          return -1;
+        for (guint c = 0; c < sm->chain->len; c++)
+          g_ptr_array_add (reach, g_strdup (sm->chain->pdata[c]));
+      }
       if (!j->s->print_xml && !j->remote) {
         if (!j->hv_read && kiln_hypervisor_get (j->conn, &j->hv, err) == -1)
           return -1;
@@ -573,7 +580,7 @@ stage_one (struct job *j, struct one *o, GError **err)
     if (st->is_nvram)
       r = kiln_file_copy_sparse (j->nvram, st->tmp, 0600, true, err);
     else if (j->linked)
-      r = kiln_disk_create_overlay (st->tmp, s->file, s->format, true, err);
+      r = kiln_disk_write_overlay (st->tmp, st->final, s->file, s->format, err);
     else
       r = kiln_file_copy_sparse (s->file, st->tmp, s->mode, true, err);
     if (r == -1) {
@@ -1133,6 +1140,8 @@ out:
 
     g_free (sd->file);
     g_free (sd->pool);
+    if (sd->chain)
+      g_ptr_array_unref (sd->chain);
     if (sd->vol)
       virStorageVolFree (sd->vol);
   }

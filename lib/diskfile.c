@@ -56,44 +56,49 @@ write_overlay (const char *tmp, const char *backing, const char *backing_format,
 }
 
 int
-kiln_disk_create_overlay (const char *path, const char *backing,
-                          const char *backing_format, bool replace, GError **err)
+kiln_disk_write_overlay (const char *tmp, const char *path, const char *backing,
+                         const char *backing_format, GError **err)
 {
-  g_autofree char *tmp = kiln_temp_beside (path, 0600, err);
   guestfs_h *g;
   int r;
 
-  if (tmp == NULL)
-    return -1;
   if (strcmp (backing_format, "qcow2") == 0 || strcmp (backing_format, "raw") == 0) {
     g_autoptr (GError) e = NULL;
 
     if (write_overlay (tmp, backing, backing_format, &e) == -1) {
       g_set_error (err, KILN_ERROR, e->code, "cannot create overlay %s on %s: %s",
                    path, backing, e->message);
-      kiln_temp_discard (tmp);
       return -1;
     }
-    return kiln_temp_publish (tmp, path, replace, err);
+    return 0;
   }
   /* Other formats: qemu-img knows how to read their size. */
   g = quiet_handle (err);
-  if (g == NULL) {
-    kiln_temp_discard (tmp);
+  if (g == NULL)
     return -1;
-  }
   r = guestfs_disk_create (g, tmp, "qcow2", -1,
                            GUESTFS_DISK_CREATE_BACKINGFILE, backing,
                            GUESTFS_DISK_CREATE_BACKINGFORMAT, backing_format,
                            -1);
-  if (r == -1) {
+  if (r == -1)
     g_set_error (err, KILN_ERROR, KILN_ERROR_GUEST, "cannot create overlay %s on %s: %s",
                  path, backing, guestfs_last_error (g));
-    guestfs_close (g);
+  guestfs_close (g);
+  return r == -1 ? -1 : 0;
+}
+
+int
+kiln_disk_create_overlay (const char *path, const char *backing,
+                          const char *backing_format, bool replace, GError **err)
+{
+  g_autofree char *tmp = kiln_temp_beside (path, 0600, err);
+
+  if (tmp == NULL)
+    return -1;
+  if (kiln_disk_write_overlay (tmp, path, backing, backing_format, err) == -1) {
     kiln_temp_discard (tmp);
     return -1;
   }
-  guestfs_close (g);
   return kiln_temp_publish (tmp, path, replace, err);
 }
 
