@@ -74,8 +74,12 @@ is "$(qemu-img info --output=json "$cdisk" | python3 -c 'import json,sys; print(
 
 # ---- boot the clone and look inside over the serial console ----
 ok_cmd "the clone starts" $V start "${P}tpl-c1"
+# getty can offer a login before the first-boot unit has made the host
+# keys (ssh-keygen -A makes an RSA key too: many seconds under TCG, more
+# while another guest boots): wait for sshd, which starts after it, up to
+# 3 minutes, then look.
 out=$(serial_login "${P}tpl-c1" root "$pw" \
-    'cat /etc/machine-id; sleep 5; cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; systemctl is-active ssh; dpkg-query -W -f="\${Status}\n" cloud-init 2>&1 | head -1' 300)
+    'cat /etc/machine-id; for i in $(seq 1 90); do systemctl is-active -q ssh && break; sleep 2; done; cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; systemctl is-active ssh; dpkg-query -W -f="\${Status}\n" cloud-init 2>&1 | head -1' 480)
 st=$?
 is "$st" 0 "root logs in on the clone's serial console with the password set at build time" ||
     diag "$(tail -c 3000 "$T/console-${P}tpl-c1.log" 2>/dev/null)"
