@@ -90,9 +90,13 @@ cache_verify (struct kiln_ctx *ctx, GPtrArray *es)
       continue;
     }
     {
-      g_autofree char *alg = g_strndup (e->digest, strcspn (e->digest, ":"));
+      const char *alg = NULL;
+      g_autofree char *named = kiln_checksum_parse (e->digest, &alg, &err);
 
-      got = kiln_digest_file (e->path, alg, &err);
+      /* The name's algorithm (an entry without a problem has a name
+       * kiln_cache_digest_of accepts). */
+      if (named)
+        got = kiln_digest_file (e->path, alg, &err);
     }
     if (got == NULL) {
       kiln_error ("%s", err->message);

@@ -441,7 +441,7 @@ prepare_one (struct job *j, struct one *o, GError **err)
   disks = kiln_domxml_disks (dx);
   for (guint i = 0; i < disks->len; i++) {
     struct kiln_domxml_disk *d = disks->pdata[i];
-    const struct src_disk *s;
+    struct src_disk *s;
     g_autofree char *path = NULL;
     struct stage *st;
 
@@ -457,15 +457,14 @@ prepare_one (struct job *j, struct one *o, GError **err)
      * virsh start. */
     {
       g_autoptr (GPtrArray) reach = g_ptr_array_new_with_free_func (g_free);
-      struct src_disk *sm = &g_array_index (j->src, struct src_disk, k);
 
       g_ptr_array_add (reach, g_strdup (path));
       if (j->linked && !j->remote) {
         /* The same chain for every clone of a --count. */
-        if (sm->chain == NULL && (sm->chain = kiln_image_chain (s->file, err)) == NULL)
+        if (s->chain == NULL && (s->chain = kiln_image_chain (s->file, err)) == NULL)
           return -1;
-        for (guint c = 0; c < sm->chain->len; c++)
-          g_ptr_array_add (reach, g_strdup (sm->chain->pdata[c]));
+        for (guint c = 0; c < s->chain->len; c++)
+          g_ptr_array_add (reach, g_strdup (s->chain->pdata[c]));
       }
       if (!j->s->print_xml && !j->remote) {
         if (!j->hv_read && kiln_hypervisor_get (j->conn, &j->hv, err) == -1)

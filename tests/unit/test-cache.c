@@ -163,7 +163,6 @@ test_sha256_names (const char *tmp)
   g_autofree char *dir = kiln_cache_dir (&ctx, &e);
   g_autofree char *tmpimg = NULL, *img = NULL, *digest = NULL, *named = NULL;
   g_autofree char *found = NULL, *direct = NULL, *got = NULL;
-  g_autofree char *shortname = NULL;
   g_autoptr (GKeyFile) meta = g_key_file_new ();
   g_autoptr (GPtrArray) es = NULL;
   const char *sources[] = { "sha512:" HEX2, NULL };
@@ -209,8 +208,6 @@ test_sha256_names (const char *tmp)
     g_autoptr (GPtrArray) all = NULL;
     bool flagged = false;
 
-    g_clear_pointer (&shortname, g_free);
-    shortname = g_strdup (p);
     g_file_set_contents (p, "x", 1, NULL);
     chmod (p, 0444);
     g_file_set_contents (m, "[image]\nformat=raw\n", -1, NULL);
