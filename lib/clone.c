@@ -573,7 +573,9 @@ stage_one (struct job *j, struct one *o, GError **err)
         return -1;
       continue;
     }
-    st->tmp = kiln_temp_beside (st->final, s ? s->mode : 0600, err);
+    /* A linked clone's overlay takes every write of its guest (keys,
+     * secrets): 0600 whatever the template's mode, as kiln create's. */
+    st->tmp = kiln_temp_beside (st->final, s && !j->linked ? s->mode : 0600, err);
     if (st->tmp == NULL)
       return -1;
     if (st->is_nvram)

@@ -26,7 +26,7 @@ _kt_cleanup() {
 }
 trap '_kt_rc=$?; _kt_cleanup; (exit $_kt_rc); _lib_cleanup' EXIT
 
-plan 81
+plan 83
 
 # libvirt's qemu runs as its own user: it must reach the disks under $T.
 chmod 755 "$T"
@@ -90,6 +90,9 @@ diag "10 linked clones: $ms ms in total (one kiln process)"
 ok "$([ "$ms" -lt 5000 ] && echo 0 || echo 1)" "10 linked clones in under 5 s ($ms ms)"
 uuids=$(for i in $(seq 1 10); do $V domuuid "${P}c-$i"; done; $V domuuid "${P}tmpl")
 is "$(sort -u <<<"$uuids" | grep -c .)" 11 "11 distinct UUIDs (clones and template)"
+is "$(stat -c %a "$T/tmpl.qcow2")" 644 "(the template's disk is 0644)"
+is "$(stat -c %a "$T/${P}c-"{1..10}.qcow2 | sort -u)" 600 \
+    "every linked clone's disk is 0600: it takes the guest's writes (keys, secrets)"
 macs=$(for d in "${P}tmpl" $(seq -f "${P}c-%g" 1 10); do $V domiflist "$d" | awk '{print $5}'; done)
 is "$(sort -u <<<"$macs" | grep -c '^52:54:00:')" 11 "11 distinct 52:54:00 MACs"
 n=0
