@@ -148,7 +148,8 @@ cache_prune (struct kiln_ctx *ctx, const char *dir, GPtrArray *es, bool dry_run)
   {
     g_autofree char *f = kiln_format_size (freed);
 
-    kiln_info ("%d removed (%s), %d kept because overlays or templates use them", removed, f, kept);
+    kiln_info ("%d %s (%s), %d kept because overlays or templates use them", removed,
+               dry_run ? "would be removed" : "removed", f, kept);
   }
   /* Inspection results cost one inspection each to make again. */
   {

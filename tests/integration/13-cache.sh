@@ -12,7 +12,7 @@ require_root
 require_kiln
 require_cmd sha512sum sha256sum qemu-img flock timeout
 
-plan 25
+plan 26
 
 C=$T/cache
 k() { "$KILN" -q --cache-dir "$C" "$@"; }
@@ -45,6 +45,8 @@ qemu-img create -q -f qcow2 -F raw -b "$A" "$T/overlay.qcow2"
 printf '%s\n' "$T/overlay.qcow2" >"$C/users/$(basename "$A")"
 k cache prune -n >"$T/p.out" 2>&1
 like "$(cat "$T/p.out")" "would remove $B" "prune -n names what it would remove"
+"$KILN" --cache-dir "$C" cache prune -n >"$T/p2.out" 2>&1
+like "$(cat "$T/p2.out")" "1 would be removed \(" "and its summary says would be removed, not removed"
 ok $([ -f "$B" ]; echo $?) "and removes nothing"
 # A kiln create between its fetch and the record of its overlay holds a
 # shared pin (kiln_cache_pin): prune waits for it.
